@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
+import type { Clock } from '../clock.js';
+import { Call, type CallInit } from './call.js';
+import type { CallRecord, CallRecordSink } from './call-record.js';
+
+export interface CallManagerOptions {
+  maxConcurrent: number;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  clock: Clock;
+  records: CallRecordSink;
+}
+
+export type Admission = { ok: true; call: Call } | { ok: false; code: 'CALL_OVER_CAPACITY' | 'CALL_DRAINING' };
+
+/**
+ * Owns the live calls: admission (capacity, draining), lookup by call id and FreeSWITCH uuid,
+ * and the one record per ended call. Calls leave the manager when they end.
+ */
+export class CallManager {
+  private readonly byId = new Map<string, Call>();
+  private readonly byUuid = new Map<string, Call>();
+  private draining = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: CallManagerOptions) {}
+
+  /** Admits a new call or says why not (a value, not an exception). */
+  admit(init: Omit<CallInit, 'callId'> & { callId?: string }): Admission {
+    if (this.draining) return { ok: false, code: 'CALL_DRAINING' };
+    if (this.byId.size >= this.opts.maxConcurrent) return { ok: false, code: 'CALL_OVER_CAPACITY' };
+    const callId = init.callId ?? randomUUID();
+    const logger = this.opts.logger.child({ callId, fsUuid: init.fsUuid });
+    const call = new Call({ ...init, callId }, this.opts.clock, logger);
+    call.onListenerError = (err, event) => {
+      this.opts.metrics.error('CALL_LISTENER_THREW');
+      logger.error({ err, event, code: 'CALL_LISTENER_THREW' }, 'call listener threw');
+    };
+    this.byId.set(callId, call);
+    this.byUuid.set(init.fsUuid, call);
+    this.activeGauge().set(this.byId.size);
+    this.opts.metrics.counter('fsbridge_calls_total', 'Calls admitted').inc({ direction: init.direction });
+    call.on('ended', (rec) => this.onEnded(call, rec));
+    return { ok: true, call };
+  }
+
+  get(callId: string): Call | undefined { return this.byId.get(callId); }
+  getByUuid(fsUuid: string): Call | undefined { return this.byUuid.get(fsUuid); }
+  list(): Call[] { return [...this.byId.values()]; }
+  get size(): number { return this.byId.size; }
+  get isDraining(): boolean { return this.draining; }
+
+  /** Stops admitting calls. */
+  startDraining(): void { this.draining = true; }
+
+  /** Resolves when no call is live, or after `timeoutMs` with false. */
+  waitIdle(timeoutMs: number): Promise<boolean> {
+    if (this.byId.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const cancel = this.opts.clock.setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => { cancel(); resolve(true); };
+      this.idleWaiters.push(done);
+    });
+  }
+
+  private onEnded(call: Call, rec: CallRecord): void {
+    this.byId.delete(call.callId);
+    if (this.byUuid.get(call.fsUuid) === call) this.byUuid.delete(call.fsUuid);
+    this.activeGauge().set(this.byId.size);
+    this.opts.metrics.counter('fsbridge_calls_ended_total', 'Calls ended, by cause').inc({ cause: rec.cause });
+    void this.opts.records.write(rec);
+    if (this.byId.size === 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  private activeGauge() {
+    return this.opts.metrics.gauge('fsbridge_active_calls', 'Calls currently live');
+  }
+}

@@ -1,0 +1,60 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** Who ended a call: the far end, the bot, fsbridge itself, the HTTP API, or a daemon shutdown. */
+export type EndedBy = 'caller' | 'callee' | 'bot' | 'fsbridge' | 'api' | 'shutdown';
+
+/** One line of the call record file (JSON Lines). Times are ISO 8601 UTC. */
+export interface CallRecord {
+  callId: string;
+  fsUuid: string;
+  direction: 'inbound' | 'outbound';
+  bot: string | null;
+  from: string;
+  to: string;
+  offeredAt: string;
+  answeredAt: string | null;
+  connectedAt: string | null;
+  endedAt: string;
+  durationMs: number;
+  billableMs: number;
+  cause: string;
+  causeCode: number;
+  endedBy: EndedBy;
+  sipStatus?: number;
+  result?: string;
+  errorCode?: string;
+}
+
+/** Where call records go. `write` must not throw into the caller; failures are reported by the sink. */
+export interface CallRecordSink {
+  write(rec: CallRecord): Promise<void>;
+}
+
+/**
+ * Appends one JSON line per record to a file. Writes are chained so lines never interleave;
+ * `flush()` resolves when every write so far has reached the file.
+ */
+export class JsonlRecordFile implements CallRecordSink {
+  private chain: Promise<void> = Promise.resolve();
+  private dirReady = false;
+  constructor(readonly path: string, private readonly onError: (err: unknown) => void) {}
+  write(rec: CallRecord): Promise<void> {
+    const line = JSON.stringify(rec) + '\n';
+    this.chain = this.chain.then(async () => {
+      try {
+        if (!this.dirReady) {
+          await mkdir(dirname(this.path), { recursive: true });
+          this.dirReady = true;
+        }
+        await appendFile(this.path, line);
+      } catch (err) {
+        this.onError(err);
+      }
+    });
+    return this.chain;
+  }
+  flush(): Promise<void> {
+    return this.chain;
+  }
+}

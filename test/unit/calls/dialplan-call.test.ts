@@ -1,0 +1,121 @@
+import t from 'tap';
+import { CallManager } from '../../../src/calls/call-manager.js';
+import { runDialplanCall } from '../../../src/calls/dialplan-call.js';
+import type { CallRecord } from '../../../src/calls/call-record.js';
+import { ManualClock } from '../../../src/clock.js';
+import { MetricsRegistry } from '../../../src/observability/metrics.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { FakeChannel, FakeLeg, tick } from '../../helpers/fake-channel.js';
+
+function setup(maxConcurrent = 10, leg: FakeLeg | null = null) {
+  const records: CallRecord[] = [];
+  const metrics = new MetricsRegistry();
+  const clock = new ManualClock();
+  const calls = new CallManager({ maxConcurrent, logger: silentLogger(), metrics, clock, records: { write: async (r) => { records.push(r); } } });
+  const deps = { calls, logger: silentLogger(), metrics, hasBot: (n: string) => n === 'support', makeBotLeg: () => leg };
+  return { records, metrics, clock, calls, deps };
+}
+const VARS = { fsbridge_bot: 'support', fsbridge_param_lang: 'hi', fsbridge_param_plan: 'gold' };
+
+t.test('answered call hung up by the caller leaves one record with the caller as ender', async (t) => {
+  const { records, calls, deps, clock } = setup();
+  const ch = new FakeChannel('u1', VARS);
+  const call = await runDialplanCall(ch, Object.keys(VARS), deps);
+  t.ok(call);
+  t.equal(call!.state, 'answered');
+  t.same(call!.init.params, { lang: 'hi', plan: 'gold' });
+  t.equal(calls.size, 1);
+  clock.advance(5000);
+  ch.fsGone('NORMAL_CLEARING');
+  ch.fsGone('NORMAL_CLEARING'); // a second report changes nothing
+  await tick();
+  t.equal(records.length, 1);
+  t.match(records[0], { fsUuid: 'u1', cause: 'NORMAL_CLEARING', causeCode: 16, endedBy: 'caller', direction: 'inbound', bot: 'support', billableMs: 5000 });
+  t.equal(calls.size, 0);
+});
+
+t.test('unknown bot: hung up with NO_ROUTE_DESTINATION, record says fsbridge', async (t) => {
+  const { records, metrics, deps } = setup();
+  const ch = new FakeChannel('u2', { fsbridge_bot: 'nosuch' });
+  await runDialplanCall(ch, ['fsbridge_bot'], deps);
+  await tick();
+  t.same(ch.hangups, ['NO_ROUTE_DESTINATION']);
+  t.equal(ch.answered, 0);
+  t.equal(records.length, 1);
+  t.match(records[0], { cause: 'NO_ROUTE_DESTINATION', causeCode: 3, endedBy: 'fsbridge', errorCode: 'CALL_UNKNOWN_BOT' });
+  t.equal(metrics.errorCount('CALL_UNKNOWN_BOT'), 1);
+});
+
+t.test('over capacity: refused with congestion, no record, counted', async (t) => {
+  const { records, metrics, deps } = setup(1);
+  const a = new FakeChannel('a', VARS);
+  const b = new FakeChannel('b', VARS);
+  await runDialplanCall(a, Object.keys(VARS), deps);
+  const res = await runDialplanCall(b, Object.keys(VARS), deps);
+  t.equal(res, null);
+  t.same(b.hangups, ['NORMAL_CIRCUIT_CONGESTION']);
+  t.equal(metrics.errorCount('CALL_OVER_CAPACITY'), 1);
+  await tick();
+  t.equal(records.length, 0, 'the refused channel was never a call');
+});
+
+t.test('answer failure ends the call with a record and an error code', async (t) => {
+  const { records, deps } = setup();
+  const ch = new FakeChannel('u3', VARS);
+  ch.answerError = Object.assign(new Error('timeout'), { code: 'ESL_COMMAND_TIMEOUT' });
+  await runDialplanCall(ch, Object.keys(VARS), deps);
+  await tick();
+  t.match(records[0], { endedBy: 'fsbridge', errorCode: 'CALL_ANSWER_FAILED', answeredAt: null });
+});
+
+t.test('bot leg: connected, dtmf relayed, bot ends the call with NORMAL_CLEARING', async (t) => {
+  const leg = new FakeLeg();
+  const { records, deps } = setup(10, leg);
+  const ch = new FakeChannel('u4', VARS);
+  const call = await runDialplanCall(ch, Object.keys(VARS), deps);
+  t.equal(call!.state, 'connected');
+  ch.pressDtmf('5');
+  t.same(leg.digits, ['5']);
+  leg.botEnds();
+  await tick(); await tick();
+  t.same(ch.hangups, ['NORMAL_CLEARING']);
+  t.match(records[0], { endedBy: 'bot', cause: 'NORMAL_CLEARING' });
+  t.equal(leg.stopped >= 1, true);
+});
+
+t.test('caller hangs up while the bot side is connected: leg stopped, caller recorded', async (t) => {
+  const leg = new FakeLeg();
+  const { records, deps } = setup(10, leg);
+  const ch = new FakeChannel('u5', VARS);
+  await runDialplanCall(ch, Object.keys(VARS), deps);
+  ch.fsGone('NORMAL_CLEARING');
+  await tick();
+  t.equal(leg.stopped, 1);
+  t.match(records[0], { endedBy: 'caller' });
+});
+
+t.test('API end and draining', async (t) => {
+  const { records, calls, deps } = setup();
+  const ch = new FakeChannel('u6', VARS);
+  const call = await runDialplanCall(ch, Object.keys(VARS), deps);
+  const idle = calls.waitIdle(1000);
+  t.equal(await call!.end('api'), true);
+  t.equal(await call!.end('api'), false, 'second end is a no-op');
+  await tick();
+  t.equal(await idle, true);
+  t.match(records[0], { endedBy: 'api', cause: 'NORMAL_CLEARING' });
+  calls.startDraining();
+  const res = await runDialplanCall(new FakeChannel('u7', VARS), Object.keys(VARS), deps);
+  t.equal(res, null);
+});
+
+t.test('a throwing listener is contained', async (t) => {
+  const { records, metrics, deps } = setup();
+  const ch = new FakeChannel('u8', VARS);
+  const call = await runDialplanCall(ch, Object.keys(VARS), deps);
+  call!.on('ended', () => { throw new Error('boom'); });
+  ch.fsGone();
+  await tick();
+  t.equal(records.length, 1);
+  t.equal(metrics.errorCount('CALL_LISTENER_THREW'), 1);
+});
