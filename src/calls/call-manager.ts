@@ -4,6 +4,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import type { Clock } from '../clock.js';
 import { Call, type CallInit } from './call.js';
 import type { CallRecord, CallRecordSink } from './call-record.js';
+import { causeFromName } from './hangup-causes.js';
 
 export interface CallManagerOptions {
   maxConcurrent: number;
@@ -44,6 +45,19 @@ export class CallManager {
     this.opts.metrics.counter('fsbridge_calls_total', 'Calls admitted').inc({ direction: init.direction });
     call.on('ended', (rec) => this.onEnded(call, rec));
     return { ok: true, call };
+  }
+
+  /**
+   * Writes the one record of a channel refused at admission (it never became a live call):
+   * `endedBy: fsbridge`, the cause it was hung up with, and the refusal's error code.
+   */
+  recordRefused(init: Omit<CallInit, 'callId'>, code: string, causeName: string): CallRecord {
+    const call = new Call({ ...init, callId: randomUUID() }, this.opts.clock, this.opts.logger.child({ fsUuid: init.fsUuid }));
+    call.beginEnding('fsbridge', causeName, code);
+    const rec = call.finish(causeFromName(causeName));
+    this.opts.metrics.counter('fsbridge_calls_ended_total', 'Calls ended, by cause').inc({ cause: rec.cause });
+    void this.opts.records.write(rec);
+    return rec;
   }
 
   get(callId: string): Call | undefined { return this.byId.get(callId); }

@@ -38,15 +38,17 @@ export async function runDialplanCall(
   opts: { callId?: string; direction?: 'inbound' | 'outbound' } = {},
 ): Promise<Call | null> {
   const bot = channel.getVar('fsbridge_bot') ?? null;
-  const adm = deps.calls.admit({
-    callId: opts.callId, fsUuid: channel.fsUuid, direction: opts.direction ?? 'inbound', bot,
+  const init = {
+    fsUuid: channel.fsUuid, direction: opts.direction ?? 'inbound' as const, bot,
     from: channel.from, to: channel.to, params: paramsFromChannel(channel, varNames),
-  });
+  };
+  const adm = deps.calls.admit({ ...init, callId: opts.callId });
   if (!adm.ok) {
     deps.metrics.error(adm.code);
     deps.logger.warn({ code: adm.code, fsUuid: channel.fsUuid }, 'call refused');
     const causeName = adm.code === 'CALL_OVER_CAPACITY' ? 'NORMAL_CIRCUIT_CONGESTION' : 'NORMAL_TEMPORARY_FAILURE';
     await channel.hangup(causeName).catch(() => {});
+    deps.calls.recordRefused(init, adm.code, causeName);
     return null;
   }
   const call = adm.call;

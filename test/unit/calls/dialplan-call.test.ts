@@ -46,7 +46,7 @@ t.test('unknown bot: hung up with NO_ROUTE_DESTINATION, record says fsbridge', a
   t.equal(metrics.errorCount('CALL_UNKNOWN_BOT'), 1);
 });
 
-t.test('over capacity: refused with congestion, no record, counted', async (t) => {
+t.test('over capacity: refused with congestion, one record, counted', async (t) => {
   const { records, metrics, deps } = setup(1);
   const a = new FakeChannel('a', VARS);
   const b = new FakeChannel('b', VARS);
@@ -56,7 +56,8 @@ t.test('over capacity: refused with congestion, no record, counted', async (t) =
   t.same(b.hangups, ['NORMAL_CIRCUIT_CONGESTION']);
   t.equal(metrics.errorCount('CALL_OVER_CAPACITY'), 1);
   await tick();
-  t.equal(records.length, 0, 'the refused channel was never a call');
+  t.equal(records.length, 1, 'the refused channel leaves one record');
+  t.match(records[0], { fsUuid: 'b', endedBy: 'fsbridge', cause: 'NORMAL_CIRCUIT_CONGESTION', causeCode: 34, errorCode: 'CALL_OVER_CAPACITY', answeredAt: null });
 });
 
 t.test('answer failure ends the call with a record and an error code', async (t) => {

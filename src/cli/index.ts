@@ -1,0 +1,46 @@
+import { parseArgs } from './args.js';
+import type { CliIo } from './io.js';
+import { EXIT } from './exit-codes.js';
+
+const USAGE = `usage: fsbridge <command> [options]
+
+commands:
+  run --config FILE                 run the daemon
+  check-config --config FILE        validate a configuration file (exit 0 valid, 2 invalid)
+  print-config --config FILE        print the effective configuration, secrets redacted
+  status [--api URL] [--token T]    list live calls through the HTTP API
+  sim freeswitch [--esl H:P] [--password P] [--dialplan DIR] [--playback file|stream]
+                                    run the FreeSWITCH twin until SIGTERM
+  sim drachtio [--admin H:P] [--secret S] [--sip H:P]
+                                    run the drachtio-server twin until SIGTERM
+  simulate --bot URL --protocol twilio|exotel|native [--caller-audio in.wav] [--record out.wav]
+           [--seconds N] [--dtmf 1#] [--playback file|stream] [--json]
+                                    one simulated call through the twin and the daemon
+  demo                              simulate a call to the bundled sample bot
+`;
+
+/** Dispatches a command line; resolves the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv);
+  const [cmd, sub] = args.positionals;
+  switch (cmd) {
+    case 'run': return (await import('./run.js')).runCommand(args, io);
+    case 'check-config': return (await import('./config-commands.js')).checkConfigCommand(args, io);
+    case 'print-config': return (await import('./config-commands.js')).printConfigCommand(args, io);
+    case 'status': return (await import('./status.js')).statusCommand(args, io);
+    case 'sim':
+      if (sub === 'freeswitch') return (await import('./sim-freeswitch.js')).simFreeswitchCommand(args, io);
+      if (sub === 'drachtio') return (await import('./sim-drachtio.js')).simDrachtioCommand(args, io);
+      io.err(USAGE);
+      return EXIT.USAGE;
+    case 'simulate': return (await import('./simulate.js')).simulateCommand(args, io);
+    case 'demo': return (await import('./simulate.js')).demoCommand(args, io);
+    case undefined:
+    case 'help':
+      io.out(USAGE);
+      return cmd === undefined ? EXIT.USAGE : EXIT.OK;
+    default:
+      io.err(`fsbridge: unknown command "${cmd}"\n${USAGE}`);
+      return EXIT.USAGE;
+  }
+}

@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import type { ParsedArgs } from './args.js';
+import { flagStr, parseHostPort, unknownFlags } from './args.js';
+import type { CliIo } from './io.js';
+import { EXIT } from './exit-codes.js';
+import { FreeswitchTwin } from '../sim/freeswitch/index.js';
+import { createLogger } from '../observability/logger.js';
+
+/**
+ * `fsbridge sim freeswitch --esl 127.0.0.1:8021 --password ClueCon --dialplan dialplans/`: runs the
+ * FreeSWITCH twin as its own process until SIGTERM/SIGINT. Prints `ready <host>:<port>` when its
+ * ESL port is bound (tests wait for that line).
+ */
+export async function simFreeswitchCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const bad = unknownFlags(args, ['esl', 'password', 'dialplan', 'playback', 'temp-dir', 'log-level']);
+  if (bad.length) { io.err(`fsbridge sim freeswitch: unknown option --${bad[0]}\n`); return EXIT.USAGE; }
+  const hp = parseHostPort(flagStr(args, 'esl') ?? '127.0.0.1:8021');
+  if (!hp) { io.err('fsbridge sim freeswitch: --esl must be host:port\n'); return EXIT.USAGE; }
+  const playback = flagStr(args, 'playback') ?? 'file';
+  if (playback !== 'file' && playback !== 'stream') { io.err('fsbridge sim freeswitch: --playback must be file or stream\n'); return EXIT.USAGE; }
+  const logger = createLogger({ level: flagStr(args, 'log-level') ?? 'warn' }).child({ component: 'sim-freeswitch' });
+  const twin = new FreeswitchTwin({
+    host: hp.host, port: hp.port, password: flagStr(args, 'password') ?? 'ClueCon',
+    dialplanDir: resolve(io.cwd, flagStr(args, 'dialplan') ?? 'dialplans'), logger, playback,
+    tempDir: flagStr(args, 'temp-dir'),
+  });
+  try {
+    await twin.start();
+  } catch (err) {
+    io.err(`fsbridge sim freeswitch: cannot start: ${(err as Error).message}\n`);
+    return EXIT.FAILURE;
+  }
+  io.out(`ready ${hp.host}:${twin.port}\n`);
+  await io.stopSignal;
+  await twin.close();
+  return EXIT.OK;
+}

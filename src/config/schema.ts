@@ -1,0 +1,379 @@
+/**
+ * The fsbridge configuration: its TypeScript types and the one schema description table that the
+ * validator (load.ts), the redactor (secrets.ts) and the documentation sync test all read.
+ */
+
+/** Recursively read-only view of a value; the loader returns the configuration deep-frozen. */
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type PlaybackMode = 'file' | 'stream';
+export type BotProtocol = 'twilio' | 'exotel' | 'native';
+export type DisconnectPolicy = 'hangup' | 'fallback' | 'reconnect';
+export type BotEncoding = 'l16' | 'mulaw';
+
+export interface LogConfig {
+  level: LogLevel;
+  /** Strip phone numbers and DTMF digits from log lines. */
+  redactPersonalData: boolean;
+}
+
+export interface EslConfig {
+  host: string;
+  port: number;
+  /** Secret (resolved value). */
+  password: string;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+  reconnect: { initialDelayMs: number; maxDelayMs: number };
+}
+
+export interface FreeswitchConfig {
+  esl: EslConfig;
+  outboundSocket: { host: string; port: number; handshakeTimeoutMs: number };
+  playback: PlaybackMode;
+  /** Rate asked of mod_audio_stream, in Hz. */
+  sampleRate: 8000 | 16000;
+}
+
+export interface MediaConfig {
+  /** host:port the media websocket server binds. */
+  listen: string;
+  /** host:port put in the ws:// URL given to FreeSWITCH; defaults to `listen`. */
+  advertise: string;
+  maxMessageBytes: number;
+  segmentMs: number;
+  playoutBufferMs: number;
+}
+
+export interface DrachtioConfig {
+  host: string;
+  port: number;
+  /** Secret (resolved value). */
+  secret: string;
+  sipProfileUri: string;
+}
+
+export interface TrunkConfig {
+  name: string;
+  registrar: string;
+  secondaryRegistrar?: string;
+  username?: string;
+  /** Secret (resolved value). */
+  password?: string;
+  expiresSec: number;
+  register: boolean;
+  inbound: { allow: string[]; digest: boolean };
+  outbound: { maxConcurrent: number; callsPerSecond: number; queueMax: number; from?: string };
+}
+
+export interface BotConfig {
+  url: string;
+  protocol: BotProtocol;
+  /** Extra HTTP headers sent on the websocket upgrade; values are secrets. */
+  headers: Record<string, string>;
+  connectTimeoutMs: number;
+  onDisconnect: DisconnectPolicy;
+  fallbackAudio?: string;
+  sampleRate: 8000 | 16000;
+  encoding: BotEncoding;
+  tls: { caFile?: string; rejectUnauthorized: boolean };
+}
+
+export interface RouteConfig {
+  did: string;
+  bot: string;
+  trunk?: string;
+}
+
+export interface ApiConfig {
+  listen: string;
+  /** Secret (resolved value): bearer token for /v1. */
+  token: string;
+  twilio?: { accountSid: string; authToken: string };
+}
+
+export interface CallsConfig {
+  maxConcurrent: number;
+  recordFile: string;
+  drainTimeoutMs: number;
+  answerTimeoutMs: number;
+}
+
+/** The whole validated configuration, defaults applied. */
+export interface Config {
+  log: LogConfig;
+  freeswitch: FreeswitchConfig;
+  media: MediaConfig;
+  drachtio?: DrachtioConfig;
+  trunks: TrunkConfig[];
+  bots: Record<string, BotConfig>;
+  routes: RouteConfig[];
+  api: ApiConfig;
+  calls: CallsConfig;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema description table
+// ---------------------------------------------------------------------------------------------
+
+/** Formats a string value can be required to have; checked in load.ts. */
+export type StringFormat =
+  | 'host' // IPv4, IPv6 or DNS name
+  | 'hostport' // host:port or [v6]:port, port 1-65535
+  | 'sipUri' // sip: or sips: URI
+  | 'wsUrl' // ws:// or wss:// URL
+  | 'cidr' // IPv4 or IPv6 address or CIDR block
+  | 'did' // optional + then digits
+  | 'name' // letters, digits, . _ -
+  | 'path' // non-empty file path
+  | 'text'; // any non-empty string
+
+interface NodeBase {
+  /** One sentence for docs/configuration.md. */
+  doc: string;
+  /** Must be present (no default). */
+  required?: boolean;
+  /** Value used when the key is absent. */
+  default?: unknown;
+  /** How the default is written in the docs when it is computed (e.g. "same as media.listen"). */
+  defaultDoc?: string;
+  /** Unit shown in the docs (ms, s, bytes, Hz, ...). */
+  unit?: string;
+}
+export interface StringNode extends NodeBase { kind: 'string'; format: StringFormat }
+/** A secret: literal, `env:NAME` or `cred:NAME`; never printed, never logged. */
+export interface SecretNode extends NodeBase { kind: 'secret' }
+export interface IntegerNode extends NodeBase { kind: 'integer'; min: number; max: number; multipleOf?: number }
+export interface NumberNode extends NodeBase { kind: 'number'; min: number; max: number }
+export interface BooleanNode extends NodeBase { kind: 'boolean' }
+export interface EnumNode extends NodeBase { kind: 'enum'; values: readonly (string | number)[] }
+export interface ObjectNode extends NodeBase {
+  kind: 'object';
+  fields: Readonly<Record<string, SchemaNode>>;
+  /** Absent section stays absent (instead of being filled with defaults). */
+  optional?: boolean;
+}
+export interface ListNode extends NodeBase { kind: 'list'; item: SchemaNode; maxItems: number }
+export interface MapNode extends NodeBase { kind: 'map'; value: SchemaNode; maxEntries: number; keyFormat: 'name' | 'header' }
+export type SchemaNode =
+  | StringNode | SecretNode | IntegerNode | NumberNode | BooleanNode | EnumNode | ObjectNode | ListNode | MapNode;
+
+const MAX_MS = 3_600_000;
+const port = (def: number, doc: string): IntegerNode => ({ kind: 'integer', min: 1, max: 65535, default: def, doc });
+const ms = (def: number, min: number, max: number, doc: string): IntegerNode =>
+  ({ kind: 'integer', min, max, default: def, unit: 'ms', doc });
+
+/** The schema of the configuration file. Keys here are the only keys the loader accepts. */
+export const CONFIG_SCHEMA: ObjectNode = {
+  kind: 'object',
+  doc: 'The fsbridge configuration file.',
+  fields: {
+    log: {
+      kind: 'object', doc: 'Logging.',
+      fields: {
+        level: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Lowest level written.' },
+        redactPersonalData: { kind: 'boolean', default: false, doc: 'Remove phone numbers and DTMF digits from log lines (secrets are always removed).' },
+      },
+    },
+    freeswitch: {
+      kind: 'object', doc: 'How fsbridge reaches FreeSWITCH.',
+      fields: {
+        esl: {
+          kind: 'object', doc: 'Inbound Event Socket connection to mod_event_socket.',
+          fields: {
+            host: { kind: 'string', format: 'host', default: '127.0.0.1', doc: 'Address of mod_event_socket.' },
+            port: port(8021, 'Port of mod_event_socket.'),
+            password: { kind: 'secret', required: true, doc: 'Event Socket password (event_socket.conf.xml `password`).' },
+            commandTimeoutMs: ms(5000, 100, 600_000, 'Time allowed for one api/bgapi reply before the command fails.'),
+            connectTimeoutMs: ms(3000, 100, 600_000, 'Time allowed to connect and authenticate.'),
+            reconnect: {
+              kind: 'object', doc: 'Backoff after a lost connection (capped, jittered).',
+              fields: {
+                initialDelayMs: ms(200, 10, 60_000, 'First reconnect delay; doubles on each failure.'),
+                maxDelayMs: ms(5000, 100, 600_000, 'Cap on the reconnect delay; at least initialDelayMs.'),
+              },
+            },
+          },
+        },
+        outboundSocket: {
+          kind: 'object', doc: 'Server for the dialplan `socket` application (outbound Event Socket).',
+          fields: {
+            host: { kind: 'string', format: 'host', default: '127.0.0.1', doc: 'Address the outbound-socket server binds.' },
+            port: port(8084, 'Port the outbound-socket server binds (the dialplan says `socket 127.0.0.1:8084 async full`).'),
+            handshakeTimeoutMs: ms(5000, 100, 600_000, 'Time allowed for the connect/channel-data handshake of one call.'),
+          },
+        },
+        playback: { kind: 'enum', values: ['file', 'stream'], default: 'file', doc: 'How bot audio is played: `file` (community mod_audio_stream: segments played with uuid_broadcast) or `stream` (builds that inject audio in real time).' },
+        sampleRate: { kind: 'enum', values: [8000, 16000], default: 8000, unit: 'Hz', doc: 'Sample rate asked of mod_audio_stream.' },
+      },
+    },
+    media: {
+      kind: 'object', doc: 'Websocket server that mod_audio_stream connects to.',
+      fields: {
+        listen: { kind: 'string', format: 'hostport', default: '127.0.0.1:8090', doc: 'host:port the media server binds.' },
+        advertise: { kind: 'string', format: 'hostport', defaultDoc: 'same as media.listen', doc: 'host:port written in the ws:// URL given to FreeSWITCH; must not be a wildcard address.' },
+        maxMessageBytes: { kind: 'integer', min: 1024, max: 16_777_216, default: 65536, unit: 'bytes', doc: 'Largest websocket message accepted from FreeSWITCH.' },
+        segmentMs: { kind: 'integer', min: 20, max: 10_000, multipleOf: 20, default: 200, unit: 'ms', doc: 'Length of one playback segment in `file` mode (a multiple of 20).' },
+        playoutBufferMs: ms(60_000, 1000, 600_000, 'Most bot audio held per call before the oldest is dropped; at least segmentMs.'),
+      },
+    },
+    drachtio: {
+      kind: 'object', optional: true, doc: 'drachtio-server connection for SIP trunks; omit the section to run without trunks.',
+      fields: {
+        host: { kind: 'string', format: 'host', default: '127.0.0.1', doc: 'Address of drachtio-server\'s control port.' },
+        port: port(9022, 'drachtio-server control port.'),
+        secret: { kind: 'secret', required: true, doc: 'drachtio-server shared secret.' },
+        sipProfileUri: { kind: 'string', format: 'sipUri', default: 'sip:127.0.0.1:5080', doc: 'SIP URI of the FreeSWITCH `fsbridge` profile that calls are bridged into.' },
+      },
+    },
+    trunks: {
+      kind: 'list', maxItems: 1000, default: [], doc: 'Operator SIP trunks.',
+      item: {
+        kind: 'object', doc: 'One trunk.',
+        fields: {
+          name: { kind: 'string', format: 'name', required: true, doc: 'Unique name (letters, digits, `.`, `_`, `-`), used in routes and logs.' },
+          registrar: { kind: 'string', format: 'sipUri', required: true, doc: 'Registrar / proxy as a sip: or sips: URI.' },
+          secondaryRegistrar: { kind: 'string', format: 'sipUri', doc: 'Fallback registrar used when the first does not answer.' },
+          username: { kind: 'string', format: 'text', doc: 'Authentication user (quote numbers so leading zeros survive).' },
+          password: { kind: 'secret', doc: 'Authentication password; needs username.' },
+          expiresSec: { kind: 'integer', min: 60, max: 86_400, default: 600, unit: 's', doc: 'Registration lifetime asked of the registrar.' },
+          register: { kind: 'boolean', default: true, doc: 'Send REGISTER for this trunk.' },
+          inbound: {
+            kind: 'object', doc: 'Who may send calls in on this trunk.',
+            fields: {
+              allow: { kind: 'list', maxItems: 1000, default: [], item: { kind: 'string', format: 'cidr', doc: 'Address or CIDR block.' }, doc: 'Source addresses or CIDR blocks allowed to send INVITE.' },
+              digest: { kind: 'boolean', default: false, doc: 'Challenge inbound INVITEs with digest authentication (needs username and password).' },
+            },
+          },
+          outbound: {
+            kind: 'object', doc: 'Limits on calls out through this trunk.',
+            fields: {
+              maxConcurrent: { kind: 'integer', min: 1, max: 100_000, default: 30, unit: 'calls', doc: 'Most simultaneous outbound calls.' },
+              callsPerSecond: { kind: 'number', min: 0.01, max: 1000, default: 5, unit: 'calls/s', doc: 'Most new outbound calls per second.' },
+              queueMax: { kind: 'integer', min: 0, max: 100_000, default: 50, unit: 'calls', doc: 'Most outbound calls waiting for a slot; more are refused.' },
+              from: { kind: 'string', format: 'text', doc: 'Caller number or SIP URI sent in From when the request gives none.' },
+            },
+          },
+        },
+      },
+    },
+    bots: {
+      kind: 'map', maxEntries: 10_000, keyFormat: 'name', default: {}, doc: 'Bots by name (letters, digits, `.`, `_`, `-`).',
+      value: {
+        kind: 'object', doc: 'One bot.',
+        fields: {
+          url: { kind: 'string', format: 'wsUrl', required: true, doc: 'Websocket URL of the bot (ws:// or wss://).' },
+          protocol: { kind: 'enum', values: ['twilio', 'exotel', 'native'], required: true, doc: 'Media protocol the bot speaks.' },
+          headers: {
+            kind: 'map', maxEntries: 100, keyFormat: 'header', default: {},
+            value: { kind: 'secret', doc: 'Header value.' },
+            doc: 'Extra HTTP headers on the websocket upgrade; values may be env:/cred: references and are always redacted.',
+          },
+          connectTimeoutMs: ms(3000, 100, 60_000, 'Time allowed for the bot websocket to open.'),
+          onDisconnect: { kind: 'enum', values: ['hangup', 'fallback', 'reconnect'], default: 'hangup', doc: 'What happens when the bot drops abnormally: hang up, play fallbackAudio then hang up, or reconnect once.' },
+          fallbackAudio: { kind: 'string', format: 'path', doc: 'Audio file FreeSWITCH plays on disconnect; required when onDisconnect is fallback.' },
+          sampleRate: { kind: 'enum', values: [8000, 16000], default: 8000, unit: 'Hz', doc: 'Audio rate towards the bot; twilio is always 8000.' },
+          encoding: { kind: 'enum', values: ['l16', 'mulaw'], default: 'l16', doc: 'Audio encoding of native bots; twilio (μ-law) and exotel (L16) fix their own, so leave it l16 for them.' },
+          tls: {
+            kind: 'object', doc: 'TLS settings for wss:// URLs.',
+            fields: {
+              caFile: { kind: 'string', format: 'path', doc: 'PEM file of extra CA certificates to trust.' },
+              rejectUnauthorized: { kind: 'boolean', default: true, doc: 'Refuse bots whose certificate does not verify.' },
+            },
+          },
+        },
+      },
+    },
+    routes: {
+      kind: 'list', maxItems: 100_000, default: [], doc: 'Inbound routing by dialled number.',
+      item: {
+        kind: 'object', doc: 'One route.',
+        fields: {
+          did: { kind: 'string', format: 'did', required: true, doc: 'Dialled number, digits with an optional leading + (quote it in YAML).' },
+          bot: { kind: 'string', format: 'name', required: true, doc: 'Name of the bot (a key of bots).' },
+          trunk: { kind: 'string', format: 'name', doc: 'Only match calls arriving on this trunk (a trunks[].name).' },
+        },
+      },
+    },
+    api: {
+      kind: 'object', doc: 'HTTP control API.',
+      fields: {
+        listen: { kind: 'string', format: 'hostport', default: '127.0.0.1:8080', doc: 'host:port the API binds.' },
+        token: { kind: 'secret', required: true, doc: 'Bearer token required on /v1 requests.' },
+        twilio: {
+          kind: 'object', optional: true, doc: 'Enables the Twilio-compatible REST subset; omit to disable it.',
+          fields: {
+            accountSid: { kind: 'string', format: 'text', required: true, doc: 'AccountSid expected in request paths.' },
+            authToken: { kind: 'secret', required: true, doc: 'Auth token checked with HTTP basic authentication.' },
+          },
+        },
+      },
+    },
+    calls: {
+      kind: 'object', doc: 'Call limits and records.',
+      fields: {
+        maxConcurrent: { kind: 'integer', min: 1, max: 100_000, default: 500, unit: 'calls', doc: 'Most simultaneous calls; more are refused (SIP 503).' },
+        recordFile: { kind: 'string', format: 'path', default: '/var/lib/fsbridge/calls.jsonl', doc: 'File that receives one JSON call record per ended call.' },
+        drainTimeoutMs: ms(30_000, 0, MAX_MS, 'On SIGTERM, how long calls may continue before the rest are hung up.'),
+        answerTimeoutMs: ms(10_000, 1000, 300_000, 'How long an outbound call may ring before it is abandoned.'),
+      },
+    },
+  },
+};
+
+/** One row of the flattened schema: what docs/configuration.md must list. */
+export interface SchemaRow {
+  /** Key path: `a.b`, `trunks[].name`, `bots.<name>.url`. */
+  path: string;
+  node: SchemaNode;
+}
+
+/**
+ * Flattens the schema into rows in document order. Objects inside lists and maps are entered;
+ * the list/map itself gets a row too. Map values of scalar kind (headers) get no row of their own.
+ */
+export function schemaRows(node: SchemaNode = CONFIG_SCHEMA, prefix = ''): SchemaRow[] {
+  const rows: SchemaRow[] = [];
+  if (node.kind === 'object') {
+    for (const [key, child] of Object.entries(node.fields)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      rows.push({ path, node: child });
+      rows.push(...schemaRows(child, path));
+    }
+  } else if (node.kind === 'list' && node.item.kind === 'object') {
+    rows.push(...schemaRows(node.item, `${prefix}[]`));
+  } else if (node.kind === 'map' && node.value.kind === 'object') {
+    rows.push(...schemaRows(node.value, `${prefix}.<name>`));
+  }
+  return rows;
+}
+
+/** Short type description of a node, as written in the docs table. */
+export function describeType(node: SchemaNode): string {
+  switch (node.kind) {
+    case 'string': return node.format === 'text' ? 'string' : node.format;
+    case 'secret': return 'secret';
+    case 'integer': return node.multipleOf ? `integer ${node.min}–${node.max}, multiple of ${node.multipleOf}` : `integer ${node.min}–${node.max}`;
+    case 'number': return `number ${node.min}–${node.max}`;
+    case 'boolean': return 'boolean';
+    case 'enum': return node.values.join(' \\| ');
+    case 'object': return node.optional ? 'section (optional)' : 'section';
+    case 'list': return `list of ${node.item.kind === 'object' ? 'entries' : describeType(node.item)}`;
+    case 'map': return `map of name → ${node.value.kind === 'object' ? 'entry' : describeType(node.value)}`;
+  }
+}
+
+/** How a node's default is written in the docs table ("—" when there is none, "required" when required). */
+export function describeDefault(node: SchemaNode): string {
+  if (node.required) return 'required';
+  if (node.defaultDoc !== undefined) return node.defaultDoc;
+  if (node.default === undefined) return '—';
+  if (Array.isArray(node.default)) return '[]';
+  if (typeof node.default === 'object' && node.default !== null) return '{}';
+  return String(node.default);
+}

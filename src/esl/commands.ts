@@ -1,0 +1,50 @@
+/**
+ * Builders for the API command lines fsbridge sends (pure). Each returns the text after `bgapi `, or
+ * undefined when an argument would break the framing: a line break ends the command early
+ * (mod_event_socket.c read_packet), and a space inside a uuid or file shifts FreeSWITCH's arguments.
+ */
+const UUID_RE = /^[0-9A-Za-z-]{1,64}$/;
+const NO_SPACE = /^[^\s]+$/;
+const NO_LINE_BREAK = /^[^\r\n]*$/;
+
+/** mod_audio_stream mix types. */
+export type AudioStreamMix = 'mono' | 'mixed' | 'stereo';
+/** Legs for uuid_broadcast. */
+export type BroadcastLeg = 'aleg' | 'bleg' | 'both';
+
+function ok(...parts: string[]): string | undefined {
+  for (const p of parts) if (!NO_LINE_BREAK.test(p)) return undefined;
+  return parts.join(' ');
+}
+
+export function isValidUuid(uuid: string): boolean { return UUID_RE.test(uuid); }
+
+export const buildCommand = {
+  uuidAnswer: (uuid: string) => (isValidUuid(uuid) ? ok('uuid_answer', uuid) : undefined),
+  uuidKill: (uuid: string, cause: string) =>
+    (isValidUuid(uuid) && /^[A-Z_0-9]+$/.test(cause) ? ok('uuid_kill', uuid, cause) : undefined),
+  uuidBroadcast: (uuid: string, file: string, leg: BroadcastLeg) =>
+    (isValidUuid(uuid) && NO_SPACE.test(file) ? ok('uuid_broadcast', uuid, file, leg) : undefined),
+  uuidBreak: (uuid: string, all: 'all' | undefined) =>
+    (isValidUuid(uuid) ? ok(...(all ? ['uuid_break', uuid, all] : ['uuid_break', uuid])) : undefined),
+  uuidSetvar: (uuid: string, name: string, value: string) =>
+    (isValidUuid(uuid) && NO_SPACE.test(name) ? ok('uuid_setvar', uuid, name, value) : undefined),
+  uuidGetvar: (uuid: string, name: string) =>
+    (isValidUuid(uuid) && NO_SPACE.test(name) ? ok('uuid_getvar', uuid, name) : undefined),
+  uuidExists: (uuid: string) => (isValidUuid(uuid) ? ok('uuid_exists', uuid) : undefined),
+  uuidSendDtmf: (uuid: string, digits: string) =>
+    (isValidUuid(uuid) && /^[0-9A-Da-d*#wW@]+(@\d+)?$/.test(digits) ? ok('uuid_send_dtmf', uuid, digits) : undefined),
+  /** `uuid_audio_stream <uuid> start <url> <mix> <8k|16k> [metadata]`; rate in Hz, multiple of 8000. */
+  audioStreamStart: (uuid: string, url: string, mix: AudioStreamMix, sampleRateHz: number, metadataJson?: string) => {
+    if (!isValidUuid(uuid) || !NO_SPACE.test(url) || sampleRateHz % 8000 !== 0 || sampleRateHz <= 0) return undefined;
+    const rate = `${sampleRateHz / 1000}k`;
+    // mod_audio_stream passes the metadata through FreeSWITCH's argument splitter, which cuts at
+    // spaces and strips single quotes (reference §6 item 18); compact JSON has no spaces outside strings.
+    if (metadataJson !== undefined && (/\s/.test(metadataJson) || metadataJson.includes("'"))) return undefined;
+    return metadataJson ? ok('uuid_audio_stream', uuid, 'start', url, mix, rate, metadataJson) : ok('uuid_audio_stream', uuid, 'start', url, mix, rate);
+  },
+  audioStreamStop: (uuid: string) => (isValidUuid(uuid) ? ok('uuid_audio_stream', uuid, 'stop') : undefined),
+  /** `originate <dial string> <app or &app(arg)>`, e.g. `originate {origination_uuid=...}loopback/9999 &park`. */
+  originate: (dialString: string, app: string) => (NO_SPACE.test(dialString) ? ok('originate', dialString, app) : undefined),
+  showChannelsJson: () => 'show channels as json',
+};

@@ -1,0 +1,52 @@
+import type { ErrorTable } from '../errors.js';
+
+/** Every error code the media layer reports (metrics `fsbridge_errors_total{code}` and log lines). */
+export const MEDIA_ERRORS = {
+  MEDIA_UNKNOWN_TOKEN: {
+    meaning: 'A websocket upgrade on the media port named a call that is not expected, or carried the wrong token.',
+    consequence: 'The upgrade is refused (HTTP 404 for an unknown call or path, 401 for a wrong token); no call is affected.',
+  },
+  MEDIA_DUPLICATE_STREAM: {
+    meaning: 'A second websocket arrived for a call whose media stream is already open.',
+    consequence: 'The new upgrade is refused with HTTP 409; the open stream continues.',
+  },
+  MEDIA_OVERSIZE_MESSAGE: {
+    meaning: 'mod_audio_stream sent a websocket message larger than media.maxMessageBytes.',
+    consequence: 'That stream is closed with 1009; the call loses its caller audio (the call layer decides what follows).',
+  },
+  MEDIA_SOCKET_ERROR: {
+    meaning: 'The media websocket failed (protocol violation, reset, invalid UTF-8 text).',
+    consequence: 'That stream is closed; the sink gets onClose with the code ws reports.',
+  },
+  MEDIA_SINK_THREW: {
+    meaning: 'Code receiving media for a call (the sink) threw an exception.',
+    consequence: 'Logged and counted; the message is dropped, the stream and every other call continue.',
+  },
+  MEDIA_UPGRADE_TIMEOUT: {
+    meaning: 'An expected media stream did not connect within its deadline.',
+    consequence: 'Reported to the call layer, which ends or retries the stream.',
+  },
+  MEDIA_PLAYOUT_OVERFLOW: {
+    meaning: 'The bot sent more audio than the playout buffer holds (media.maxBufferMs).',
+    consequence: 'The oldest buffered audio is dropped and counted; playback continues with the newest.',
+  },
+  MEDIA_TOO_MANY_MARKS: {
+    meaning: 'The bot placed more pending marks than the playout buffer keeps.',
+    consequence: 'The extra mark is answered at once instead of after its audio.',
+  },
+  MEDIA_PACER_STALL: {
+    meaning: 'The event loop was blocked for longer than the pacer catches up (5 frames by default).',
+    consequence: 'The pacer skips to the current frame; the skipped frames stay buffered and play late.',
+  },
+  MEDIA_PLAYBACK_TIMEOUT: {
+    meaning: 'A streamed file segment never reported PLAYBACK_STOP (or never produced mod_audio_stream::play) in time.',
+    consequence: 'The segment is treated as played so that later marks are still answered.',
+  },
+  MEDIA_PLAYBACK_REJECTED: {
+    meaning: 'mod_audio_stream did not accept a streamAudio message (it fired mod_audio_stream::json instead of ::play).',
+    consequence: 'That segment of bot audio is lost; marks after it are answered.',
+  },
+} satisfies ErrorTable;
+
+/** A code of {@link MEDIA_ERRORS}. */
+export type MediaErrorCode = keyof typeof MEDIA_ERRORS;
