@@ -11,6 +11,8 @@ export interface ConfigError {
   expected: string;
   found: string;
   message: string;
+  /** The known key or name closest to what was found, when it looks like a typo. */
+  suggestion?: string;
   /** 1-based position in the YAML text, when known. */
   line?: number;
   column?: number;
@@ -27,6 +29,8 @@ export interface RawConfigError {
   found: string;
   /** Extra advice appended to the sentence ("did you mean ...", "write it in quotes"). */
   hint?: string;
+  /** Closest known key/name/value ("did you mean"). */
+  suggestion?: string;
 }
 
 /** Writes path segments as `a.b[0].c`. */

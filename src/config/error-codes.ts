@@ -19,7 +19,7 @@ export const CONFIG_ERRORS = {
     consequence: 'fatal: fsbridge does not start; check-config exits with status 2',
   },
   CONFIG_SECRET_MISSING: {
-    meaning: 'A secret given as env:NAME or cred:NAME could not be resolved (variable unset or empty, credential file missing).',
+    meaning: 'A required secret is absent, or a secret given as env:NAME or cred:NAME could not be resolved (variable unset or empty, credential file missing or empty).',
     consequence: 'fatal: fsbridge does not start; check-config exits with status 2',
   },
 } satisfies ErrorTable;

@@ -83,6 +83,7 @@ function withPosition(raw: RawConfigError, doc: Document, lc: LineCounter): Conf
   return {
     code: raw.code, path, expected: raw.expected, found: raw.found,
     message: formatMessage(path, raw.expected, raw.found, raw.hint, line, column),
+    ...(raw.suggestion !== undefined ? { suggestion: raw.suggestion } : {}),
     ...(line !== undefined ? { line, column } : {}),
   };
 }
@@ -113,10 +114,9 @@ export function loadConfig(opts: LoadConfigOptions): LoadConfigResult {
       errors: doc.errors.map((e) => {
         const { line, col } = lc.linePos(e.pos[0]);
         const found = `${e.code}: ${e.message.split('\n')[0]}`;
-        const where = `${opts.file ?? 'config'} line ${line}, column ${col}`;
         return {
           code: 'CONFIG_YAML' as const, path: '', expected: 'valid YAML', found, line, column: col,
-          message: `${where}: expected valid YAML, found ${found}`,
+          message: formatMessage('', 'valid YAML', found, undefined, line, col),
         };
       }),
     };
@@ -139,6 +139,11 @@ export function loadConfig(opts: LoadConfigOptions): LoadConfigResult {
       return isScalar(node) && typeof node.source === 'string' && node.source !== '' ? node.source : undefined;
     },
   });
-  if (!result.config) return { ok: false, errors: result.errors.map((e) => withPosition(e, doc, lc)) };
+  if (!result.config) {
+    const errors = result.errors.map((e) => withPosition(e, doc, lc));
+    // File order reads best; Array.prototype.sort is stable, so same-line errors keep schema order.
+    errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
+    return { ok: false, errors };
+  }
   return { ok: true, config: deepFreeze(result.config) };
 }

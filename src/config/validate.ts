@@ -34,6 +34,15 @@ class Walker {
     return INVALID;
   }
 
+  /** Records an error whose found value is close to a known one. */
+  failNear(segments: PathSegments, expected: string, found: string, near: string | undefined, code: RawConfigError['code'] = 'CONFIG_INVALID'): typeof INVALID {
+    this.errors.push({
+      code, segments: [...segments], expected, found,
+      ...(near !== undefined ? { hint: `did you mean ${JSON.stringify(near)}?`, suggestion: near } : {}),
+    });
+    return INVALID;
+  }
+
   found(segments: PathSegments, value: unknown, secret = false): string {
     if (!secret && typeof value === 'number') {
       const src = this.ctx.sourceOf?.(segments);
@@ -48,7 +57,7 @@ class Walker {
     // An empty YAML section (`log:` with nothing under it) reads as null: treat it as absent.
     const v = isContainer && value === null ? undefined : value;
     if (v === undefined) {
-      if (node.required) return this.fail(segments, this.expected(node), 'nothing');
+      if (node.required) return this.fail(segments, this.expected(node), 'nothing', undefined, node.kind === 'secret' ? 'CONFIG_SECRET_MISSING' : 'CONFIG_INVALID');
       if (node.kind === 'object' && !node.optional) return this.walkObject(node, {}, segments);
       if (node.default !== undefined) return structuredClone(node.default);
       return undefined;
@@ -132,7 +141,7 @@ class Walker {
       case 'enum': {
         if (node.values.includes(v as string | number)) return v;
         const near = typeof v === 'string' || typeof v === 'number' ? closest(String(v), node.values.map(String)) : undefined;
-        return this.fail(segments, this.expected(node), this.found(segments, v), near !== undefined ? `did you mean ${near}?` : undefined);
+        return this.failNear(segments, this.expected(node), this.found(segments, v), near);
       }
     }
   }
@@ -146,8 +155,8 @@ class Walker {
       if (Object.hasOwn(node.fields, key)) continue;
       const near = closest(key, known);
       const where = segments.length === 0 ? 'at the top level' : `in ${formatPath(segments)}`;
-      this.fail([...segments, key], `one of the keys ${known.join(', ')} ${where}`, `the unknown key ${JSON.stringify(key)}`,
-        near !== undefined ? `did you mean "${near}"?` : undefined, 'CONFIG_UNKNOWN_KEY');
+      this.failNear([...segments, key], `one of the keys ${known.join(', ')} ${where}`, `the unknown key ${JSON.stringify(key)}`,
+        near, 'CONFIG_UNKNOWN_KEY');
       ok = false;
     }
     for (const [key, child] of Object.entries(node.fields)) {
@@ -180,7 +189,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Returns the partial subtree at `segments` of a partially valid output, or undefined. */
+/** The value at `segments` in any plain tree (input or partial output), or undefined. */
 function at(root: unknown, ...segments: (string | number)[]): any {
   let cur: any = root;
   for (const s of segments) {
@@ -202,10 +211,14 @@ function crossCheck(w: Walker, raw: unknown, out: Record<string, any>): void {
       `an integer at least freeswitch.esl.reconnect.initialDelayMs (${esl.reconnect.initialDelayMs})`, `the number ${esl.reconnect.maxDelayMs}`);
   }
 
-  const media = out.media;
+  let media = out.media;
   if (media && typeof media.listen === 'string') {
     const explicit = at(raw, 'media', 'advertise') !== undefined;
-    if (!explicit) media.advertise = media.listen;
+    // Rebuilt so that advertise keeps its schema position (print-config shows it after listen).
+    const { listen, advertise, ...rest } = media;
+    out.media = { listen, advertise: explicit ? advertise : listen, ...rest };
+    if (advertise === undefined && explicit) delete out.media.advertise;
+    media = out.media;
     const adv = typeof media.advertise === 'string' ? parseHostPort(media.advertise) : undefined;
     if (adv && isWildcardHost(adv.host)) {
       w.fail(['media', 'advertise'], 'a host:port that FreeSWITCH can connect to (not a wildcard address)',
@@ -226,16 +239,14 @@ function crossCheck(w: Walker, raw: unknown, out: Record<string, any>): void {
         ? `${out.freeswitch.outboundSocket.host.includes(':') ? `[${out.freeswitch.outboundSocket.host}]` : out.freeswitch.outboundSocket.host}:${out.freeswitch.outboundSocket.port}`
         : undefined],
   ];
-  const seen = new Map<string, PathSegments>();
+  const bound: { host: string; port: number; segs: PathSegments }[] = [];
   for (const [segs, addr] of listeners) {
-    if (typeof addr !== 'string') continue;
-    const hp = parseHostPort(addr);
+    const hp = typeof addr === 'string' ? parseHostPort(addr) : undefined;
     if (!hp) continue;
-    const key = `${hp.host}:${hp.port}`;
-    const prior = seen.get(key) ?? (isWildcardHost(hp.host) ? undefined : seen.get(`*:${hp.port}`));
-    if (prior) w.fail(segs, `an address not already used by ${formatPath(prior)}`, JSON.stringify(addr));
-    seen.set(key, segs);
-    if (isWildcardHost(hp.host)) seen.set(`*:${hp.port}`, segs);
+    // A wildcard bind takes the port on every address, so it clashes with any bind on that port.
+    const clash = bound.find((b) => b.port === hp.port && (b.host === hp.host || isWildcardHost(b.host) || isWildcardHost(hp.host)));
+    if (clash) w.fail(segs, `an address not already used by ${formatPath(clash.segs)}`, JSON.stringify(addr));
+    bound.push({ ...hp, segs });
   }
 
   const rawTrunks = at(raw, 'trunks');
@@ -290,14 +301,14 @@ function crossCheck(w: Walker, raw: unknown, out: Record<string, any>): void {
       const bot = at(r, 'bot');
       if (typeof bot === 'string' && isName(bot) && !botNames.includes(bot)) {
         const near = closest(bot, botNames);
-        w.fail(['routes', i, 'bot'], botNames.length ? `the name of a bot (${botNames.join(', ')})` : 'the name of a bot, but no bots are configured',
-          JSON.stringify(bot), near !== undefined ? `did you mean "${near}"?` : undefined);
+        w.failNear(['routes', i, 'bot'], botNames.length ? `the name of a bot (${botNames.join(', ')})` : 'the name of a bot, but no bots are configured',
+          JSON.stringify(bot), near);
       }
       const trunk = at(r, 'trunk');
       if (typeof trunk === 'string' && isName(trunk) && !trunkNames.has(trunk)) {
         const near = closest(trunk, trunkNames);
-        w.fail(['routes', i, 'trunk'], trunkNames.size ? `the name of a trunk (${[...trunkNames].join(', ')})` : 'the name of a trunk, but no trunks are configured',
-          JSON.stringify(trunk), near !== undefined ? `did you mean "${near}"?` : undefined);
+        w.failNear(['routes', i, 'trunk'], trunkNames.size ? `the name of a trunk (${[...trunkNames].join(', ')})` : 'the name of a trunk, but no trunks are configured',
+          JSON.stringify(trunk), near);
       }
       const did = at(r, 'did');
       if (typeof did === 'string') {

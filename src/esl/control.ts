@@ -238,8 +238,8 @@ export class EslControl extends TypedEmitter<EslControlEvents> {
       if (this.socket !== socket) return;
       socket.setKeepAlive(true, 30_000);
       this.state = 'authenticating';
-      const transport = new LiteTransport(socket, {
-        onFrame: (f) => this.onFrame(transport, f),
+      const transport: LiteTransport = new LiteTransport(socket, {
+        onFrame: (f: EslFrame): boolean => this.onFrame(transport, f),
         onEvent: (ev) => { if (this.transport === transport) this.safeEmit('event', ev); },
         onInputError: (code, detail) => {
           this.opts.metrics.error(code);

@@ -62,6 +62,10 @@ export const ESL_ERRORS = {
     meaning: 'The outbound connect reply had no Unique-ID / Channel-Unique-ID.',
     consequence: 'That socket is closed; no session is created.',
   },
+  ESL_OUTBOUND_NOT_FULL: {
+    meaning: 'FreeSWITCH refused `myevents json` or `linger` on an outbound socket (the dialplan lacks `async full`).',
+    consequence: 'That socket is closed; no session is created. Use `socket 127.0.0.1:8084 async full`.',
+  },
   ESL_LISTENER_THREW: {
     meaning: 'Code listening to an Event Socket event threw an exception.',
     consequence: 'Logged and counted; the connection and other listeners continue.',

@@ -64,13 +64,20 @@ export class LiteTransport {
 
   /** esl-lite: the stream of processed events for this one connection; ends when the socket closes. */
   connect(): AsyncIterable<LiteEvent> {
-    const self = this;
+    const next = async (): Promise<LiteEvent | undefined> => {
+      for (;;) {
+        const ev = this.queue.shift();
+        if (ev !== undefined) return ev;
+        if (this.ended) return undefined;
+        await new Promise<void>((resolve) => { this.wake = resolve; });
+        this.wake = null;
+      }
+    };
     return (async function* () {
       for (;;) {
-        while (self.queue.length > 0) yield self.queue.shift()!;
-        if (self.ended) return;
-        await new Promise<void>((resolve) => { self.wake = resolve; });
-        self.wake = null;
+        const ev = await next();
+        if (ev === undefined) return;
+        yield ev;
       }
     })();
   }

@@ -18,12 +18,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
-import { endianness } from 'node:os';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../observability/logger.js';
 import type { Counter, Gauge, MetricsRegistry } from '../observability/metrics.js';
-
-const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+import { PcmFramer } from './pcm-framer.js';
 
 /** The daemon's handle on one open media stream. */
 export interface MediaConnection {
@@ -75,21 +73,10 @@ interface Expectation {
 }
 
 class Connection implements MediaConnection {
-  /** An odd trailing byte waiting for its partner, or -1. */
-  carry = -1;
-  readonly scratch: Int16Array;
-  readonly scratchBytes: Uint8Array;
-  private lastView: Int16Array;
+  readonly framer: PcmFramer;
   detached = false;
   constructor(readonly callId: string, readonly ws: WebSocket, maxMessageBytes: number) {
-    this.scratch = new Int16Array(Math.ceil((maxMessageBytes + 2) / 2));
-    this.scratchBytes = new Uint8Array(this.scratch.buffer);
-    this.lastView = this.scratch.subarray(0, 0);
-  }
-  /** The first `n` samples of scratch, reusing the previous view when the length repeats. */
-  view(n: number): Int16Array {
-    if (this.lastView.length !== n) this.lastView = this.scratch.subarray(0, n);
-    return this.lastView;
+    this.framer = new PcmFramer(maxMessageBytes);
   }
   sendText(text: string): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
@@ -265,7 +252,7 @@ export class MediaServer {
         this.framesIn.inc();
         this.bytesIn.inc(undefined, data.length);
         if (!s) return;
-        const pcm = toPcm(conn, data);
+        const pcm = conn.framer.push(data);
         if (pcm.length === 0) return;
         try {
           s.onAudio(pcm, e.sampleRateHz);
@@ -318,29 +305,4 @@ export function parsePath(url: string): { callId: string; token: string } | null
   const path = q >= 0 ? url.slice(0, q) : url;
   const m = /^\/([A-Za-z0-9._~-]{1,128})\/([A-Za-z0-9._~-]{1,256})\/?$/.exec(path);
   return m ? { callId: m[1], token: m[2] } : null;
-}
-
-/**
- * Turns one binary message into samples, carrying an odd trailing byte to the next message.
- * Copies into the connection's scratch buffer (sized for maxMessageBytes + 1 at connect), which
- * also fixes alignment; the view is cached per length, so steady 20 ms frames allocate nothing.
- */
-function toPcm(conn: Connection, data: Buffer): Int16Array {
-  const len = data.length;
-  const bytes = conn.scratchBytes;
-  let total = len;
-  if (conn.carry >= 0) {
-    bytes[0] = conn.carry;
-    bytes.set(data, 1);
-    total = len + 1;
-    conn.carry = -1;
-  } else {
-    bytes.set(data, 0);
-  }
-  const n = total >> 1;
-  if (total & 1) conn.carry = bytes[total - 1];
-  if (!LITTLE_ENDIAN_HOST) {
-    for (let i = 0; i < n; i++) conn.scratch[i] = ((bytes[2 * i + 1] << 8) | bytes[2 * i]) << 16 >> 16;
-  }
-  return conn.view(n);
 }

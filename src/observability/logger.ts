@@ -15,13 +15,15 @@ export const PERSONAL_PATHS = ['from', 'to', 'caller', 'callee', 'digits', 'digi
 export interface LoggerOptions {
   level?: string;
   redactPersonalData?: boolean;
+  /** More paths to censor (e.g. the secret keys of a logged configuration). */
+  extraRedactPaths?: readonly string[];
   /** Where lines go; default stdout. Tests pass a stream to read lines back. */
   destination?: DestinationStream;
 }
 
 /** Creates the daemon's root logger. Secrets are always censored; personal data when asked. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const paths = opts.redactPersonalData ? [...SECRET_PATHS, ...PERSONAL_PATHS] : SECRET_PATHS;
+  const paths = [...SECRET_PATHS, ...(opts.redactPersonalData ? PERSONAL_PATHS : []), ...(opts.extraRedactPaths ?? [])];
   return pino(
     {
       level: opts.level ?? 'info',

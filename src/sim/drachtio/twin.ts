@@ -18,7 +18,7 @@ import type { MetricsRegistry } from '../../observability/metrics.js';
 import { systemClock, type Clock } from '../../clock.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
 import {
-  parseSip, serializeSip, getHeader, getHeaders, setHeader, removeHeader, tagOf, uriOf, uriTarget, viaBranch,
+  parseSip, serializeSip, getHeader, getHeaders, removeHeader, tagOf, uriOf, uriTarget, viaBranch,
   capitalizeAfterDash, canonicalName, SipStreamSplitter, type SipMessage, type SipHeader,
 } from './sip-message.js';
 
@@ -50,6 +50,8 @@ interface AdminClient {
   decoder: FrameDecoder;
   authenticated: boolean;
   routes: Set<string>;
+  /** sip messages are handled one after another, in arrival order, like the server's single io thread. */
+  queue: Promise<void>;
 }
 
 interface ClientTxn {
@@ -246,7 +248,7 @@ export class DrachtioTwin {
 
   private onAdminConnection(socket: Socket): void {
     if (this.closed) { socket.destroy(); return; }
-    const c: AdminClient = { socket, decoder: new FrameDecoder(), authenticated: false, routes: new Set() };
+    const c: AdminClient = { socket, decoder: new FrameDecoder(), authenticated: false, routes: new Set(), queue: Promise.resolve() };
     this.clients.add(c);
     socket.on('data', (chunk: Buffer) => {
       const r = c.decoder.push(chunk);
@@ -301,7 +303,7 @@ export class DrachtioTwin {
         this.sendAdmin(c, `response|${msgId}|OK|pong`);
         return;
       case 'sip':
-        void this.onAppSip(c, msgId, token[2] ?? '', token[3] ?? '', token[4] ?? '', rest).catch((err: unknown) => {
+        c.queue = c.queue.then(() => this.onAppSip(c, msgId, token[2] ?? '', token[3] ?? '', token[4] ?? '', rest)).catch((err: unknown) => {
           this.error('SIP_SIM_BAD_SIP_FROM_APP', { err }, 'drachtio twin could not send a sip message');
           this.sendAdmin(c, `response|${msgId}|NOK|${err instanceof Error ? err.message : String(err)}`);
         });
@@ -381,7 +383,7 @@ export class DrachtioTwin {
     const remote = await this.resolve(routeUri || app.uri);
     const branch = `z9hG4bK${tag()}`;
     const other = this.appHeaders(app, ['max-forwards', 'from', 'to', 'call-id', 'cseq', 'contact']);
-    let from = other.length >= 0 ? this.appHeaders(app, []).find((h) => canonicalName(h.name) === 'from')?.value : undefined;
+    let from = this.appHeaders(app, []).find((h) => canonicalName(h.name) === 'from')?.value;
     from ??= `<sip:${this.hostport()}>`;
     if (!tagOf(from)) from += `;tag=${tag()}`;
     const to = this.appHeaders(app, []).find((h) => canonicalName(h.name) === 'to')?.value ?? `<${app.uri}>`;
@@ -795,4 +797,3 @@ export class DrachtioTwin {
   }
 }
 
-export { setHeader };

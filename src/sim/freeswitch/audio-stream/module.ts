@@ -183,7 +183,11 @@ export class AudioStreamModule {
 
   private sendMetadata(s: Stream): void {
     s.metaPending = false;
-    if (s.metadata !== undefined) s.client.sendText(s.metadata.slice(0, 8191));
+    if (s.metadata === undefined) return;
+    // initialMetadata[8192] + strncpy: longer values are cut (real: not NUL-terminated, undefined
+    // behaviour); the twin keeps the first 8191 bytes.
+    const bytes = Buffer.from(s.metadata, 'utf8');
+    s.client.sendText(bytes.length < 8192 ? s.metadata : bytes.subarray(0, 8191).toString('utf8'));
   }
 
   private onText(s: Stream, text: string): void {

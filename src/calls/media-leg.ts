@@ -1,0 +1,353 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Clock } from '../clock.js';
+import { FsbridgeError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
+import type { EslControl } from '../esl/control.js';
+import type { FsEvent } from '../esl/events.js';
+import type { MediaConnection, MediaServer, MediaSink } from '../media/server.js';
+import type { PlaybackActions, PlaybackController } from '../media/playback.js';
+import { FilePlayback } from '../media/file-playback.js';
+import { StreamPlayback } from '../media/stream-playback.js';
+import { Downsampler16kTo8k, Upsampler8kTo16k } from '../media/resample.js';
+import { BotConnection, type BotConnectionOptions } from '../bots/client.js';
+import { createBotAdapter } from '../bots/create-adapter.js';
+import type { BotAdapter, BotCommand, CallInfo } from '../bots/adapter.js';
+import type { BotConfig } from '../config/schema.js';
+import type { DeepReadonly } from '../config/schema.js';
+import type { BotLeg } from './ports.js';
+
+/** The ESL commands the media leg uses (a subset of EslControl, so tests can fake it). */
+export type StreamControl = Pick<EslControl, 'audioStreamStart' | 'audioStreamStop' | 'uuidBroadcast' | 'uuidBreak' | 'uuidSendDtmf' | 'bgapi'>;
+
+export interface MediaLegOptions {
+  info: CallInfo;
+  botName: string;
+  bot: DeepReadonly<BotConfig>;
+  control: StreamControl;
+  media: Pick<MediaServer, 'expect' | 'forget'>;
+  /** `ws://host:port` that FreeSWITCH reaches the media server at (media.advertise). */
+  mediaUrlBase: string;
+  /** Rate asked of mod_audio_stream (freeswitch.sampleRate). */
+  fsSampleRateHz: 8000 | 16000;
+  playback: 'file' | 'stream';
+  segmentMs: number;
+  playoutBufferMs: number;
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  /** Builds the bot websocket client; tests may replace it. */
+  connectBot?: (o: BotConnectionOptions) => BotConnection;
+}
+
+type EndedCb = (why: { cause: string; endedBy: 'bot' | 'fsbridge'; errorCode?: string }) => void;
+
+/** Largest caller/bot frame handled without allocation (samples). Bigger messages are split. */
+const SCRATCH_SAMPLES = 16384;
+/** Text messages for mod_audio_stream kept while its websocket is not open yet. */
+const MAX_PENDING_TEXT = 64;
+/** How long the fallback prompt may take before the call is hung up anyway. */
+const FALLBACK_MAX_MS = 60_000;
+/** One reconnect must open within this (design: within 2 s). */
+const RECONNECT_WINDOW_MS = 2000;
+
+/**
+ * The bot side of one call: the mod_audio_stream websocket (caller audio in, playback out), the
+ * bot websocket and its protocol adapter, the playback controller ('file' or 'stream'), and the
+ * bot's onDisconnect policy (hangup | fallback | reconnect). Lifecycle: start() once; stop() is
+ * idempotent; `onEnded` fires at most once when the bot side ends the call by itself.
+ * Faults stay inside this call: every bot message goes through the adapter, which never throws.
+ */
+export class MediaLeg implements BotLeg, MediaSink {
+  private readonly log: Logger;
+  private readonly fsUuid: string;
+  private readonly token = randomBytes(24).toString('base64url');
+  private adapter: BotAdapter;
+  private bot: BotConnection | null = null;
+  private conn: MediaConnection | null = null;
+  private pendingText: string[] = [];
+  private readonly playback: PlaybackController;
+  private readonly up = new Upsampler8kTo16k();
+  private readonly down = new Downsampler16kTo8k();
+  private readonly scratch = new Int16Array(SCRATCH_SAMPLES);
+  private broadcastChain: Promise<unknown> = Promise.resolve();
+  private endedCb: EndedCb | null = null;
+  private endedFired = false;
+  private stopped = false;
+  private reconnects = 0;
+  private fallbackFile: string | null = null;
+  private cancelFallback: (() => void) | null = null;
+  private readonly counters;
+
+  constructor(private readonly o: MediaLegOptions) {
+    this.fsUuid = o.info.fsUuid;
+    this.log = o.logger;
+    this.adapter = this.makeAdapter(0);
+    const actions: PlaybackActions = {
+      sendText: (t) => this.sendToFs(t),
+      broadcast: (file) => this.broadcast(file),
+      breakAll: () => { void this.o.control.uuidBreak(this.fsUuid, 'all'); },
+      markPlayed: (name) => this.sendToBot(this.adapter.markPlayed(name)),
+    };
+    const common = { clock: o.clock, logger: o.logger, metrics: o.metrics, actions, sampleRateHz: o.fsSampleRateHz };
+    this.playback = o.playback === 'file'
+      ? new FilePlayback({ ...common, segmentMs: o.segmentMs, maxBufferMs: o.playoutBufferMs })
+      : new StreamPlayback({ ...common, maxBufferMs: o.playoutBufferMs });
+    const m = o.metrics;
+    this.counters = {
+      framesIn: m.counter('fsbridge_media_frames_in_total', 'Caller audio messages received from mod_audio_stream'),
+      framesToBot: m.counter('fsbridge_bot_messages_out_total', 'Messages sent to bots'),
+      framesFromBot: m.counter('fsbridge_bot_messages_in_total', 'Messages received from bots'),
+      botConnectFailures: m.counter('fsbridge_bot_connect_failures_total', 'Bot connections that failed to open'),
+    };
+  }
+
+  onEnded(cb: EndedCb): void { this.endedCb = cb; }
+
+  /** Starts the audio stream and connects the bot; resolves when the bot is connected. */
+  async start(): Promise<void> {
+    const { info, media, control } = this.o;
+    media.expect(info.callId, this.token, this, { sampleRateHz: this.o.fsSampleRateHz });
+    const url = `${this.o.mediaUrlBase}/${info.callId}/${this.token}`;
+    const metadata = JSON.stringify({ callId: info.callId, bot: this.o.botName });
+    const r = await control.audioStreamStart(this.fsUuid, url, 'mono', this.o.fsSampleRateHz, metadata);
+    if (!r.ok) {
+      media.forget(info.callId);
+      throw new FsbridgeError('CALL_MEDIA_FAILED', `uuid_audio_stream start failed: ${r.code}`);
+    }
+    await this.connectBot();
+  }
+
+  /** Caller hung up or fsbridge ends the call: `stop` to the bot, close 1000. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelFallback?.();
+    this.playback.close();
+    const bot = this.bot;
+    if (bot && bot.state === 'open') {
+      this.sendToBot(this.adapter.stop('callended'));
+      bot.close(1000, 'call ended');
+    } else bot?.close(1000);
+    this.o.media.forget(this.o.info.callId);
+    this.conn?.close(1000, 'call ended');
+  }
+
+  dtmf(digit: string): void {
+    this.sendToBot(this.adapter.dtmf(digit));
+  }
+
+  /** FreeSWITCH events of this channel (routed by uuid from the control connection). */
+  onFsEvent(ev: FsEvent): void {
+    if (this.stopped) return;
+    if (ev.name === 'CUSTOM') {
+      switch (ev.subclass) {
+        case 'mod_audio_stream::play': {
+          const file = parseJsonField(ev.body, 'file');
+          if (file) this.playback.onPlay(file);
+          return;
+        }
+        case 'mod_audio_stream::json':
+          if (ev.body?.startsWith('{"type":"streamAudio"')) this.playback.onRejected();
+          return;
+        case 'mod_audio_stream::error':
+          this.o.metrics.error('CALL_MEDIA_FAILED');
+          this.log.warn({ code: 'CALL_MEDIA_FAILED', body: ev.body }, 'mod_audio_stream reported an error');
+          this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode: 'CALL_MEDIA_FAILED' });
+          return;
+        default:
+          return;
+      }
+    }
+    if (ev.name === 'PLAYBACK_STOP') {
+      const file = ev.headers['Playback-File-Path'] ?? '';
+      if (this.fallbackFile !== null && file === this.fallbackFile) {
+        this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'fsbridge', errorCode: 'BOT_FALLBACK_PLAYED' });
+        return;
+      }
+      this.playback.onPlaybackStop(file);
+    }
+  }
+
+  // --- MediaSink: mod_audio_stream's websocket ---
+
+  onOpen(conn: MediaConnection): void {
+    this.conn = conn;
+    const pending = this.pendingText;
+    this.pendingText = [];
+    for (const t of pending) conn.sendText(t);
+  }
+
+  onAudio(pcm: Int16Array, sampleRateHz: number): void {
+    this.counters.framesIn.inc();
+    if (!this.bot || this.bot.state !== 'open') return;
+    const want = this.adapter.sampleRateHz;
+    let frame = pcm;
+    if (want !== sampleRateHz) frame = this.resample(pcm, sampleRateHz, want);
+    this.sendToBot(this.adapter.audio(frame));
+  }
+
+  onText(_text: string): void {
+    // The start metadata comes back here (fsbridge sent it); nothing to do.
+  }
+
+  onClose(code: number, reason: string): void {
+    this.conn = null;
+    if (!this.stopped) this.log.info({ code, reason }, 'media stream closed');
+  }
+
+  // --- bot side ---
+
+  private makeAdapter(attempt: number): BotAdapter {
+    const b = this.o.bot;
+    return createBotAdapter(b.protocol, { attempt, sampleRateHz: b.sampleRate as 8000 | 16000, encoding: b.encoding });
+  }
+
+  private connectBot(): Promise<void> {
+    const b = this.o.bot;
+    const opts: BotConnectionOptions = {
+      url: b.url, headers: { ...b.headers }, connectTimeoutMs: b.connectTimeoutMs,
+      rejectUnauthorized: b.tls?.rejectUnauthorized ?? true,
+      ca: b.tls?.caFile ? readFileSync(b.tls.caFile) : undefined,
+      clock: this.o.clock, logger: this.log, metrics: this.o.metrics,
+    };
+    const bot = (this.o.connectBot ?? ((x) => new BotConnection(x)))(opts);
+    this.bot = bot;
+    return new Promise<void>((resolve, reject) => {
+      let opened = false;
+      bot.on('open', () => {
+        opened = true;
+        for (const m of this.adapter.open(this.o.info)) this.sendToBot(m);
+        resolve();
+      });
+      bot.on('message', (data, isBinary) => this.onBotMessage(data, isBinary));
+      bot.on('close', (code, reason, info) => {
+        if (!opened) this.counters.botConnectFailures.inc();
+        if (this.stopped || this.bot !== bot) { if (!opened) reject(new FsbridgeError('BOT_CONNECT_FAILED', 'stopped')); return; }
+        if (info.normal && info.initiator === 'remote') {
+          this.log.info({ code, reason }, 'bot closed normally');
+          this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot' });
+          if (!opened) resolve();
+          return;
+        }
+        const errorCode = opened ? 'BOT_CLOSED_ABNORMALLY' : 'BOT_CONNECT_FAILED';
+        this.o.metrics.error(errorCode);
+        this.log.warn({ code, reason, errorCode, policy: this.o.bot.onDisconnect }, 'bot connection lost');
+        // The policy runs in the background; start() itself succeeds once a policy took over.
+        this.applyPolicy(errorCode);
+        resolve();
+      });
+      bot.connect();
+    });
+  }
+
+  private applyPolicy(errorCode: string): void {
+    const policy = this.o.bot.onDisconnect;
+    if (policy === 'reconnect' && this.reconnects === 0) {
+      this.reconnects++;
+      this.adapter = this.makeAdapter(this.reconnects);
+      const started = this.o.clock.nowMs();
+      void this.connectBot().then(() => {
+        if (this.bot?.state !== 'open' && !this.stopped && this.o.clock.nowMs() - started > RECONNECT_WINDOW_MS) {
+          this.fallbackOrHangup(errorCode);
+        }
+      });
+      return;
+    }
+    if (policy === 'hangup') {
+      this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode });
+      return;
+    }
+    this.fallbackOrHangup(errorCode);
+  }
+
+  private fallbackOrHangup(errorCode: string): void {
+    const file = this.o.bot.fallbackAudio;
+    if (!file) {
+      this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode });
+      return;
+    }
+    this.playback.clear();
+    this.fallbackFile = file;
+    this.cancelFallback = this.o.clock.setTimeout(
+      () => this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode }),
+      FALLBACK_MAX_MS,
+    );
+    this.broadcast(file);
+  }
+
+  private onBotMessage(data: Buffer, isBinary: boolean): void {
+    this.counters.framesFromBot.inc();
+    const cmds = this.adapter.receive(data, isBinary);
+    for (const c of cmds) this.onBotCommand(c);
+  }
+
+  private onBotCommand(c: BotCommand): void {
+    switch (c.kind) {
+      case 'audio': {
+        const want = this.o.fsSampleRateHz;
+        this.playback.pushAudio(c.sampleRateHz === want ? c.pcm : this.resample(c.pcm, c.sampleRateHz, want));
+        return;
+      }
+      case 'mark': this.playback.mark(c.name); return;
+      case 'clear': this.playback.clear(); return;
+      case 'dtmf': void this.o.control.uuidSendDtmf(this.fsUuid, c.digits); return;
+      case 'hangup': this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot' }); return;
+      case 'transfer':
+        void this.o.control.bgapi(`uuid_transfer ${this.fsUuid} ${c.target.replace(/\s/g, '')}`);
+        return;
+      case 'ignored':
+      case 'error':
+        this.o.metrics.error(c.code);
+        this.log.debug({ code: c.code }, 'bot message dropped');
+        return;
+    }
+  }
+
+  // --- helpers ---
+
+  private sendToBot(msg: string | Buffer | null): void {
+    if (msg === null || !this.bot) return;
+    if (this.bot.send(msg)) this.counters.framesToBot.inc();
+  }
+
+  private sendToFs(text: string): void {
+    if (this.conn) { this.conn.sendText(text); return; }
+    if (this.pendingText.length >= MAX_PENDING_TEXT) {
+      this.o.metrics.error('MEDIA_PLAYBACK_DROPPED');
+      return;
+    }
+    this.pendingText.push(text);
+  }
+
+  /** uuid_broadcast in order: each waits for the previous command's reply. */
+  private broadcast(file: string): void {
+    this.broadcastChain = this.broadcastChain.then(() => this.o.control.uuidBroadcast(this.fsUuid, file, 'aleg'));
+  }
+
+  /** 8 ↔ 16 kHz into the scratch buffer (valid until the next call). */
+  private resample(pcm: Int16Array, fromHz: number, toHz: number): Int16Array {
+    const n = Math.min(pcm.length, SCRATCH_SAMPLES / 2);
+    if (fromHz === 8000 && toHz === 16000) return this.scratch.subarray(0, this.up.process(pcm, this.scratch, n));
+    if (fromHz === 16000 && toHz === 8000) return this.scratch.subarray(0, this.down.process(pcm, this.scratch, n));
+    return pcm;
+  }
+
+  private fireEnded(why: Parameters<EndedCb>[0]): void {
+    if (this.endedFired) return;
+    this.endedFired = true;
+    this.cancelFallback?.();
+    this.endedCb?.(why);
+  }
+}
+
+function parseJsonField(body: string | undefined, field: string): string | undefined {
+  if (!body) return undefined;
+  try {
+    const v = (JSON.parse(body) as Record<string, unknown>)[field];
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

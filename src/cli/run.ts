@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import type { ParsedArgs } from './args.js';
+import type { CliIo } from './io.js';
+import { EXIT } from './exit-codes.js';
+import { loadOptions } from './config-commands.js';
+import { loadConfig } from '../config/index.js';
+import { secretLogPaths } from '../config/secrets.js';
+import { createLogger } from '../observability/logger.js';
+import { Daemon } from '../daemon.js';
+
+/**
+ * Tells systemd the service is ready (Type=notify, NotifyAccess=all) by running
+ * `systemd-notify --ready`; does nothing outside systemd (no NOTIFY_SOCKET).
+ */
+function notifySystemd(io: CliIo, state: string): void {
+  if (!io.env.NOTIFY_SOCKET) return;
+  const child = spawn('systemd-notify', [state], { stdio: 'ignore', env: io.env as NodeJS.ProcessEnv });
+  child.on('error', () => {});
+}
+
+/**
+ * `fsbridge run --config F`: loads the configuration (exit 78 when invalid, every error listed),
+ * starts the daemon, reports readiness to systemd, and on SIGTERM/SIGINT drains and exits 0.
+ * A wrong ESL password exits 77.
+ */
+export async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const loaded = loadConfig(loadOptions(args, io));
+  if (!loaded.ok) {
+    io.err(`fsbridge: invalid configuration (${loaded.errors.length} errors)\n${loaded.errors.map((e) => e.message).join('\n')}\n`);
+    return EXIT.CONFIG_INVALID;
+  }
+  const config = loaded.config;
+  const logger = createLogger({ level: config.log.level, redactPersonalData: config.log.redactPersonalData, extraRedactPaths: secretLogPaths('config') });
+  const daemon = new Daemon({ config, logger });
+  try {
+    await daemon.start();
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start');
+    await daemon.close();
+    return EXIT.FAILURE;
+  }
+  const outcome = await Promise.race([
+    daemon.ready.then(() => 'ready' as const, () => 'fatal' as const),
+    io.stopSignal.then(() => 'signal' as const),
+  ]);
+  if (outcome === 'ready') {
+    notifySystemd(io, '--ready');
+    logger.info('ready');
+  }
+  const end = outcome === 'ready'
+    ? await Promise.race([io.stopSignal.then(() => 'signal' as const), daemon.fatal.catch(() => 'fatal' as const)])
+    : outcome;
+  notifySystemd(io, '--stopping');
+  await daemon.close();
+  logger.flush?.();
+  return end === 'fatal' ? EXIT.ESL_AUTH_FAILED : EXIT.OK;
+}

@@ -1,0 +1,270 @@
+import type { Logger } from './observability/logger.js';
+import { MetricsRegistry } from './observability/metrics.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config, DeepReadonly } from './config/schema.js';
+import { FsbridgeError } from './errors.js';
+import { EslControl } from './esl/control.js';
+import { OutboundSocketServer } from './esl/outbound-server.js';
+import type { OutboundSession } from './esl/outbound-session.js';
+import type { FsEvent } from './esl/events.js';
+import { MediaServer } from './media/server.js';
+import { ApiServer } from './api/server.js';
+import { CallManager } from './calls/call-manager.js';
+import { JsonlRecordFile } from './calls/call-record.js';
+import { runDialplanCall } from './calls/dialplan-call.js';
+import { causeFromName } from './calls/hangup-causes.js';
+import type { ChannelPort } from './calls/ports.js';
+import type { Call } from './calls/call.js';
+import { MediaLeg } from './calls/media-leg.js';
+import { hex32, twilioCallSid } from './bots/sids.js';
+
+export interface DaemonOptions {
+  config: DeepReadonly<Config>;
+  logger: Logger;
+  metrics?: MetricsRegistry;
+  clock?: Clock;
+}
+
+/** Ports actually bound (useful when the configuration says port 0). */
+export interface DaemonPorts {
+  outboundSocket: number;
+  media: number;
+  api: number;
+}
+
+function hostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+}
+
+/**
+ * Wires the parts of fsbridge. Lifecycle: `start()` binds every listener and starts the ESL control
+ * connection; `ready` resolves when FreeSWITCH accepted the control connection (rejects with
+ * ESL_AUTH_FAILED / ESL_ACL_REJECTED, which are fatal); `close()` drains calls up to
+ * calls.drainTimeoutMs, hangs up the rest, closes everything and flushes call records. close() is
+ * idempotent. Testable in one process: nothing here touches `process`.
+ */
+export class Daemon {
+  readonly metrics: MetricsRegistry;
+  readonly calls: CallManager;
+  readonly ready: Promise<void>;
+  /** Rejects once with a fatal FsbridgeError (ESL_AUTH_FAILED ...); never resolves. */
+  readonly fatal: Promise<never>;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly records: JsonlRecordFile;
+  private readonly control: EslControl;
+  private readonly outbound: OutboundSocketServer;
+  private readonly media: MediaServer;
+  private readonly api: ApiServer;
+  private readonly legs = new Map<string, MediaLeg>();
+  private readonly accountSid: string;
+  private mediaUrlBase = '';
+  private closing: Promise<void> | null = null;
+  private resolveReady!: () => void;
+  private rejectReady!: (e: Error) => void;
+  private rejectFatal!: (e: Error) => void;
+  ports: DaemonPorts = { outboundSocket: 0, media: 0, api: 0 };
+
+  constructor(private readonly opts: DaemonOptions) {
+    const cfg = opts.config;
+    this.clock = opts.clock ?? systemClock;
+    this.metrics = opts.metrics ?? new MetricsRegistry();
+    this.log = opts.logger;
+    this.ready = new Promise((res, rej) => { this.resolveReady = res; this.rejectReady = rej; });
+    this.ready.catch(() => {});
+    this.fatal = new Promise<never>((_res, rej) => { this.rejectFatal = rej; });
+    this.fatal.catch(() => {});
+    this.accountSid = cfg.api.twilio?.accountSid ?? 'AC' + hex32('fsbridge-account');
+    this.records = new JsonlRecordFile(cfg.calls.recordFile, (err) => {
+      this.metrics.error('CALL_RECORD_WRITE_FAILED');
+      this.log.error({ err, code: 'CALL_RECORD_WRITE_FAILED' }, 'cannot write call record');
+    });
+    this.calls = new CallManager({
+      maxConcurrent: cfg.calls.maxConcurrent, logger: this.log, metrics: this.metrics, clock: this.clock, records: this.records,
+    });
+    const esl = cfg.freeswitch.esl;
+    this.control = new EslControl({
+      host: esl.host, port: esl.port, password: esl.password, logger: this.log.child({ component: 'esl' }),
+      metrics: this.metrics, clock: this.clock, commandTimeoutMs: esl.commandTimeoutMs,
+      connectTimeoutMs: esl.connectTimeoutMs, backoff: { ...esl.reconnect },
+    });
+    const ob = cfg.freeswitch.outboundSocket;
+    this.outbound = new OutboundSocketServer({
+      host: ob.host, port: ob.port, handshakeTimeoutMs: ob.handshakeTimeoutMs, commandTimeoutMs: esl.commandTimeoutMs,
+      logger: this.log.child({ component: 'outbound' }), metrics: this.metrics, clock: this.clock,
+    });
+    const ml = hostPort(cfg.media.listen);
+    this.media = new MediaServer({
+      host: ml.host, port: ml.port, maxMessageBytes: cfg.media.maxMessageBytes,
+      logger: this.log.child({ component: 'media' }), metrics: this.metrics,
+    });
+    const al = hostPort(cfg.api.listen);
+    this.api = new ApiServer({
+      host: al.host, port: al.port, token: cfg.api.token,
+      twilio: cfg.api.twilio ? { accountSid: cfg.api.twilio.accountSid, authToken: cfg.api.twilio.authToken } : undefined,
+      logger: this.log.child({ component: 'api' }), metrics: this.metrics,
+      backend: {
+        listCalls: () => this.calls.list().map((c) => c.toJSON()),
+        hangup: (id) => this.endCall(id, 'api'),
+        findTwilioCall: (sid) => {
+          const c = this.calls.list().find((x) => twilioCallSid(x.callId) === sid);
+          return c && {
+            callId: c.callId, sid, accountSid: this.accountSid, from: c.init.from, to: c.init.to,
+            direction: c.init.direction, startTime: new Date(c.offeredAtMs).toISOString(),
+          };
+        },
+        ready: () => ({
+          ready: this.control.connected && !this.calls.isDraining,
+          detail: { esl: this.control.connected ? 'connected' : 'disconnected', calls: this.calls.size, draining: this.calls.isDraining },
+        }),
+      },
+    });
+  }
+
+  /** Binds the listeners, then starts the ESL control connection. */
+  async start(): Promise<DaemonPorts> {
+    const cfg = this.opts.config;
+    this.control.on('connected', ({ reconnect }) => {
+      this.metrics.gauge('fsbridge_esl_connected', 'ESL control connection up (1) or down (0)').set(1);
+      this.log.info({ reconnect }, 'esl control connected');
+      this.resolveReady();
+    });
+    this.control.on('disconnected', ({ code }) => {
+      this.metrics.gauge('fsbridge_esl_connected', 'ESL control connection up (1) or down (0)').set(0);
+      this.metrics.counter('fsbridge_esl_disconnects_total', 'ESL control connection losses').inc();
+      this.log.warn({ code }, 'esl control disconnected');
+    });
+    this.control.on('fatal', ({ code }) => {
+      const err = new FsbridgeError(code, code === 'ESL_AUTH_FAILED'
+        ? 'FreeSWITCH refused the ESL password (freeswitch.esl.password)'
+        : 'FreeSWITCH refused the ESL connection');
+      this.log.fatal({ code }, err.message);
+      this.rejectReady(err);
+      this.rejectFatal(err);
+    });
+    this.control.on('event', (ev) => this.onControlEvent(ev));
+    this.control.on('reconciled', ({ uuids }) => this.reconcile(uuids));
+    this.outbound.on('session', (s) => this.onSession(s));
+
+    const m = await this.media.listen();
+    this.ports.media = m.port;
+    const adv = cfg.media.advertise;
+    this.mediaUrlBase = `ws://${hostPort(adv).port === 0 ? `${m.host}:${m.port}` : adv}`;
+    this.ports.outboundSocket = (await this.outbound.listen()).port;
+    await this.api.listen();
+    this.ports.api = this.api.port;
+    this.control.start();
+    this.log.info({ ports: this.ports }, 'listeners bound');
+    return this.ports;
+  }
+
+  /** Ends a live call by id (HTTP API). */
+  async endCall(callId: string, endedBy: 'api' | 'shutdown'): Promise<boolean> {
+    const call = this.calls.get(callId);
+    if (!call) return false;
+    return call.end(endedBy, endedBy === 'shutdown' ? 'SYSTEM_SHUTDOWN' : 'NORMAL_CLEARING');
+  }
+
+  /** Drains and stops. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const cfg = this.opts.config;
+    this.calls.startDraining();
+    this.log.info({ calls: this.calls.size, drainTimeoutMs: cfg.calls.drainTimeoutMs }, 'draining');
+    if (!(await this.calls.waitIdle(cfg.calls.drainTimeoutMs))) {
+      for (const c of this.calls.list()) void c.end('shutdown', 'SYSTEM_SHUTDOWN');
+      await this.calls.waitIdle(3000);
+      // Calls whose channel never reported its end still get their record.
+      for (const c of this.calls.list()) c.finish(causeFromName('SYSTEM_SHUTDOWN'));
+    }
+    await this.api.close();
+    await this.outbound.close();
+    await this.media.close();
+    this.control.close();
+    await this.records.flush();
+    this.log.info('stopped');
+  }
+
+  private onSession(s: OutboundSession): void {
+    const channel = channelPort(s);
+    const varNames = Object.keys(s.channelData.variables);
+    void runDialplanCall(channel, varNames, {
+      calls: this.calls,
+      logger: this.log,
+      metrics: this.metrics,
+      hasBot: (name) => Object.prototype.hasOwnProperty.call(this.opts.config.bots, name),
+      makeBotLeg: (call) => this.makeLeg(call),
+    }).catch((err) => {
+      this.log.error({ err, fsUuid: s.uuid }, 'call flow failed');
+    });
+  }
+
+  private makeLeg(call: Call): MediaLeg {
+    const cfg = this.opts.config;
+    const botName = call.init.bot ?? '';
+    const leg = new MediaLeg({
+      info: {
+        callId: call.callId, fsUuid: call.fsUuid, from: call.init.from, to: call.init.to,
+        direction: call.init.direction, params: { ...call.init.params }, accountSid: this.accountSid,
+      },
+      botName, bot: cfg.bots[botName], control: this.control, media: this.media, mediaUrlBase: this.mediaUrlBase,
+      fsSampleRateHz: cfg.freeswitch.sampleRate, playback: cfg.freeswitch.playback,
+      segmentMs: cfg.media.segmentMs, playoutBufferMs: cfg.media.playoutBufferMs,
+      clock: this.clock, logger: call.logger, metrics: this.metrics,
+    });
+    this.legs.set(call.fsUuid, leg);
+    call.on('ended', () => this.legs.delete(call.fsUuid));
+    return leg;
+  }
+
+  private onControlEvent(ev: FsEvent): void {
+    if (!ev.uuid) return;
+    this.legs.get(ev.uuid)?.onFsEvent(ev);
+  }
+
+  /** After an ESL reconnect: calls whose channel FreeSWITCH no longer knows are ended. */
+  private reconcile(uuids: string[]): void {
+    const live = new Set(uuids);
+    for (const c of this.calls.list()) {
+      if (live.has(c.fsUuid)) continue;
+      this.metrics.error('CALL_CHANNEL_VANISHED');
+      c.logger.warn({ code: 'CALL_CHANNEL_VANISHED' }, 'channel gone after reconnect');
+      c.beginEnding('fsbridge', 'NORMAL_CLEARING', 'CALL_CHANNEL_VANISHED');
+      c.finish(causeFromName('NORMAL_CLEARING'));
+    }
+  }
+}
+
+/** Adapts an outbound socket session to the call layer's ChannelPort. */
+function channelPort(s: OutboundSession): ChannelPort {
+  const h = s.channelData.headers;
+  return {
+    fsUuid: s.uuid,
+    from: h['Caller-Caller-ID-Number'] ?? h['Channel-Caller-ID-Number'] ?? '',
+    to: h['Caller-Destination-Number'] ?? h['Channel-Destination-Number'] ?? '',
+    getVar: (name) => s.getVar(name),
+    async answer() {
+      const r = await s.answer();
+      if (!r.ok) throw new FsbridgeError(r.code, 'answer failed');
+    },
+    async hangup(cause) {
+      const r = await s.hangup(cause);
+      if (!r.ok && r.code !== 'ESL_DISCONNECTED') throw new FsbridgeError(r.code, 'hangup failed');
+    },
+    onGone(cb) {
+      let done = false;
+      s.on('hangup', ({ cause }) => { if (!done) { done = true; cb(causeFromName(cause)); } });
+      s.on('close', () => { if (!done) { done = true; cb(causeFromName('NORMAL_CLEARING')); } });
+    },
+    onDtmf(cb) {
+      s.on('event', (ev) => {
+        if (ev.name === 'DTMF' && ev.headers['DTMF-Digit']) cb(ev.headers['DTMF-Digit']);
+      });
+    },
+  };
+}

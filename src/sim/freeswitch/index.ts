@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../../clock.js';
+import { silentLogger, type Logger } from '../../observability/logger.js';
+import { Acl } from './acl.js';
+import { ApiCommands } from './api-commands.js';
+import { FsCore } from './core.js';
+import { Dialplan } from './dialplan.js';
+import { EslConnection, type EslHost } from './esl-connection.js';
+import { SRC } from './event-factory.js';
+import type { SplitFrames } from './frame-writer.js';
+import { disconnectFrame, GOODBYE, rudeRejectionFrame, SHUTDOWN_NOTICE } from './frames.js';
+import { OutboundSocketApp } from './outbound-socket.js';
+import type { Session } from './session.js';
+import { loadAudioStream, type AudioStreamAdapter } from './audio-stream-adapter.js';
+
+export type { SplitFrames } from './frame-writer.js';
+
+/** Options of the FreeSWITCH twin. */
+export interface FreeswitchTwinOptions {
+  host?: string;
+  /** 0 = any free port. Default 8021. */
+  port?: number;
+  password?: string;
+  dialplanDir: string;
+  logger?: Logger;
+  playback?: 'file' | 'stream';
+  tempDir?: string;
+  /** CIDRs allowed to connect inbound; default loopback (loopback.auto). */
+  acl?: string[];
+  metadataAfterFrames?: number;
+  /** Injected clock (tests); default the system clock. */
+  clock?: Clock;
+  /** Test mode: split every written frame at these offsets. */
+  splitFrames?: SplitFrames;
+}
+
+/**
+ * A FreeSWITCH 1.10.12 twin: mod_event_socket inbound server and outbound `socket` app,
+ * loopback channels with captured event sequences, an XML dialplan subset, mod_commands API
+ * functions and a per-channel media model (caller audio source, ear recorder).
+ */
+export class FreeswitchTwin {
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private core: FsCore | undefined;
+  private apiCommands: ApiCommands | undefined;
+  private server: Server | undefined;
+  private outboundApp: OutboundSocketApp | undefined;
+  private audio: AudioStreamAdapter | undefined;
+  private readonly inbound = new Set<EslConnection>();
+  private boundPort = 0;
+  private closed = false;
+
+  constructor(private readonly o: FreeswitchTwinOptions) {
+    this.logger = o.logger ?? silentLogger();
+    this.clock = o.clock ?? systemClock;
+  }
+
+  /** The bound ESL port (after start). */
+  get port(): number { return this.boundPort; }
+
+  /** Loads the dialplan, starts the ESL listener. */
+  async start(): Promise<void> {
+    const dialplan = Dialplan.loadDir(this.o.dialplanDir);
+    const core = new FsCore({
+      clock: this.clock,
+      logger: this.logger,
+      dialplan,
+      identity: { coreUuid: randomUUID(), hostname: 'fs-host', ipv4: '192.0.2.10', ipv6: '2001:db8::10' },
+    });
+    this.core = core;
+    const tempDir = this.o.tempDir ?? join(tmpdir(), `fsbridge-sim-fs-${process.pid}`);
+    mkdirSync(tempDir, { recursive: true });
+    const api = new ApiCommands(core, this.clock);
+    this.apiCommands = api;
+    const host: EslHost = { core, api, password: this.o.password ?? 'ClueCon', logger: this.logger, clock: this.clock, split: this.o.splitFrames };
+    this.outboundApp = new OutboundSocketApp(host);
+    core.registerApp('socket', this.outboundApp.handler);
+    this.audio = await loadAudioStream({
+      logger: this.logger, playback: this.o.playback ?? 'file', metadataAfterFrames: this.o.metadataAfterFrames, tempDir, core,
+    });
+    api.audioStream = this.audio;
+    core.onHangingUp = (s: Session) => { this.audio?.channelGone(s.uuid); };
+    core.onDestroyed = (s: Session) => { this.outboundApp?.sessionDestroyed(s.uuid); };
+    const acl = new Acl(this.o.acl);
+    const server = createServer((sock) => this.accept(sock, host, acl));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.port ?? 8021, this.o.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    this.boundPort = typeof addr === 'object' && addr ? addr.port : 0;
+    this.logger.info({ port: this.boundPort }, 'sim freeswitch: listening');
+  }
+
+  private accept(sock: Socket, host: EslHost, acl: Acl): void {
+    if (this.closed) { sock.destroy(); return; }
+    sock.on('error', () => {});
+    if (!acl.allows(sock.remoteAddress)) {
+      // Rejection frame, then the generic notice (listener_run's done path), then close.
+      const r = rudeRejectionFrame();
+      const d = disconnectFrame(GOODBYE);
+      sock.write(Buffer.concat([r.head, r.body ?? Buffer.alloc(0)]));
+      sock.end(Buffer.concat([d.head, d.body ?? Buffer.alloc(0)]));
+      return;
+    }
+    const conn = new EslConnection(sock, host);
+    this.inbound.add(conn);
+    void conn.closedSignal.then(() => this.inbound.delete(conn));
+    conn.start();
+  }
+
+  private need(): { core: FsCore; api: ApiCommands } {
+    if (!this.core || !this.apiCommands) throw new Error('FreeswitchTwin not started');
+    return { core: this.core, api: this.apiCommands };
+  }
+
+  /** Same as `api originate <args>`: `+OK <uuid>\n` or `-ERR <CAUSE>\n`. */
+  async originate(args: string): Promise<string> {
+    return this.api(`originate ${args}`);
+  }
+
+  /** Runs an API command line as `api` would (fires the API event); returns the body. */
+  async api(cmdLine: string): Promise<string> {
+    const { core, api } = this.need();
+    const line = cmdLine.trim();
+    const sp = line.indexOf(' ');
+    const name = sp < 0 ? line : line.slice(0, sp);
+    const args = sp < 0 ? '' : line.slice(sp + 1);
+    const out = await api.run(name, args);
+    if (out === undefined) return `-ERR ${name} Command not found!\n`;
+    const h: [string, string][] = [['API-Command', name]];
+    if (args !== '') h.push(['API-Command-Argument', args]);
+    core.fire('API', SRC.api, h);
+    return out === '' ? '-ERR no reply\n' : out;
+  }
+
+  /** What the caller heard on a channel (8 kHz), live or after hang-up. */
+  earRecording(uuid: string): Int16Array {
+    return this.need().core.earRecording(uuid);
+  }
+
+  /** Live channels. */
+  channels(): { uuid: string; name: string; state: string }[] {
+    return this.need().core.all().map((s) => ({ uuid: s.uuid, name: s.channel.name, state: s.channel.runningState }));
+  }
+
+  /** Sends 'The system is being shut down.' notices, hangs up every channel, closes everything. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const server = this.server;
+    await Promise.all([...this.inbound].map((c) => c.disconnect(SHUTDOWN_NOTICE)));
+    await this.outboundApp?.closeAll(SHUTDOWN_NOTICE);
+    await this.core?.hangupAll('SYSTEM_SHUTDOWN');
+    await this.audio?.close();
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}

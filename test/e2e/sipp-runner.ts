@@ -1,0 +1,38 @@
+// Runs sipp as a child process for e2e tests (loopback only).
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const SIPP_DIR = join(dirname(fileURLToPath(import.meta.url)), 'sipp');
+
+/** True when the binary is on PATH. */
+export function haveBinary(name: string): boolean {
+  try { execFileSync('which', [name], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+
+/** A UDP port that was free a moment ago (the child binds it right after). */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+export interface SippRun { child: ChildProcess; done: Promise<{ code: number | null; output: string }> }
+
+/** Starts sipp with a scenario file from test/e2e/sipp; exits after `calls` calls or `timeoutSec`. */
+export function runSipp(scenario: string, opts: { port: number; mediaPort: number; remote?: string; calls?: number; timeoutSec?: number; extra?: string[] }): SippRun {
+  const args = [
+    '-sf', join(SIPP_DIR, scenario), '-i', '127.0.0.1', '-p', String(opts.port), '-mp', String(opts.mediaPort),
+    '-m', String(opts.calls ?? 1), '-timeout', `${opts.timeoutSec ?? 15}s`, '-timeout_error', '-nostdin', '-nd',
+    ...(opts.extra ?? []), ...(opts.remote ? [opts.remote] : []),
+  ];
+  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (b) => { output += b; if (output.length > 200_000) output = output.slice(-100_000); });
+  child.stderr?.on('data', (b) => { output += b; if (output.length > 200_000) output = output.slice(-100_000); });
+  const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  return { child, done };
+}

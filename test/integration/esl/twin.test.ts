@@ -1,0 +1,110 @@
+/** EslControl and OutboundSocketServer against the FreeSWITCH twin (src/sim/freeswitch), loopback only. */
+import t, { type Test } from 'tap';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { systemClock } from '../../../src/clock.js';
+import { MetricsRegistry } from '../../../src/observability/metrics.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { FreeswitchTwin } from '../../../src/sim/freeswitch/index.js';
+import { EslControl } from '../../../src/esl/control.js';
+import { OutboundSocketServer } from '../../../src/esl/outbound-server.js';
+import type { OutboundSession } from '../../../src/esl/outbound-session.js';
+import type { FsEvent } from '../../../src/esl/events.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function startTwin(t: Test, opts: Partial<ConstructorParameters<typeof FreeswitchTwin>[0]> = {}): Promise<FreeswitchTwin> {
+  const tw = new FreeswitchTwin({ port: 0, dialplanDir: join(here, 'dialplan'), ...opts });
+  await tw.start();
+  t.teardown(() => tw.close());
+  return tw;
+}
+
+function control(t: Test, port: number, password = 'ClueCon'): { c: EslControl; metrics: MetricsRegistry } {
+  const metrics = new MetricsRegistry();
+  const c = new EslControl({
+    host: '127.0.0.1', port, password, logger: silentLogger(), metrics, clock: systemClock,
+    backoff: { initialDelayMs: 20, maxDelayMs: 200 },
+  });
+  t.teardown(() => c.close());
+  return { c, metrics };
+}
+
+function until<T>(c: { on: (e: any, f: (v: T) => void) => unknown }, name: string, pred: (v: T) => boolean = () => true): Promise<T> {
+  return new Promise((resolve) => c.on(name, (v: T) => { if (pred(v)) resolve(v); }));
+}
+
+t.test('control: originate, events, getvar/exists, kill (frames split everywhere by the twin)', async (t) => {
+  const tw = await startTwin(t, { splitFrames: { offsets: (f) => [...new Set([1, f.indexOf('\n\n') + 1, f.length - 1])].filter((o) => o > 0 && o < f.length) } });
+  const { c } = control(t, tw.port);
+  const events: FsEvent[] = [];
+  c.on('event', (e) => events.push(e));
+  const connected = until(c, 'connected');
+  c.start();
+  await connected;
+  // Subscriptions are queued behind auth; a bgapi queued now runs after them.
+  const o = await c.originate('loopback/9999/default', '&park', 10_000);
+  t.ok(o.ok, 'originate');
+  if (!o.ok) return;
+  const uuid = o.value;
+  t.match(await c.uuidExists(uuid), { ok: true, value: true });
+  t.match(await c.uuidGetvar(uuid, 'channel_name'), { ok: true, value: 'loopback/9999-a' });
+  t.match(await c.uuidSetvar(uuid, 'fsbridge_test', 'yes'), { ok: true });
+  t.match(await c.uuidGetvar(uuid, 'fsbridge_test'), { ok: true, value: 'yes' });
+  t.match(await c.audioStreamStop(uuid), { ok: false, code: 'ESL_COMMAND_FAILED' }, 'no stream attached');
+  const done = until<FsEvent>(c, 'event', (e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.uuid === uuid);
+  t.match(await c.uuidKill(uuid), { ok: true });
+  const hc = await done;
+  t.equal(hc.headers['Hangup-Cause'], 'NORMAL_CLEARING');
+  t.ok(events.some((e) => e.name === 'CHANNEL_CREATE' && e.uuid === uuid), 'CHANNEL_CREATE seen');
+  t.match(await c.uuidExists(uuid), { ok: true, value: false });
+});
+
+t.test('control: wrong password is one fatal, no retry', async (t) => {
+  const tw = await startTwin(t);
+  const { c, metrics } = control(t, tw.port, 'wrong');
+  const fatal = until<{ code: string }>(c, 'fatal');
+  c.start();
+  t.equal((await fatal).code, 'ESL_AUTH_FAILED');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(c.connectAttempts, 1);
+  t.equal(metrics.errorCount('ESL_AUTH_FAILED'), 1);
+});
+
+t.test('control: twin restart → disconnected, reconnect, reconciled', async (t) => {
+  const tw1 = new FreeswitchTwin({ port: 0, dialplanDir: join(here, 'dialplan') });
+  await tw1.start();
+  const port = tw1.port;
+  const { c } = control(t, port);
+  const connected = until(c, 'connected');
+  c.start();
+  await connected;
+  const disconnected = until(c, 'disconnected');
+  await tw1.close();
+  await disconnected;
+  const tw2 = await startTwin(t, { port });
+  const o = await tw2.originate('loopback/9999/default &park');
+  const reconciled = await until<{ uuids: string[] }>(c, 'reconciled');
+  t.ok(reconciled.uuids.includes(o.slice(4, 40)), 'live channel listed');
+});
+
+t.test('outbound: dialplan socket app → session, answer, playback, hangup', async (t) => {
+  const tw = await startTwin(t);
+  const metrics = new MetricsRegistry();
+  const server = new OutboundSocketServer({ port: 0, logger: silentLogger(), metrics, clock: systemClock });
+  await server.listen();
+  t.teardown(() => server.close());
+  const gotSession = until<OutboundSession>(server, 'session');
+  const reply = await tw.originate(`{test_socket_port=${server.port}}loopback/8084/default &park`);
+  t.match(reply, /^\+OK /);
+  const s = await gotSession;
+  t.equal(s.getVar('test_socket_port'), String(server.port));
+  t.match(await s.answer(), { ok: true });
+  t.match(await s.playback('silence_stream://100'), { ok: true });
+  const hangup = until<{ cause: string }>(s, 'hangup');
+  const closed = until(s, 'close');
+  t.match(await s.hangup('NORMAL_CLEARING'), { ok: true });
+  t.equal((await hangup).cause, 'NORMAL_CLEARING');
+  await closed;
+  t.equal(metrics.errorCount('ESL_OUTBOUND_TIMEOUT'), 0);
+});

@@ -1,0 +1,91 @@
+// The twin's admin port spoken to byte by byte.
+import t from 'tap';
+import { connect, type Socket } from 'node:net';
+import { DrachtioTwin } from '../../../../src/sim/drachtio/twin.js';
+import { encodeFrame, FrameDecoder } from '../../../../src/sim/drachtio/framing.js';
+import { silentLogger } from '../../../../src/observability/logger.js';
+import { MetricsRegistry } from '../../../../src/observability/metrics.js';
+
+async function setup(t: any) {
+  const metrics = new MetricsRegistry();
+  const twin = new DrachtioTwin({ adminPort: 0, sipPort: 0, secret: 'cymru', logger: silentLogger(), metrics });
+  await twin.start();
+  t.teardown(() => twin.close());
+  const sock: Socket = connect(twin.adminPort, '127.0.0.1');
+  t.teardown(() => sock.destroy());
+  const dec = new FrameDecoder();
+  const got: string[] = [];
+  let closed = false;
+  const waiters: (() => void)[] = [];
+  sock.on('data', (b) => { got.push(...dec.push(b).payloads); waiters.splice(0).forEach((w) => w()); });
+  sock.on('close', () => { closed = true; waiters.splice(0).forEach((w) => w()); });
+  const until = async (pred: () => boolean) => { while (!pred()) await new Promise<void>((r) => waiters.push(r)); };
+  await new Promise((r) => sock.once('connect', r));
+  return { twin, sock, got, metrics, until, isClosed: () => closed };
+}
+
+t.test('authenticate, route, ping, remove_route', async (t) => {
+  const { twin, sock, got, until } = await setup(t);
+  sock.write(encodeFrame('m1|authenticate|cymru|'));
+  await until(() => got.length >= 1);
+  const hp = `udp/127.0.0.1:${twin.sipPort},tcp/127.0.0.1:${twin.sipPort}`;
+  t.match(got[0], new RegExp(`^[0-9a-f-]{36}\\|response\\|m1\\|OK\\|${hp.replace(/\./g, '\\.')}\\|v0\\.9\\.9\\|`));
+  // frames split mid-digits, duplicate routes accepted
+  const w = Buffer.concat([encodeFrame('m2|route|invite'), encodeFrame('m3|route|invite'), encodeFrame('m4|ping'), encodeFrame('m5|remove_route|invite')]);
+  sock.write(w.subarray(0, 1));
+  sock.write(w.subarray(1, 20));
+  sock.write(w.subarray(20));
+  await until(() => got.length >= 5);
+  t.same(got.slice(1).map((p) => p.split('|').slice(1).join('|')), ['response|m2|OK', 'response|m3|OK', 'response|m4|OK|pong', 'response|m5|OK']);
+});
+
+t.test('wrong secret: NO and close', async (t) => {
+  const { sock, got, until, isClosed, metrics } = await setup(t);
+  sock.write(encodeFrame('m1|authenticate|nope|'));
+  await until(() => isClosed());
+  t.equal(got[0].split('|').slice(1).join('|'), 'response|m1|NO|incorrect secret');
+  t.equal(metrics.errorCount('SIP_SIM_AUTH_FAILED'), 1);
+});
+
+t.test('unknown type: NO and close', async (t) => {
+  const { sock, got, until, isClosed, metrics } = await setup(t);
+  sock.write(encodeFrame('m1|authenticate|cymru|'));
+  sock.write(encodeFrame('m2|frobnicate|x'));
+  await until(() => isClosed());
+  t.equal(got[1].split('|').slice(1).join('|'), 'response|m2|NO|Unknown message type');
+  t.equal(metrics.errorCount('SIP_SIM_UNKNOWN_MESSAGE'), 1);
+});
+
+t.test('six-digit length prefix: closed', async (t) => {
+  const { sock, until, isClosed, metrics } = await setup(t);
+  sock.write('100000#');
+  await until(() => isClosed());
+  t.equal(metrics.errorCount('SIP_SIM_BAD_FRAME'), 1);
+});
+
+t.test('non-digit prefix: closed', async (t) => {
+  const { sock, until, isClosed, metrics } = await setup(t);
+  sock.write('1x#a');
+  await until(() => isClosed());
+  t.equal(metrics.errorCount('SIP_SIM_BAD_FRAME'), 1);
+});
+
+t.test('sip before authenticate: closed', async (t) => {
+  const { sock, until, isClosed } = await setup(t);
+  sock.write(encodeFrame('m1|route|invite'));
+  await until(() => isClosed());
+  t.pass('closed');
+});
+
+t.test('bad sip from the app: NOK', async (t) => {
+  const { sock, got, until, metrics } = await setup(t);
+  sock.write(encodeFrame('m1|authenticate|cymru|'));
+  sock.write(encodeFrame('m2|sip||\r\nnot sip at all\r\n\r\n'));
+  sock.write(encodeFrame('m3|sip||\r\nMESSAGE sip:127.0.0.1:9 SIP/2.0\r\nContent-Length: 5\r\n\r\nhello'));
+  sock.write(encodeFrame('m4|sip||no-such-dialog\r\nBYE sip:placeholder SIP/2.0\r\n\r\n'));
+  await until(() => got.length >= 4);
+  t.match(got[1], /\|response\|m2\|NOK\|/);
+  t.match(got[2], /\|response\|m3\|NOK\|missing content-type/);
+  t.match(got[3], /\|response\|m4\|NOK\|unable to find dialog/);
+  t.equal(metrics.errorCount('SIP_SIM_BAD_SIP_FROM_APP'), 3);
+});
