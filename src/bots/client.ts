@@ -103,26 +103,31 @@ export class BotConnection extends TypedEmitter<BotConnectionEvents> {
     if (this.st !== 'idle') return;
     this.st = 'connecting';
     let url: URL;
+    let ws: WebSocket;
     try {
       url = new URL(this.opts.url);
       if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError('scheme');
-    } catch {
+      // ws also throws synchronously, e.g. for a URL with a #fragment.
+      ws = new WebSocket(url, {
+        headers: this.opts.headers,
+        maxPayload: this.opts.maxPayloadBytes ?? 1024 * 1024,
+        perMessageDeflate: false,
+        followRedirects: false,
+        skipUTF8Validation: true,
+        ca: this.opts.ca,
+        rejectUnauthorized: this.opts.rejectUnauthorized ?? true,
+      });
+    } catch (err) {
       // Report asynchronously, like every other outcome, so listeners attached after connect() see it.
       queueMicrotask(() => {
-        this.fail('BOT_BAD_URL', undefined);
+        if (!this.localClose) {
+          this.logger.warn({ code: 'BOT_BAD_URL' }, 'bot url invalid');
+          this.fail('BOT_BAD_URL', err);
+        }
         this.finish(1006, '');
       });
       return;
     }
-    const ws = new WebSocket(url, {
-      headers: this.opts.headers,
-      maxPayload: this.opts.maxPayloadBytes ?? 1024 * 1024,
-      perMessageDeflate: false,
-      followRedirects: false,
-      skipUTF8Validation: true,
-      ca: this.opts.ca,
-      rejectUnauthorized: this.opts.rejectUnauthorized ?? true,
-    });
     this.ws = ws;
     this.cancelConnectTimer = this.clock.setTimeout(() => {
       this.cancelConnectTimer = null;
@@ -180,13 +185,14 @@ export class BotConnection extends TypedEmitter<BotConnectionEvents> {
   close(code = 1000, reason = ''): void {
     const ws = this.ws;
     if (this.st === 'idle') { this.st = 'closed'; return; }
-    if (this.st === 'closing' || this.st === 'closed' || ws === null) return;
+    if (this.st === 'closing' || this.st === 'closed') return;
     this.localClose = true;
     if (this.st === 'connecting') {
       this.st = 'closing';
-      ws.terminate();
+      ws?.terminate(); // null: a bad URL whose report is already queued; it now closes quietly
       return;
     }
+    if (ws === null) return;
     this.st = 'closing';
     try {
       ws.close(code, reason);

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import { Call, type CallInit } from './call.js';
 import type { CallRecord, CallRecordSink } from './call-record.js';
 import { causeFromName } from './hangup-causes.js';
+import { TypedEmitter } from '../typed-emitter.js';
 
 export interface CallManagerOptions {
   maxConcurrent: number;
@@ -18,15 +19,18 @@ export type Admission = { ok: true; call: Call } | { ok: false; code: 'CALL_OVER
 
 /**
  * Owns the live calls: admission (capacity, draining), lookup by call id and FreeSWITCH uuid,
- * and the one record per ended call. Calls leave the manager when they end.
+ * and the one record per ended call. Calls leave the manager when they end. Emits `call` for
+ * every admitted call (before its flow runs).
  */
-export class CallManager {
+export class CallManager extends TypedEmitter<{ call: [Call] }> {
   private readonly byId = new Map<string, Call>();
   private readonly byUuid = new Map<string, Call>();
   private draining = false;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly opts: CallManagerOptions) {}
+  constructor(private readonly opts: CallManagerOptions) {
+    super();
+  }
 
   /** Admits a new call or says why not (a value, not an exception). */
   admit(init: Omit<CallInit, 'callId'> & { callId?: string }): Admission {
@@ -44,6 +48,7 @@ export class CallManager {
     this.activeGauge().set(this.byId.size);
     this.opts.metrics.counter('fsbridge_calls_total', 'Calls admitted').inc({ direction: init.direction });
     call.on('ended', (rec) => this.onEnded(call, rec));
+    this.safeEmit('call', call);
     return { ok: true, call };
   }
 

@@ -17,6 +17,7 @@ const RESERVED_HEADERS = new Set(['host', 'upgrade', 'connection', 'content-leng
 export const FORMAT_EXPECTED: Readonly<Record<StringFormat, string>> = {
   host: 'a host name or IP address',
   hostport: 'host:port with a port from 1 to 65535 (an IPv6 address as [addr]:port)',
+  listen: 'host:port with a port from 0 to 65535, 0 picking any free port (an IPv6 address as [addr]:port)',
   sipUri: 'a sip: or sips: URI such as "sip:sip.example.net:5060"',
   wsUrl: 'a ws:// or wss:// URL',
   cidr: 'an IP address or CIDR block such as "203.0.113.0/24"',
@@ -31,20 +32,20 @@ export function isHost(s: string): boolean {
   return isIPv4(s) || isIPv6(s) || DNS_NAME.test(s);
 }
 
-function validPort(s: string): boolean {
+function validPort(s: string, min = 1): boolean {
   if (!/^[0-9]{1,5}$/.test(s)) return false;
   const n = Number(s);
-  return n >= 1 && n <= 65535;
+  return n >= min && n <= 65535;
 }
 
-/** Splits "host:port" / "[v6]:port"; undefined when malformed. */
-export function parseHostPort(s: string): { host: string; port: number } | undefined {
+/** Splits "host:port" / "[v6]:port"; undefined when malformed. `minPort` 0 allows port 0 (listen addresses). */
+export function parseHostPort(s: string, minPort = 1): { host: string; port: number } | undefined {
   const m = /^\[([^\]]+)\]:([^:]+)$/.exec(s) ?? /^([^:[\]]+):([^:]+)$/.exec(s);
   if (!m) return undefined;
   const host = m[1];
   const bracketed = s.startsWith('[');
   if (bracketed ? !isIPv6(host) : !(isIPv4(host) || DNS_NAME.test(host))) return undefined;
-  if (!validPort(m[2])) return undefined;
+  if (!validPort(m[2], minPort)) return undefined;
   return { host, port: Number(m[2]) };
 }
 
@@ -118,6 +119,7 @@ export function checkFormat(format: StringFormat, s: string): string | undefined
   switch (format) {
     case 'host': return isHost(s) ? undefined : '';
     case 'hostport': return parseHostPort(s) ? undefined : '';
+    case 'listen': return parseHostPort(s, 0) ? undefined : '';
     case 'sipUri': return checkSipUri(s);
     case 'wsUrl': return checkWsUrl(s);
     case 'cidr': return checkCidr(s);

@@ -125,6 +125,7 @@ export interface Config {
 export type StringFormat =
   | 'host' // IPv4, IPv6 or DNS name
   | 'hostport' // host:port or [v6]:port, port 1-65535
+  | 'listen' // like hostport, but port 0 (any free port) is allowed
   | 'sipUri' // sip: or sips: URI
   | 'wsUrl' // ws:// or wss:// URL
   | 'cidr' // IPv4 or IPv6 address or CIDR block
@@ -204,7 +205,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
           kind: 'object', doc: 'Server for the dialplan `socket` application (outbound Event Socket).',
           fields: {
             host: { kind: 'string', format: 'host', default: '127.0.0.1', doc: 'Address the outbound-socket server binds.' },
-            port: port(8084, 'Port the outbound-socket server binds (the dialplan says `socket 127.0.0.1:8084 async full`).'),
+            port: { kind: 'integer', min: 0, max: 65535, default: 8084, doc: 'Port the outbound-socket server binds; the dialplan\'s `socket ${fsbridge_outbound_socket} async full` must name it (port 0: any free port).' },
             handshakeTimeoutMs: ms(5000, 100, 600_000, 'Time allowed for the connect/channel-data handshake of one call.'),
           },
         },
@@ -215,7 +216,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
     media: {
       kind: 'object', doc: 'Websocket server that mod_audio_stream connects to.',
       fields: {
-        listen: { kind: 'string', format: 'hostport', default: '127.0.0.1:8090', doc: 'host:port the media server binds.' },
+        listen: { kind: 'string', format: 'listen', default: '127.0.0.1:8090', doc: 'host:port the media server binds (port 0: any free port).' },
         advertise: { kind: 'string', format: 'hostport', defaultDoc: 'same as media.listen', doc: 'host:port written in the ws:// URL given to FreeSWITCH; must not be a wildcard address.' },
         maxMessageBytes: { kind: 'integer', min: 1024, max: 16_777_216, default: 65536, unit: 'bytes', doc: 'Largest websocket message accepted from FreeSWITCH.' },
         segmentMs: { kind: 'integer', min: 20, max: 10_000, multipleOf: 20, default: 200, unit: 'ms', doc: 'Length of one playback segment in `file` mode (a multiple of 20).' },
@@ -303,7 +304,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
     api: {
       kind: 'object', doc: 'HTTP control API.',
       fields: {
-        listen: { kind: 'string', format: 'hostport', default: '127.0.0.1:8080', doc: 'host:port the API binds.' },
+        listen: { kind: 'string', format: 'listen', default: '127.0.0.1:8080', doc: 'host:port the API binds (port 0: any free port).' },
         token: { kind: 'secret', required: true, doc: 'Bearer token required on /v1 requests.' },
         twilio: {
           kind: 'object', optional: true, doc: 'Enables the Twilio-compatible REST subset; omit to disable it.',

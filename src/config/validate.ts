@@ -241,8 +241,8 @@ function crossCheck(w: Walker, raw: unknown, out: Record<string, any>): void {
   ];
   const bound: { host: string; port: number; segs: PathSegments }[] = [];
   for (const [segs, addr] of listeners) {
-    const hp = typeof addr === 'string' ? parseHostPort(addr) : undefined;
-    if (!hp) continue;
+    const hp = typeof addr === 'string' ? parseHostPort(addr, 0) : undefined;
+    if (!hp || hp.port === 0) continue; // port 0: the system picks a free port, no clash
     // A wildcard bind takes the port on every address, so it clashes with any bind on that port.
     const clash = bound.find((b) => b.port === hp.port && (b.host === hp.host || isWildcardHost(b.host) || isWildcardHost(hp.host)));
     if (clash) w.fail(segs, `an address not already used by ${formatPath(clash.segs)}`, JSON.stringify(addr));

@@ -22,10 +22,6 @@ export const MEDIA_ERRORS = {
     meaning: 'Code receiving media for a call (the sink) threw an exception.',
     consequence: 'Logged and counted; the message is dropped, the stream and every other call continue.',
   },
-  MEDIA_UPGRADE_TIMEOUT: {
-    meaning: 'An expected media stream did not connect within its deadline.',
-    consequence: 'Reported to the call layer, which ends or retries the stream.',
-  },
   MEDIA_PLAYOUT_OVERFLOW: {
     meaning: 'The bot sent more audio than the playout buffer holds (media.maxBufferMs).',
     consequence: 'The oldest buffered audio is dropped and counted; playback continues with the newest.',

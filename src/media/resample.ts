@@ -3,10 +3,13 @@
  *
  * Both directions use the same 7-tap half-band kernel [-1, 0, 9, 16, 9, 0, -1] / 32: upsampling
  * keeps every input sample and fills the midpoints with the 4-point interpolator (-1, 9, 9, -1) / 16;
- * downsampling low-passes with the full kernel (zero at 8 kHz, about -20 dB at 5 kHz) and keeps
- * every second sample. Each direction is causal and keeps its history between frames, so a stream
- * cut into frames of any length (odd sample counts included) gives the same output as the whole
- * stream at once. Nothing is allocated per call.
+ * downsampling low-passes with the full kernel and keeps every second sample. Response of the
+ * kernel at 16 kHz: 1 kHz -0.03 dB, 3 kHz -2.2 dB, 4 kHz -6 dB, 5 kHz -13 dB, 6 kHz -25 dB,
+ * 7 kHz -47 dB, zero at 8 kHz: a simple low-pass, adequate for telephone speech.
+ *
+ * Each direction is causal and keeps its history between frames, so a stream cut into frames of
+ * any length (odd sample counts included) gives the same output as the whole stream at once.
+ * Nothing is allocated per call.
  */
 
 function clip16(v: number): number {

@@ -156,18 +156,21 @@ export class MediaServer {
 
   /**
    * Announces the stream of `callId`: the next upgrade on `/<callId>/<token>` is accepted and
-   * delivered to `sink`. Calling it again for the same callId replaces token and sink (an open
-   * connection keeps its sink). The token must be unguessable (e.g. 16 random bytes, base64url).
+   * delivered to `sink`. Calling it again for the same callId replaces token, sink and rate (an
+   * open connection delivers to the new sink from then on). The token must be unguessable
+   * (e.g. 16 random bytes, base64url); it is compared in constant time and never logged.
    */
   expect(callId: string, token: string, sink: MediaSink, opts: ExpectOptions = {}): void {
-    const prev = this.expected.get(callId);
-    this.expected.set(callId, {
-      callId,
-      token: Buffer.from(token, 'utf8'),
-      sink,
-      sampleRateHz: opts.sampleRateHz ?? 8000,
-      conn: prev?.conn ?? null,
-    });
+    const e = this.expected.get(callId);
+    const tokenBytes = Buffer.from(token, 'utf8');
+    const sampleRateHz = opts.sampleRateHz ?? 8000;
+    if (e) {
+      e.token = tokenBytes;
+      e.sink = sink;
+      e.sampleRateHz = sampleRateHz;
+      return;
+    }
+    this.expected.set(callId, { callId, token: tokenBytes, sink, sampleRateHz, conn: null });
   }
 
   /**
@@ -202,7 +205,9 @@ export class MediaServer {
     this.closing = (async () => {
       if (wss) for (const ws of wss.clients) ws.terminate();
       if (http) {
-        await new Promise<void>((resolve) => http.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeAllConnections(); // half-open requests that never upgraded
+        await closed;
       }
       if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
     })();

@@ -265,8 +265,10 @@ export class FsCore implements SessionHost {
 
     void this.runBLeg(b);
 
-    const timedOut = new Promise<'timeout'>((r) => this.opts.clock.setTimeout(() => r('timeout'), timeoutSec * 1000));
+    let cancelTimeout = (): void => {};
+    const timedOut = new Promise<'timeout'>((r) => { cancelTimeout = this.opts.clock.setTimeout(() => r('timeout'), timeoutSec * 1000); });
     const r = await a.orHangup(Promise.race([a.answeredSignal.then(() => 'answered' as const), timedOut]));
+    cancelTimeout();
     if (r === 'timeout') {
       a.hangup('NO_ANSWER');
       void a.finish();
@@ -285,6 +287,7 @@ export class FsCore implements SessionHost {
     b.setRunningState('CS_INIT', 'CS_INIT');
     b.channel.state = 'CS_ROUTING';
     b.fire('CHANNEL_CREATE', SRC.create);
+    b.channel.runningState = 'CS_ROUTING';
     b.setCallState('RINGING');
     b.setRunningState('CS_ROUTING', 'CS_ROUTING');
     await this.routeAndExecute(b);
@@ -331,10 +334,12 @@ export class FsCore implements SessionHost {
   async hangupAll(cause: string): Promise<void> {
     const all = this.all();
     for (const s of all) s.hangup(cause);
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(all.map((s) => s.done)),
-      new Promise((r) => setTimeout(r, 2000)),
+      new Promise((r) => { timer = setTimeout(r, 2000); }),
     ]);
+    clearTimeout(timer);
   }
 }
 

@@ -34,7 +34,8 @@ export class FrameWriter {
   end(): Promise<void> {
     this.chain = this.chain.then(() => {
       this.closed = true;
-      if (!this.socket.destroyed) this.socket.end();
+      // FreeSWITCH close()s the socket: end our side, then drop it once the data is out.
+      if (!this.socket.destroyed) this.socket.end(() => this.socket.destroy());
     });
     return this.chain;
   }

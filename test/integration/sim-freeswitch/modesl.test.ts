@@ -56,11 +56,12 @@ t.test('modesl: wrong password is refused', async (t) => {
   const tw = await twin(t);
   const c = new esl.Connection('127.0.0.1', tw.port, 'nope');
   c.on('error', () => undefined);
-  const fail: any = await new Promise((r) => c.on('esl::event::auth::fail', r));
-  t.equal(fail.getHeader('Reply-Text'), '-ERR invalid');
-  const notice: any = await new Promise((r) => c.on('esl::event::disconnect::notice', r));
-  t.equal(notice.getBody(), 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n');
-  await new Promise((r) => c.on('esl::end', r));
+  const failP = new Promise<any>((r) => c.on('esl::event::auth::fail', r));
+  const noticeP = new Promise<any>((r) => c.on('esl::event::disconnect::notice', r));
+  const endP = new Promise((r) => c.on('esl::end', r));
+  t.equal((await failP).getHeader('Reply-Text'), '-ERR invalid');
+  t.equal((await noticeP).getBody(), 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n');
+  await endP;
 });
 
 t.test('modesl Server receives a dialplan-triggered call, answers and hangs up', async (t) => {

@@ -143,7 +143,7 @@ t.test('HTTP 401 on upgrade = BOT_HANDSHAKE_REJECTED', async (t) => {
 });
 
 t.test('invalid URLs = BOT_BAD_URL then close', async (t) => {
-  for (const url of ['not a url', 'http://127.0.0.1/', 'ftp://x/']) {
+  for (const url of ['not a url', 'http://127.0.0.1/', 'ftp://x/', 'ws://127.0.0.1:1/#frag']) {
     const c = conn(t, { url });
     const r = record(c);
     c.connect();
@@ -294,4 +294,15 @@ t.test('wss: untrusted certificate = BOT_TLS_FAILED; with ca it opens', async (t
   const closed = await rg.closed;
   t.equal(closed.info.normal, true);
   t.same(rg.errors, []);
+});
+
+t.test('close() right after connect() to a bad URL closes quietly', async (t) => {
+  const c = conn(t, { url: 'nope' });
+  const r = record(c);
+  c.connect();
+  c.close();
+  const closed = await r.closed;
+  t.same(r.errors, []);
+  t.equal(closed.info.initiator, 'local');
+  t.equal(r.closes.length, 1);
 });
