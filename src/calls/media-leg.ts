@@ -96,7 +96,6 @@ export class MediaLeg implements BotLeg, MediaSink {
       : new StreamPlayback({ ...common, maxBufferMs: o.playoutBufferMs });
     const m = o.metrics;
     this.counters = {
-      framesIn: m.counter('fsbridge_media_frames_in_total', 'Caller audio messages received from mod_audio_stream'),
       framesToBot: m.counter('fsbridge_bot_messages_out_total', 'Messages sent to bots'),
       framesFromBot: m.counter('fsbridge_bot_messages_in_total', 'Messages received from bots'),
       botConnectFailures: m.counter('fsbridge_bot_connect_failures_total', 'Bot connections that failed to open'),
@@ -180,7 +179,6 @@ export class MediaLeg implements BotLeg, MediaSink {
   }
 
   onAudio(pcm: Int16Array, sampleRateHz: number): void {
-    this.counters.framesIn.inc();
     if (!this.bot || this.bot.state !== 'open') return;
     const want = this.adapter.sampleRateHz;
     let frame = pcm;

@@ -7,22 +7,29 @@ import { FreeswitchTwin } from '../sim/freeswitch/index.js';
 import { createLogger } from '../observability/logger.js';
 
 /**
- * `fsbridge sim freeswitch --esl 127.0.0.1:8021 --password ClueCon --dialplan dialplans/`: runs the
+ * `fsbridge sim freeswitch --esl 127.0.0.1:8021 --password ClueCon --dialplan dialplans/ [--var k=v,…]`: runs the
  * FreeSWITCH twin as its own process until SIGTERM/SIGINT. Prints `ready <host>:<port>` when its
  * ESL port is bound (tests wait for that line).
  */
 export async function simFreeswitchCommand(args: ParsedArgs, io: CliIo): Promise<number> {
-  const bad = unknownFlags(args, ['esl', 'password', 'dialplan', 'playback', 'temp-dir', 'log-level']);
+  const bad = unknownFlags(args, ['esl', 'password', 'dialplan', 'playback', 'temp-dir', 'log-level', 'var']);
   if (bad.length) { io.err(`fsbridge sim freeswitch: unknown option --${bad[0]}\n`); return EXIT.USAGE; }
   const hp = parseHostPort(flagStr(args, 'esl') ?? '127.0.0.1:8021');
   if (!hp) { io.err('fsbridge sim freeswitch: --esl must be host:port\n'); return EXIT.USAGE; }
   const playback = flagStr(args, 'playback') ?? 'file';
   if (playback !== 'file' && playback !== 'stream') { io.err('fsbridge sim freeswitch: --playback must be file or stream\n'); return EXIT.USAGE; }
+  // --var a=b,c=d: global variables, as vars.xml's `<X-PRE-PROCESS cmd="set" data="a=b"/>` sets them.
+  const globals: Record<string, string> = {};
+  for (const kv of (flagStr(args, 'var') ?? '').split(',').filter(Boolean)) {
+    const i = kv.indexOf('=');
+    if (i <= 0) { io.err('fsbridge sim freeswitch: --var takes name=value[,name=value]\n'); return EXIT.USAGE; }
+    globals[kv.slice(0, i)] = kv.slice(i + 1);
+  }
   const logger = createLogger({ level: flagStr(args, 'log-level') ?? 'warn' }).child({ component: 'sim-freeswitch' });
   const twin = new FreeswitchTwin({
     host: hp.host, port: hp.port, password: flagStr(args, 'password') ?? 'ClueCon',
     dialplanDir: resolve(io.cwd, flagStr(args, 'dialplan') ?? 'dialplans'), logger, playback,
-    tempDir: flagStr(args, 'temp-dir'),
+    tempDir: flagStr(args, 'temp-dir'), globals,
   });
   try {
     await twin.start();

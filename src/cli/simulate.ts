@@ -108,8 +108,12 @@ calls: { recordFile: ${JSON.stringify(join(work, 'calls.jsonl'))}, drainTimeoutM
     say('call placed', { caller: 'loopback/bot-sim-a', uuid: aLeg });
 
     if (o.dtmf) {
+      // The caller's key presses arrive on the channel fsbridge controls (the loopback B leg).
       const digits = o.dtmf;
-      setTimeout(() => { void twin.api(`uuid_send_dtmf ${aLeg} ${digits}`).then(() => say('caller pressed', { digits })); }, Math.min(2000, o.seconds * 500));
+      setTimeout(() => {
+        const call = daemon.calls.list()[0];
+        if (call) void twin.api(`uuid_send_dtmf ${call.fsUuid} ${digits}`).then(() => say('caller pressed', { digits }));
+      }, Math.min(2000, o.seconds * 500));
     }
     const timer = setTimeout(() => {
       say('caller hangs up');

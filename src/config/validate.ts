@@ -291,6 +291,9 @@ function crossCheck(w: Walker, raw: unknown, out: Record<string, any>): void {
       if (typeof bot.protocol === 'string' && bot.protocol !== 'native' && typeof bot.encoding === 'string' && bot.encoding !== 'l16') {
         w.fail(['bots', name, 'encoding'], `l16 (only native bots choose their encoding; ${bot.protocol} fixes its own)`, JSON.stringify(bot.encoding));
       }
+      if (bot.protocol === 'native' && bot.encoding === 'mulaw' && typeof bot.sampleRate === 'number' && bot.sampleRate !== 8000) {
+        w.fail(['bots', name, 'sampleRate'], '8000, because μ-law (encoding mulaw) is 8 kHz only', `the number ${bot.sampleRate}`);
+      }
     }
   }
 

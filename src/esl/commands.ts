@@ -17,6 +17,18 @@ function ok(...parts: string[]): string | undefined {
   return parts.join(' ');
 }
 
+/**
+ * Makes JSON safe as one FreeSWITCH command argument: FreeSWITCH's argument splitter cuts at spaces and
+ * strips single quotes (reference §6 item 18), so the JSON is re-serialised compactly (no whitespace
+ * outside strings) and spaces, quotes and control characters inside strings become `\uXXXX` escapes,
+ * which decode to the same value. Returns undefined for text that is not JSON.
+ */
+export function argSafeJson(json: string): string | undefined {
+  let v: unknown;
+  try { v = JSON.parse(json); } catch { return undefined; }
+  return JSON.stringify(v).replace(/[\s'\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function isValidUuid(uuid: string): boolean { return UUID_RE.test(uuid); }
 
 export const buildCommand = {
@@ -38,10 +50,9 @@ export const buildCommand = {
   audioStreamStart: (uuid: string, url: string, mix: AudioStreamMix, sampleRateHz: number, metadataJson?: string) => {
     if (!isValidUuid(uuid) || !NO_SPACE.test(url) || sampleRateHz % 8000 !== 0 || sampleRateHz <= 0) return undefined;
     const rate = `${sampleRateHz / 1000}k`;
-    // mod_audio_stream passes the metadata through FreeSWITCH's argument splitter, which cuts at
-    // spaces and strips single quotes (reference §6 item 18); compact JSON has no spaces outside strings.
-    if (metadataJson !== undefined && (/\s/.test(metadataJson) || metadataJson.includes("'"))) return undefined;
-    return metadataJson ? ok('uuid_audio_stream', uuid, 'start', url, mix, rate, metadataJson) : ok('uuid_audio_stream', uuid, 'start', url, mix, rate);
+    if (metadataJson === undefined) return ok('uuid_audio_stream', uuid, 'start', url, mix, rate);
+    const meta = argSafeJson(metadataJson);
+    return meta === undefined ? undefined : ok('uuid_audio_stream', uuid, 'start', url, mix, rate, meta);
   },
   audioStreamStop: (uuid: string) => (isValidUuid(uuid) ? ok('uuid_audio_stream', uuid, 'stop') : undefined),
   /** `originate <dial string> <app or &app(arg)>`, e.g. `originate {origination_uuid=...}loopback/9999 &park`. */

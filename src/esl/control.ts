@@ -227,6 +227,7 @@ export class EslControl extends TypedEmitter<EslControlEvents> {
     this.awaitingAuthReply = false;
     const socket = netConnect({ host: this.opts.host, port: this.opts.port });
     socket.setNoDelay(true);
+    socket.on('error', () => { /* reported by the handlers below or by the close that follows */ });
     this.socket = socket;
     this.cancelConnectTimer = this.opts.clock.setTimeout(() => {
       if (this.socket !== socket) return;

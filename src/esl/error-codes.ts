@@ -30,6 +30,10 @@ export const ESL_ERRORS = {
     meaning: 'Bytes from FreeSWITCH were not a valid Event Socket frame (header line without ":", no Content-Type, bad Content-Length).',
     consequence: 'The connection is dropped (and, inbound, reconnected); the daemon stays up.',
   },
+  ESL_BACKLOG_OVERFLOW: {
+    meaning: 'More than 50,000 received frames were waiting to be processed on the control connection.',
+    consequence: 'The connection is dropped and reconnected (FreeSWITCH flooded fsbridge or the event loop stalled).',
+  },
   ESL_BAD_EVENT: {
     meaning: 'An event frame carried a body that is not a valid event (bad JSON, no Event-Name).',
     consequence: 'That event is dropped and counted; the connection continues.',

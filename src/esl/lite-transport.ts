@@ -114,7 +114,7 @@ export class LiteTransport {
       this.end();
     }
     if (this.queue.length > MAX_QUEUED_EVENTS && !this.ended) {
-      this.hooks.onInputError('ESL_FRAME_TOO_LARGE', 'event backlog over limit');
+      this.hooks.onInputError('ESL_BACKLOG_OVERFLOW', 'event backlog over limit');
       this.end();
     }
   }

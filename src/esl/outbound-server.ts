@@ -149,7 +149,7 @@ export class OutboundSocketServer extends TypedEmitter<OutboundSocketServerEvent
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const c of [...this.conns.values()]) this.destroyConn(c);
+    for (const c of [...this.conns.values()]) this.destroyConn(c, 'shutdown');
     this.modesl?.removeAllListeners();
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -189,7 +189,7 @@ export class OutboundSocketServer extends TypedEmitter<OutboundSocketServerEvent
     if (error && !c.done) {
       this.opts.metrics.error(error.code);
       this.opts.logger.error({ code: error.code, detail: error.detail, fsUuid: c.channel?.uuid }, 'bad input on outbound socket');
-      this.destroyConn(c);
+      this.destroyConn(c, 'bad-input');
     }
   }
 
@@ -270,7 +270,7 @@ export class OutboundSocketServer extends TypedEmitter<OutboundSocketServerEvent
           resolve(ev.getHeader('Reply-Text') ?? '');
         });
       }),
-      close: () => this.destroyConn(c),
+      close: () => this.destroyConn(c, 'local'),
     };
   }
 
@@ -278,20 +278,21 @@ export class OutboundSocketServer extends TypedEmitter<OutboundSocketServerEvent
     if (c.done) return;
     this.opts.metrics.error(code);
     this.opts.logger.warn({ code, fsUuid: c.channel?.uuid }, 'outbound socket dropped before its session started');
-    this.destroyConn(c);
+    this.destroyConn(c, 'rejected');
   }
 
   private onClose(c: PendingConn): void {
-    if (!c.session && !c.done) {
+    this.destroyConn(c, 'peer');
+  }
+
+  /** Ends one socket. A socket that ends before its session started is counted unless already counted. */
+  private destroyConn(c: PendingConn, why: 'peer' | 'local' | 'rejected' | 'shutdown' | 'bad-input'): void {
+    if (c.done) return;
+    c.done = true;
+    if (!c.session && (why === 'peer' || why === 'local')) {
       this.opts.metrics.error('ESL_OUTBOUND_CLOSED_EARLY');
       this.opts.logger.warn({ code: 'ESL_OUTBOUND_CLOSED_EARLY', fsUuid: c.channel?.uuid }, 'outbound socket closed during handshake');
     }
-    this.destroyConn(c);
-  }
-
-  private destroyConn(c: PendingConn): void {
-    if (c.done) return;
-    c.done = true;
     c.cancelHandshake();
     this.conns.delete(c.guarded);
     c.real.destroy();

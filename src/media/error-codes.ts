@@ -42,6 +42,10 @@ export const MEDIA_ERRORS = {
     meaning: 'mod_audio_stream did not accept a streamAudio message (it fired mod_audio_stream::json instead of ::play).',
     consequence: 'That segment of bot audio is lost; marks after it are answered.',
   },
+  MEDIA_PLAYBACK_DROPPED: {
+    meaning: 'Bot audio for FreeSWITCH could not be sent: the media websocket was not open yet and the queue of waiting messages was full.',
+    consequence: 'That streamAudio message is lost; marks after it are still answered (file mode: by the playback timeout).',
+  },
 } satisfies ErrorTable;
 
 /** A code of {@link MEDIA_ERRORS}. */

@@ -2,7 +2,7 @@
 // through the twin, and sipp as a caller whose OPTIONS/INVITE drachtio-srf receives.
 import t from 'tap';
 import { startTwin, connectSrf } from '../integration/sip/srf-helpers.js';
-import { runSipp, freeUdpPort, haveBinary } from './sipp-runner.js';
+import { runSipp, freeUdpPort, haveBinary, waitUdpBound } from './sipp-runner.js';
 import { TrunkRegistration } from '../../src/sip/registration.js';
 import { systemClock } from '../../src/clock.js';
 import { MetricsRegistry } from '../../src/observability/metrics.js';
@@ -22,6 +22,7 @@ if (!haveBinary('sipp')) {
     const port = await freeUdpPort();
     const sipp = runSipp('uas-answer.xml', { port, mediaPort: await freeUdpPort() });
     t.teardown(() => { if (sipp.child.exitCode === null) sipp.child.kill(); });
+    t.ok(await waitUdpBound(port), 'sipp is listening');
     const dlg = await srf.createUAC(`sip:callee@127.0.0.1:${port}`, { localSdp: SDP });
     t.match(dlg.remote.sdp, /m=audio \d+ RTP\/AVP 0/);
     await new Promise((r) => setTimeout(r, 100)); // let the ACK land before the BYE (sipp is strict about order)
@@ -72,6 +73,7 @@ if (!haveBinary('sipp')) {
     const port = await freeUdpPort();
     const sipp = runSipp('uas-register-401.xml', { port, mediaPort: await freeUdpPort() });
     t.teardown(() => { if (sipp.child.exitCode === null) sipp.child.kill(); });
+    t.ok(await waitUdpBound(port), 'sipp is listening');
     const uri = `sip:127.0.0.1:${port}`;
     const req = await srf.request(uri, {
       method: 'REGISTER', auth: { username: 'alice', password: 's3cret' },
@@ -91,6 +93,7 @@ if (!haveBinary('sipp')) {
     const port = await freeUdpPort();
     const sipp = runSipp('uas-register-401.xml', { port, mediaPort: await freeUdpPort() });
     t.teardown(() => { if (sipp.child.exitCode === null) sipp.child.kill(); });
+    t.ok(await waitUdpBound(port), 'sipp is listening');
     const req = await srf.request(`sip:127.0.0.1:${port}`, {
       method: 'REGISTER', auth: { username: 'alice', password: 'wrong' },
       headers: { From: '<sip:alice@127.0.0.1>', To: '<sip:alice@127.0.0.1>', Contact: '<sip:alice@localhost>', Expires: '60' },
@@ -122,9 +125,10 @@ if (!haveBinary('sipp')) {
     const port = await freeUdpPort();
     const sipp = runSipp('uas-register-401.xml', { port, mediaPort: await freeUdpPort() });
     t.teardown(() => { if (sipp.child.exitCode === null) sipp.child.kill(); });
+    t.ok(await waitUdpBound(port), 'sipp is listening');
     const reg = new TrunkRegistration(
       { name: 'sipp', registrar: `sip:127.0.0.1:${port}`, username: 'alice', password: 's3cret', expiresSec: 60 },
-      { srf, logger: silentLogger(), metrics: new MetricsRegistry(), clock: systemClock, requestTimeoutMs: 500 },
+      { srf, logger: silentLogger(), metrics: new MetricsRegistry(), clock: systemClock, requestTimeoutMs: 3000 },
     );
     t.teardown(() => reg.stop());
     const registered = new Promise<void>((resolve) => reg.on('state', (s) => { if (s.state === 'registered') resolve(); }));

@@ -36,3 +36,18 @@ export function runSipp(scenario: string, opts: { port: number; mediaPort: numbe
   const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('exit', (code) => resolve({ code, output })));
   return { child, done };
 }
+
+/** Resolves true once something has bound UDP `port` on 127.0.0.1 (bounded: 100 tries, 50 ms apart). */
+export async function waitUdpBound(port: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    const s = createSocket('udp4');
+    const taken = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(true));
+      s.bind(port, '127.0.0.1', () => resolve(false));
+    });
+    await new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } });
+    if (taken) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}

@@ -451,7 +451,7 @@ export class DrachtioTwin {
           { name: 'Content-Length', value: '0' },
         ],
       };
-      this.onClientResponse(txn, res, serializeSip(res), remote);
+      this.onClientResponse(txn, res, serializeSip(res), remote, true);
     }, 64 * t1Ms);
     txn.stop = () => { stopRetransmit(); stopTimeout(); };
     return txn;
@@ -644,7 +644,8 @@ export class DrachtioTwin {
     this.onNetworkRequest(m, text, r);
   }
 
-  private onClientResponse(txn: ClientTxn, m: SipMessage, text: string, r: Remote): void {
+  /** `local`: a 408 generated here on timeout (nothing to ACK on the wire). */
+  private onClientResponse(txn: ClientTxn, m: SipMessage, text: string, r: Remote, local = false): void {
     if (txn.final) {
       if (txn.method === 'INVITE' && m.status >= 300) this.sendNetwork(txn.remote, this.nonSuccessAck(txn, m)); // lost ACK
       return;
@@ -681,7 +682,7 @@ export class DrachtioTwin {
     if (txn.method === 'INVITE' && m.status >= 300) {
       const d = this.dialogs.get(txn.dialogId);
       if (d && d.type === 'uac') this.deleteDialog(d);
-      if (m.status !== 408 || r.address) this.sendNetwork(txn.remote, this.nonSuccessAck(txn, m));
+      if (!local) this.sendNetwork(txn.remote, this.nonSuccessAck(txn, m));
     }
     if (txn.method === 'BYE' && m.status >= 200 && txn.dialogId) {
       const d = this.dialogs.get(txn.dialogId);

@@ -128,6 +128,15 @@ export class ApiCommands implements ApiRunner {
         const fmt = (argv[1] ?? '').toLowerCase();
         return fmt === 'json' ? ev.json() : fmt === 'xml' ? ev.xml() : ev.plain();
       }
+      case 'uuid_transfer': {
+        const rest = argv.slice(1).filter((x) => x !== '-bleg' && x !== '-both');
+        if (!argv[0] || rest.length < 1) return '-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n';
+        const s = core.get(argv[0]);
+        if (!s) return '-ERR No such channel!\n';
+        const target = argv.includes('-bleg') ? s.peerSession : s;
+        target?.transfer(rest[0], rest[2] ?? 'default');
+        return '+OK\n';
+      }
       case 'hupall': {
         const cause = parseHangupCause(argv[0]) ?? 'MANAGER_REQUEST';
         const varName = argv[1];

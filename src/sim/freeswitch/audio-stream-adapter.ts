@@ -1,4 +1,6 @@
+import type { Clock } from '../../clock.js';
 import type { Logger } from '../../observability/logger.js';
+import { AudioStreamModule } from './audio-stream/module.js';
 import type { AudioStreamApi } from './api-commands.js';
 import type { FsCore } from './core.js';
 import { SRC } from './event-factory.js';
@@ -6,20 +8,14 @@ import type { EventHeader } from './event.js';
 import type { Session } from './session.js';
 import type { StreamChannelPort } from './audio-stream/port.js';
 
-/** The audio-stream module behind `uuid_audio_stream`, or a stand-in when it is absent. */
+/** The audio-stream module behind `uuid_audio_stream`. */
 export interface AudioStreamAdapter extends AudioStreamApi {
   channelGone(uuid: string): void;
   close(): Promise<void>;
 }
 
-interface ModuleLike {
-  api(args: string, lookup: (uuid: string) => StreamChannelPort | undefined): Promise<string>;
-  channelGone(uuid: string): void;
-  close(): Promise<void>;
-}
-
 /** Adapts one session to the module's channel port. */
-export function portFor(core: FsCore, s: Session, tempDir: string): StreamChannelPort {
+export function portFor(s: Session, tempDir: string): StreamChannelPort {
   return {
     uuid: s.uuid,
     getVar: (n) => s.getVar(n),
@@ -36,33 +32,21 @@ export function portFor(core: FsCore, s: Session, tempDir: string): StreamChanne
   };
 }
 
-/**
- * Loads src/sim/freeswitch/audio-stream/module.ts when present (written by another part of the
- * twin); otherwise `uuid_audio_stream` answers `-ERR Operation Failed\n`.
- */
-export async function loadAudioStream(o: {
-  logger: Logger; playback: 'file' | 'stream'; metadataAfterFrames?: number; tempDir: string; core: FsCore;
-}): Promise<AudioStreamAdapter> {
-  let mod: ModuleLike | undefined;
-  try {
-    const spec = './audio-stream/module.js';
-    const m = (await import(spec)) as { AudioStreamModule?: new (opts: unknown) => ModuleLike };
-    if (m.AudioStreamModule) {
-      mod = new m.AudioStreamModule({ logger: o.logger, playback: o.playback, metadataAfterFrames: o.metadataAfterFrames });
-    }
-  } catch (err) {
-    o.logger.debug({ err }, 'sim freeswitch: audio-stream module not available');
-  }
+/** Wires the audio-stream module (uuid_audio_stream) to the twin's sessions. */
+export function loadAudioStream(o: {
+  logger: Logger; playback: 'file' | 'stream'; metadataAfterFrames?: number; tempDir: string; core: FsCore; clock: Clock;
+}): AudioStreamAdapter {
+  const mod = new AudioStreamModule({ logger: o.logger, playback: o.playback, metadataAfterFrames: o.metadataAfterFrames, clock: o.clock });
   const ports = new Map<string, StreamChannelPort>();
   const lookup = (s: Session | undefined): StreamChannelPort | undefined => {
     if (!s || s.isHungUp) return undefined;
     let p = ports.get(s.uuid);
-    if (!p) { p = portFor(o.core, s, o.tempDir); ports.set(s.uuid, p); }
+    if (!p) { p = portFor(s, o.tempDir); ports.set(s.uuid, p); }
     return p;
   };
   return {
-    api: async (args, session) => (mod ? mod.api(args, (u) => lookup(session(u))) : '-ERR Operation Failed\n'),
-    channelGone: (uuid) => { ports.delete(uuid); mod?.channelGone(uuid); },
-    close: async () => { await mod?.close(); },
+    api: (args, session) => mod.api(args, (u) => lookup(session(u))),
+    channelGone: (uuid) => { ports.delete(uuid); mod.channelGone(uuid); },
+    close: () => mod.close(),
   };
 }

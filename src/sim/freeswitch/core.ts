@@ -23,6 +23,8 @@ export interface FsCoreOptions {
   dialplan: Dialplan;
   /** Max ear recordings kept after their channel is gone. */
   keepEars?: number;
+  /** Global variables, the fallback of `${name}`. */
+  globals?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -45,6 +47,8 @@ export class FsCore implements SessionHost {
   onHangingUp: (s: Session) => void = () => {};
   /** Called after CHANNEL_DESTROY. */
   onDestroyed: (s: Session) => void = () => {};
+  /** Called right after CHANNEL_HANGUP_COMPLETE (controlling sockets get their notice here). */
+  onHangupComplete: (s: Session) => void = () => {};
 
   constructor(private readonly opts: FsCoreOptions) {
     this.logger = opts.logger;
@@ -55,6 +59,8 @@ export class FsCore implements SessionHost {
   readonly clockNowUs = (): number => this.factory.nowUs();
 
   sleepMs(ms: number, cb: () => void): void { this.opts.clock.setTimeout(cb, ms); }
+
+  globalVar(name: string): string | undefined { return this.opts.globals?.[name]; }
 
   /** Receives every fired event; returns an unsubscribe function. */
   subscribe(fn: (ev: FsEvent) => void): () => void {
@@ -124,6 +130,8 @@ export class FsCore implements SessionHost {
   }
 
   hangingUp(session: Session): void { this.onHangingUp(session); }
+
+  hangupComplete(session: Session): void { this.onHangupComplete(session); }
 
   destroyed(session: Session): void {
     this.sessions.delete(session.uuid);
@@ -296,13 +304,23 @@ export class FsCore implements SessionHost {
   /** Dialplan hunt + CS_EXECUTE + actions; hangs up at the end of the extension. */
   async routeAndExecute(s: Session): Promise<void> {
     try {
-      const actions = this.hunt(s);
-      if (!actions) {
-        this.logger.info({ uuid: s.uuid, context: s.channel.profile.context }, 'sim freeswitch: no route');
-        s.hangup('NO_ROUTE_DESTINATION');
-      } else {
+      // Routing sets call_uuid again, which moves it after the other variables (captured order).
+      s.channel.setVar('call_uuid', s.channel.getVar('call_uuid') ?? s.uuid);
+      for (let hops = 0; hops < 20 && !s.isHungUp; hops++) {
+        const actions = this.hunt(s);
+        if (!actions) {
+          this.logger.info({ uuid: s.uuid, context: s.channel.profile.context }, 'sim freeswitch: no route');
+          s.hangup('NO_ROUTE_DESTINATION');
+          break;
+        }
         s.setRunningState('CS_EXECUTE', 'CS_EXECUTE');
         await s.runActions(actions);
+        const xfer = s.pendingTransfer;
+        if (!xfer) break;
+        s.pendingTransfer = undefined;
+        s.channel.profile.destinationNumber = xfer.exten;
+        s.channel.profile.context = xfer.context;
+        s.setRunningState('CS_ROUTING', 'CS_ROUTING');
       }
     } catch (err) {
       this.logger.error({ err, uuid: s.uuid }, 'sim freeswitch: channel thread failed');
@@ -323,6 +341,15 @@ export class FsCore implements SessionHost {
       if (app) {
         await a.execute(app.name, app.data);
         await a.drainMessages();
+      }
+      const xfer = a.pendingTransfer;
+      if (xfer && !a.isHungUp) {
+        a.pendingTransfer = undefined;
+        a.channel.profile.destinationNumber = xfer.exten;
+        a.channel.profile.context = xfer.context;
+        a.setRunningState('CS_ROUTING', 'CS_ROUTING');
+        await this.routeAndExecute(a);
+        return;
       }
     } catch (err) {
       this.logger.error({ err, uuid: a.uuid }, 'sim freeswitch: channel thread failed');

@@ -21,11 +21,17 @@ export interface HuntInput {
 export class Dialplan {
   private readonly contexts = new Map<string, XmlElement[]>();
 
-  /** Loads every *.xml of `dir` (sorted by name); extensions of same-named contexts concatenate. */
-  static loadDir(dir: string): Dialplan {
+  /**
+   * Loads every *.xml of `dir` (sorted by name); extensions of same-named contexts concatenate.
+   * `$${name}` is replaced by the global variable at load time, as FreeSWITCH's preprocessor does.
+   */
+  static loadDir(dir: string, globals: Readonly<Record<string, string>> = {}): Dialplan {
     const dp = new Dialplan();
     const files = readdirSync(dir).filter((f) => f.endsWith('.xml')).sort();
-    for (const f of files) dp.addXml(readFileSync(join(dir, f), 'utf8'));
+    for (const f of files) {
+      const text = readFileSync(join(dir, f), 'utf8').replace(/\$\$\{([^{}]+)\}/g, (m, n: string) => globals[n] ?? m);
+      dp.addXml(text);
+    }
     return dp;
   }
 

@@ -135,6 +135,8 @@ export class EslConnection {
 
   private onEvent(ev: FsEvent): void {
     if (this.closing || !this.authed) return;
+    // After the bound channel's HANGUP_COMPLETE nothing more of it reaches the socket (captured).
+    if (this.sessionGone && this.outbound && ev.get('Unique-ID') === this.outbound.session.uuid) return;
     if (!this.sub.wants(ev)) return;
     if (this.queue.length >= MAX_QUEUED_EVENTS) { this.lostEvents++; return; }
     this.queue.push(ev);
@@ -150,7 +152,7 @@ export class EslConnection {
     }
   }
 
-  /** Called by the core hook when the bound session's channel is destroyed. */
+  /** Called by the core hook after the bound session's CHANNEL_HANGUP_COMPLETE. */
   onSessionDestroyed(): void {
     if (!this.outbound || this.sessionGone || this.closing) return;
     this.sessionGone = true;
@@ -354,7 +356,7 @@ export class EslConnection {
       else if (fmt !== undefined || words.includes('plain')) return '-ERR invalid uuid';
     }
     this.format = fmt ?? 'plain';
-    this.sub.clear();
+    // Additive: earlier `event` subscriptions stay (then filtered to the session's uuid).
     for (const e of MYEVENTS) this.sub.events.add(e);
     this.sub.myevents = true;
     this.sub.listening = true;

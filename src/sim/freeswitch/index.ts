@@ -36,6 +36,8 @@ export interface FreeswitchTwinOptions {
   clock?: Clock;
   /** Test mode: split every written frame at these offsets. */
   splitFrames?: SplitFrames;
+  /** Global variables (vars.xml `set`): `$${name}` in the dialplan, fallback of `${name}`. */
+  globals?: Record<string, string>;
 }
 
 /**
@@ -65,11 +67,12 @@ export class FreeswitchTwin {
 
   /** Loads the dialplan, starts the ESL listener. */
   async start(): Promise<void> {
-    const dialplan = Dialplan.loadDir(this.o.dialplanDir);
+    const dialplan = Dialplan.loadDir(this.o.dialplanDir, this.o.globals ?? {});
     const core = new FsCore({
       clock: this.clock,
       logger: this.logger,
       dialplan,
+      globals: this.o.globals ?? {},
       identity: { coreUuid: randomUUID(), hostname: 'fs-host', ipv4: '192.0.2.10', ipv6: '2001:db8::10' },
     });
     this.core = core;
@@ -80,14 +83,14 @@ export class FreeswitchTwin {
     const host: EslHost = { core, api, password: this.o.password ?? 'ClueCon', logger: this.logger, clock: this.clock, split: this.o.splitFrames };
     this.outboundApp = new OutboundSocketApp(host);
     core.registerApp('socket', this.outboundApp.handler);
-    this.audio = await loadAudioStream({
-      logger: this.logger, playback: this.o.playback ?? 'file', metadataAfterFrames: this.o.metadataAfterFrames, tempDir, core,
+    this.audio = loadAudioStream({
+      logger: this.logger, playback: this.o.playback ?? 'file', metadataAfterFrames: this.o.metadataAfterFrames, tempDir, core, clock: this.clock,
     });
     api.audioStream = this.audio;
     core.onHangingUp = (s: Session) => { this.audio?.channelGone(s.uuid); };
-    core.onDestroyed = (s: Session) => { this.outboundApp?.sessionDestroyed(s.uuid); };
+    core.onHangupComplete = (s: Session) => { this.outboundApp?.sessionDestroyed(s.uuid); };
     const acl = new Acl(this.o.acl);
-    const server = createServer((sock) => this.accept(sock, host, acl));
+    const server = createServer({ allowHalfOpen: true }, (sock) => this.accept(sock, host, acl));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

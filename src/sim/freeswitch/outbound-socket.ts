@@ -68,7 +68,8 @@ export class OutboundSocketApp {
     } else {
       await session.orHangup(conn.closedSignal);
     }
-    if (!session.isHungUp && !session.resume) session.hangup('NORMAL_CLEARING');
+    // A transfer ends the socket's control without hanging up (CF_TRANSFER).
+    if (!session.isHungUp && !session.resume && !session.pendingTransfer) session.hangup('NORMAL_CLEARING');
   };
 
   /** The channel was destroyed: its sockets get the linger or disconnect notice. */
@@ -85,7 +86,7 @@ export class OutboundSocketApp {
 
 function tryConnect(host: string, port: number): Promise<Socket | undefined> {
   return new Promise((resolve) => {
-    const s = netConnect({ host, port });
+    const s = netConnect({ host, port, allowHalfOpen: true });
     const timer = setTimeout(() => { s.destroy(); resolve(undefined); }, CONNECT_TIMEOUT_MS);
     s.once('connect', () => { clearTimeout(timer); s.on('error', () => {}); resolve(s); });
     s.once('error', () => { clearTimeout(timer); resolve(undefined); });

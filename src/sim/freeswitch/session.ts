@@ -28,9 +28,13 @@ export interface SessionHost {
   destroyed(session: Session): void;
   /** The channel hung up and reached CS_HANGUP (media bugs are removed here). */
   hangingUp(session: Session): void;
+  /** CHANNEL_HANGUP_COMPLETE was fired. */
+  hangupComplete(session: Session): void;
   readonly clockNowUs: () => number;
   /** Calls cb after ms on the switch clock. */
   sleepMs(ms: number, cb: () => void): void;
+  /** A global variable (fallback of channel variable lookups). */
+  globalVar(name: string): string | undefined;
 }
 
 /** Options of one fired channel event. */
@@ -72,6 +76,8 @@ export class Session {
   parked = false;
   /** Set by the outbound socket's `resume` (dialplan continues after the socket ends). */
   resume = false;
+  /** Set by transfer / uuid_transfer: the channel routes again to this extension. */
+  pendingTransfer: { exten: string; context: string } | undefined;
   private answeredResolve!: () => void;
   /** Resolves when the channel is answered. */
   readonly answeredSignal: Promise<void>;
@@ -124,7 +130,7 @@ export class Session {
       case 'caller_id_name': return p.callerIdName;
       case 'context': return p.context;
       case 'uuid': return this.uuid;
-      default: return undefined;
+      default: return this.host.globalVar(n);
     }
   }
 
@@ -308,6 +314,11 @@ export class Session {
       case 'park': await this.park(); return;
       case 'playback': await this.playback(data); return;
       case 'break': this.media.breakPlayback(); return;
+      case 'transfer': {
+        const [exten, , context] = data.trim().split(/\s+/);
+        if (exten) this.transfer(exten, context ?? this.channel.profile.context);
+        return;
+      }
       default: return;
     }
   }
@@ -323,7 +334,7 @@ export class Session {
     const released = new Promise<void>((r) => { this.releaseControl = r; });
     this.fire('CHANNEL_PARK', SRC.park);
     for (let guard = 0; guard < 1_000_000 && !this.isHungUp; guard++) {
-      if (controlled && !this.controlled) break;
+      if ((controlled && !this.controlled) || this.pendingTransfer) break;
       const msg = this.messages.shift();
       if (msg) { await this.processMessage(msg); continue; }
       const waitMsg = new Promise<void>((r) => { this.messageWaiter = r; });
@@ -334,6 +345,18 @@ export class Session {
     this.parked = false;
     this.controlled = false;
     this.fire('CHANNEL_UNPARK', SRC.unpark);
+  }
+
+  /**
+   * switch_ivr_session_transfer: the running extension is abandoned (a park ends, the socket
+   * application returns without hanging up) and the channel is routed to `exten` in `context`.
+   */
+  transfer(exten: string, context: string): void {
+    if (this.isHungUp) return;
+    this.pendingTransfer = { exten, context };
+    this.media.breakPlayback();
+    this.messageWaiter?.();
+    this.releaseControl?.();
   }
 
   /** The controlling socket went away: the park loop ends (CF_CONTROLLED cleared). */
@@ -365,17 +388,18 @@ export class Session {
     ch.setVar('playback_seconds', String(Math.floor(samples / 8000)));
     ch.setVar('playback_ms', String(Math.floor(samples / 8)));
     ch.setVar('playback_samples', String(samples));
-    ch.setVar('current_application_response', 'FILE PLAYED');
+    // Captured: a playback cut by hang-up reports Playback-Status done and PLAYBACK ERROR.
+    ch.setVar('current_application_response', status === 'hangup' ? 'PLAYBACK ERROR' : 'FILE PLAYED');
     const stopHeaders: EventHeader[] = [];
     if (src.fileType) stopHeaders.push(['Playback-File-Type', src.fileType]);
-    stopHeaders.push(['Playback-File-Path', path], ['Playback-Status', status === 'done' ? 'done' : 'break']);
+    stopHeaders.push(['Playback-File-Path', path], ['Playback-Status', status === 'break' ? 'break' : 'done']);
     this.fire('PLAYBACK_STOP', SRC.playbackStop, { after: stopHeaders });
   }
 
   /** Runs a list of dialplan actions, draining queued messages between them. */
   async runActions(actions: readonly DialplanAction[]): Promise<void> {
     for (const a of actions) {
-      if (this.isHungUp) return;
+      if (this.isHungUp || this.pendingTransfer) return;
       await this.execute(a.app, a.data);
       await this.drainMessages();
     }
@@ -396,6 +420,7 @@ export class Session {
     this.setCdrVariables();
     // CHANNEL_HANGUP_COMPLETE carries Hangup-Cause twice (captured, plain and json).
     this.fire('CHANNEL_HANGUP_COMPLETE', SRC.hangupComplete, { before: [['Hangup-Cause', ch.hangupCause ?? 'NORMAL_CLEARING']] });
+    this.host.hangupComplete(this);
     if (peer && !peer.finalized) await peer.done;
     ch.state = 'CS_DESTROY';
     this.fire('CHANNEL_DESTROY', SRC.destroy);

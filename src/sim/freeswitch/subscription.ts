@@ -82,6 +82,8 @@ export class Subscription {
   wants(ev: FsEvent): boolean {
     const name = ev.name;
     let send = false;
+    // myevents also delivers the BACKGROUND_JOBs owned by the session.
+    if (this.myevents && this.uuid !== undefined && name === 'BACKGROUND_JOB' && ev.get('Job-Owner-UUID') === this.uuid) return true;
     if (this.all) send = true;
     else if (this.events.has(name)) {
       if (name === 'CUSTOM') {

@@ -10,6 +10,7 @@ import { EslControl } from '../../../src/esl/control.js';
 import { OutboundSocketServer } from '../../../src/esl/outbound-server.js';
 import type { OutboundSession } from '../../../src/esl/outbound-session.js';
 import type { FsEvent } from '../../../src/esl/events.js';
+import { WebSocketServer } from 'ws';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -95,11 +96,12 @@ t.test('outbound: dialplan socket app → session, answer, playback, hangup', as
   await server.listen();
   t.teardown(() => server.close());
   const gotSession = until<OutboundSession>(server, 'session');
-  const reply = await tw.originate(`{test_socket_port=${server.port}}loopback/8084/default &park`);
-  t.match(reply, /^\+OK /);
+  // originate returns when the loopback B-leg (our session) answers, so it is awaited after answer().
+  const reply = tw.originate(`{test_socket_port=${server.port}}loopback/8084/default &park`);
   const s = await gotSession;
   t.equal(s.getVar('test_socket_port'), String(server.port));
-  t.match(await s.answer(), { ok: true });
+  t.match(await s.answer(), { ok: true, value: '_none_' });
+  t.match(await reply, /^\+OK /);
   t.match(await s.playback('silence_stream://100'), { ok: true });
   const hangup = until<{ cause: string }>(s, 'hangup');
   const closed = until(s, 'close');
@@ -107,4 +109,26 @@ t.test('outbound: dialplan socket app → session, answer, playback, hangup', as
   t.equal((await hangup).cause, 'NORMAL_CLEARING');
   await closed;
   t.equal(metrics.errorCount('ESL_OUTBOUND_TIMEOUT'), 0);
+});
+
+t.test('control: uuid_audio_stream start with metadata containing spaces and quotes reaches the websocket intact', async (t) => {
+  const tw = await startTwin(t);
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  t.teardown(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+  const firstText = new Promise<string>((resolve) => wss.on('connection', (ws) => ws.on('message', (d, isBinary) => { if (!isBinary) resolve(d.toString()); })));
+  const { c } = control(t, tw.port);
+  const connected = until(c, 'connected');
+  c.start();
+  await connected;
+  const o = await c.originate('loopback/9999/default', '&park', 10_000);
+  if (!o.ok) { t.fail('originate'); return; }
+  const connectEv = until<FsEvent>(c, 'event', (e) => e.subclass === 'mod_audio_stream::connect' && e.uuid === o.value);
+  const port = (wss.address() as { port: number }).port;
+  const meta = { caller: "Ann O'Neil", note: 'two  spaces', n: 1 };
+  t.match(await c.audioStreamStart(o.value, `ws://127.0.0.1:${port}/s`, 'mono', 8000, JSON.stringify(meta)), { ok: true, value: 'Success' });
+  t.same(JSON.parse(await firstText), meta);
+  t.equal(JSON.parse((await connectEv).body ?? '{}').status, 'connected');
+  t.match(await c.audioStreamStop(o.value), { ok: true });
+  t.match(await c.uuidKill(o.value), { ok: true });
 });

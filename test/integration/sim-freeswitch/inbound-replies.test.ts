@@ -1,6 +1,7 @@
 import t from 'tap';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ManualClock } from '../../../src/clock.js';
 import { FreeswitchTwin } from '../../../src/sim/freeswitch/index.js';
 import { RawClient, replyText, type RawFrame } from './raw-client.js';
 
@@ -152,4 +153,16 @@ t.test('content-length out of range drops the connection', async (t) => {
   c.send('sendevent CUSTOM\nContent-Length: 16777217\n\n');
   await c.waitEnd();
   t.equal(c.frames.length, 2, 'no reply, no notice');
+});
+
+t.test('no command within 25 s: disconnect notice and close', async (t) => {
+  const clock = new ManualClock();
+  const { c } = await setup(t, { clock });
+  await c.waitFrames(1);
+  clock.advance(24_999);
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(c.ended, false, 'still open before 25 s');
+  clock.advance(1);
+  await c.waitEnd();
+  t.equal(c.frames[1].raw.toString(), `Content-Type: text/disconnect-notice\nContent-Length: 67\n\n${GOODBYE}`);
 });

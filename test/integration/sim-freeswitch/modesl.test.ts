@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { FreeswitchTwin } from '../../../src/sim/freeswitch/index.js';
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const esl = require('modesl') as any;
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -184,3 +184,94 @@ t.test('CANCEL of an outgoing INVITE', async (t) => {
   const cancel = await peer.next((r) => r.msg.method === 'CANCEL');
   t.equal(getHeader(cancel.msg, 'via'), getHeader(peer.received[0].msg, 'via'));
 });
+
+t.test('CANCEL from the network: 200 + 487 at the peer, cancel at srf', async (t) => {
+  const { twin, srf, peer } = await setup(t);
+  // The handler does not answer: the INVITE is still pending when the CANCEL comes.
+  const cancelled = new Promise<string>((resolve) => {
+    srf.invite((req: any) => { req.on('cancel', (msg: any) => resolve(msg.method)); });
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const sp = twin.sipPort;
+  const common = [`Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bKcx1`, 'Max-Forwards: 70', 'From: <sip:caller@127.0.0.1>;tag=cx',
+    `To: <sip:callee@127.0.0.1:${sp}>`, 'Call-ID: cancel-1'];
+  peer.send([`INVITE sip:callee@127.0.0.1:${sp} SIP/2.0`, ...common, 'CSeq: 1 INVITE', `Contact: <sip:caller@127.0.0.1:${peer.port}>`, 'Content-Length: 0'].join('\r\n') + '\r\n\r\n', sp);
+  await peer.next((r) => r.msg.status === 100);
+  peer.send([`CANCEL sip:callee@127.0.0.1:${sp} SIP/2.0`, ...common, 'CSeq: 1 CANCEL', 'Content-Length: 0'].join('\r\n') + '\r\n\r\n', sp);
+  const ok = await peer.next((r) => r.msg.status === 200 && r.msg.method === 'CANCEL');
+  const terminated = await peer.next((r) => r.msg.status === 487);
+  t.ok(ok && terminated);
+  t.equal(await cancelled, 'CANCEL');
+});
+
+t.test('BYE from the callee of an outgoing call reaches the dialog', async (t) => {
+  const { twin, srf, peer } = await setup(t);
+  peer.onMessage = (r) => {
+    if (r.msg.method === 'INVITE' && r.msg.kind === 'request') {
+      peer.reply(r, 200, 'OK', [`Contact: <sip:callee@127.0.0.1:${peer.port}>`, 'Content-Type: application/sdp'], 'cb1', 'v=0\r\n');
+    }
+  };
+  const dlg = await srf.createUAC(`sip:callee@127.0.0.1:${peer.port}`, { localSdp: 'v=0\r\n' });
+  const destroyed = new Promise<void>((resolve) => dlg.on('destroy', () => resolve()));
+  const inv = await peer.next((r) => r.msg.method === 'INVITE');
+  await peer.next((r) => r.msg.method === 'ACK');
+  const from = getHeader(inv.msg, 'from');
+  peer.send([`BYE sip:127.0.0.1:${twin.sipPort} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bKbb1`, 'Max-Forwards: 70',
+    `From: ${getHeader(inv.msg, 'to')};tag=cb1`, `To: ${from}`, `Call-ID: ${getHeader(inv.msg, 'call-id')}`, 'CSeq: 1 BYE', 'Content-Length: 0'].join('\r\n') + '\r\n\r\n', twin.sipPort);
+  await destroyed;
+  const ok = await peer.next((r) => r.msg.kind === 'response' && r.msg.method === 'BYE');
+  t.equal(ok.msg.status, 200);
+  // a request for a dialog that no longer exists gets 481
+  peer.send([`INFO sip:127.0.0.1:${twin.sipPort} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bKbb2`, 'Max-Forwards: 70',
+    `From: ${getHeader(inv.msg, 'to')};tag=cb1`, `To: ${from}`, `Call-ID: ${getHeader(inv.msg, 'call-id')}`, 'CSeq: 2 INFO', 'Content-Length: 0'].join('\r\n') + '\r\n\r\n', twin.sipPort);
+  const gone = await peer.next((r) => r.msg.kind === 'response' && r.msg.method === 'INFO');
+  t.equal(gone.msg.status, 481);
+});
+
+t.test('a request-URI with transport=tcp goes out over TCP', async (t) => {
+  const { srf } = await setup(t);
+  const { createServer } = await import('node:net');
+  const { SipStreamSplitter, parseSip } = await import('../../../src/sim/drachtio/sip-message.js');
+  const seen: string[] = [];
+  const conns = new Set<import('node:net').Socket>();
+  const server = createServer((s) => {
+    conns.add(s);
+    const split = new SipStreamSplitter();
+    s.on('data', (b) => {
+      for (const text of split.push(b).messages) {
+        const m = parseSip(text)!;
+        seen.push(getHeader(m, 'via')!);
+        s.write([`SIP/2.0 200 OK`, `Via: ${getHeader(m, 'via')}`, `From: ${getHeader(m, 'from')}`, `To: ${getHeader(m, 'to')};tag=tcp1`,
+          `Call-ID: ${getHeader(m, 'call-id')}`, `CSeq: ${getHeader(m, 'cseq')}`, 'Content-Length: 0', '', ''].join('\r\n'));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => { for (const c of conns) c.destroy(); server.close(() => r()); }));
+  const port = (server.address() as { port: number }).port;
+  const req = await srf.request(`sip:127.0.0.1:${port};transport=tcp`, { method: 'OPTIONS' });
+  const res: any = await new Promise((resolve) => req.on('response', resolve));
+  t.equal(res.status, 200);
+  t.match(seen[0], /^SIP\/2\.0\/TCP /);
+});
+
+t.test('reliable provisional: srf PRACKs inside the early dialog', async (t) => {
+  const { srf, peer } = await setup(t);
+  peer.onMessage = (r) => {
+    if (r.msg.method === 'INVITE' && r.msg.kind === 'request') {
+      peer.reply(r, 183, 'Session Progress', ['Require: 100rel', 'RSeq: 1', `Contact: <sip:callee@127.0.0.1:${peer.port}>`, 'Content-Type: application/sdp'], 'pr1', 'v=0\r\n');
+    }
+    if (r.msg.method === 'PRACK' && r.msg.kind === 'request') {
+      peer.reply(r, 200, 'OK', [], 'pr1');
+      const inv = peer.received.find((x) => x.msg.method === 'INVITE')!;
+      peer.reply(inv, 200, 'OK', [`Contact: <sip:callee@127.0.0.1:${peer.port}>`, 'Content-Type: application/sdp'], 'pr1', 'v=0\r\n');
+    }
+  };
+  const dlg = await srf.createUAC(`sip:callee@127.0.0.1:${peer.port}`, { localSdp: 'v=0\r\n' });
+  const prack = peer.received.find((r) => r.msg.method === 'PRACK')!;
+  t.ok(prack, 'PRACK sent');
+  t.equal(prack.msg.uri, `sip:callee@127.0.0.1:${peer.port}`);
+  t.match(getHeader(prack.msg, 'rack'), /^1 \d+ INVITE$/);
+  t.match(getHeader(prack.msg, 'to'), /tag=pr1/);
+  t.equal(dlg.sip.remoteTag, 'pr1');
+});

@@ -231,3 +231,12 @@ t.test('trunks need a drachtio section', (t) => {
   t.same(pairs(errorsOf(`${MINIMAL}trunks: [ { name: t, registrar: "sip:a.example" } ]\n`)), [['CONFIG_INVALID', 'drachtio']]);
   t.end();
 });
+
+t.test('native μ-law bots must run at 8 kHz', async (t) => {
+  const r = loadConfig({
+    text: 'freeswitch: { esl: { password: x } }\napi: { token: t }\nbots:\n  b: { url: "ws://127.0.0.1:1/", protocol: native, encoding: mulaw, sampleRate: 16000 }\n',
+    env: {},
+  });
+  t.equal(r.ok, false);
+  if (!r.ok) t.match(r.errors.map((e) => ({ code: e.code, path: e.path })), [{ code: 'CONFIG_INVALID', path: 'bots.b.sampleRate' }]);
+});

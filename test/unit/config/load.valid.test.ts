@@ -78,7 +78,7 @@ t.test('defaults inside list entries, map entries and optional sections', (t) =>
   const text = `${MINIMAL}
 drachtio: { secret: s }
 trunks: [ { name: t1, registrar: "sip:[2001:db8::1]:5060;transport=tcp" } ]
-bots: { b1: { url: "wss://[::1]:9443/x", protocol: native, encoding: mulaw, sampleRate: 16000 } }
+bots: { b1: { url: "wss://[::1]:9443/x", protocol: native, encoding: mulaw, sampleRate: 8000 } }
 media: { listen: "0.0.0.0:8090", advertise: "192.0.2.10:8090" }
 `;
   const r = loadConfig({ text, env: {} });
@@ -91,7 +91,7 @@ media: { listen: "0.0.0.0:8090", advertise: "192.0.2.10:8090" }
   });
   t.same(r.config.bots.b1, {
     url: 'wss://[::1]:9443/x', protocol: 'native', headers: {}, connectTimeoutMs: 3000, onDisconnect: 'hangup',
-    sampleRate: 16000, encoding: 'mulaw', tls: { rejectUnauthorized: true },
+    sampleRate: 8000, encoding: 'mulaw', tls: { rejectUnauthorized: true },
   });
   t.equal(r.config.media.advertise, '192.0.2.10:8090');
   t.end();

@@ -29,7 +29,10 @@ t.test('command builders refuse arguments that break framing', async (t) => {
   t.equal(buildCommand.uuidSetvar('u', 'a', 'x\nauth y'), undefined);
   t.equal(buildCommand.audioStreamStart('u', 'ws://127.0.0.1:8090/a', 'mono', 16000, '{"a":1}'), 'uuid_audio_stream u start ws://127.0.0.1:8090/a mono 16k {"a":1}');
   t.equal(buildCommand.audioStreamStart('u', 'ws://x', 'mono', 11025), undefined, 'rates must be multiples of 8000');
-  t.equal(buildCommand.audioStreamStart('u', 'ws://x', 'mono', 8000, '{"a": 1}'), undefined, 'spaces would be cut by FreeSWITCH');
+  const meta = buildCommand.audioStreamStart('u', 'ws://x', 'mono', 8000, '{"caller": "Ann O\'Neil", "n": 1}')!;
+  t.equal(meta, 'uuid_audio_stream u start ws://x mono 8k {"caller":"Ann\\u0020O\\u0027Neil","n":1}', 'spaces and quotes escaped');
+  t.same(JSON.parse(meta.split(' ').pop()!), { caller: "Ann O'Neil", n: 1 }, 'same value after decoding');
+  t.equal(buildCommand.audioStreamStart('u', 'ws://x', 'mono', 8000, '{not json'), undefined);
   t.equal(buildCommand.uuidBroadcast('u', '/tmp/a.r8', 'aleg'), 'uuid_broadcast u /tmp/a.r8 aleg');
   t.equal(buildCommand.uuidSendDtmf('u', '12#'), 'uuid_send_dtmf u 12#');
 });

@@ -39,6 +39,8 @@ const SUBSCRIPTIONS = [
   'event json CUSTOM mod_audio_stream::error ', 'event json CUSTOM mod_audio_stream::json ', 'event json CUSTOM mod_audio_stream::play ',
 ];
 
+const subscribedAll = (cmds: string[] | undefined): boolean => !!cmds && SUBSCRIPTIONS.every((x) => cmds.includes(x));
+
 t.test('authenticates, subscribes to every required event, emits connected', async (t) => {
   const fs = await startFs(t, new ScriptedFs());
   const { c } = makeControl(t, fs.port);
@@ -46,7 +48,7 @@ t.test('authenticates, subscribes to every required event, emits connected', asy
   c.on('connected', (e) => connected.push(e.reconnect));
   c.start();
   c.start();
-  await waitFor(() => (fs.commands[0]?.length ?? 0) >= 1 + SUBSCRIPTIONS.length, 'subscriptions');
+  await waitFor(() => subscribedAll(fs.commands[0]), 'subscriptions');
   t.equal(fs.commands[0][0], 'auth ClueCon');
   for (const s of SUBSCRIPTIONS) t.ok(fs.commands[0].includes(s), s);
   t.same(connected, [false]);
@@ -211,7 +213,7 @@ t.test('a second command/reply never comes: connection is dropped as unresponsiv
   const clock = new ManualClock();
   const { c, metrics } = makeControl(t, fs.port, { clock });
   c.start();
-  await waitFor(() => (fs.commands[0]?.length ?? 0) >= 1 + SUBSCRIPTIONS.length, 'subscribed');
+  await waitFor(() => subscribedAll(fs.commands[0]), 'subscribed');
   // From now on the server swallows everything.
   fs.sockets[0].removeAllListeners('data');
   const disconnected: string[] = [];
@@ -235,4 +237,40 @@ t.test('close() is idempotent and fails pending commands', async (t) => {
   c.close();
   t.match(await p, { ok: false, code: 'ESL_DISCONNECTED' });
   t.notOk(c.connected);
+});
+
+t.test('ACL rejection (text/rude-rejection) is fatal ESL_ACL_REJECTED, once', async (t) => {
+  const { createServer } = await import('node:net');
+  let accepted = 0;
+  const server = createServer((s) => {
+    accepted++;
+    s.on('error', () => {});
+    s.write('Content-Type: text/rude-rejection\nContent-Length: 24\n\nAccess Denied, go away.\n');
+    s.end('Content-Type: text/disconnect-notice\nContent-Length: 67\n\nDisconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const clock = new ManualClock();
+  const { c } = makeControl(t, (server.address() as { port: number }).port, { clock });
+  const fatals: string[] = [];
+  c.on('fatal', (e) => fatals.push(e.code));
+  c.start();
+  await waitFor(() => fatals.length > 0, 'fatal');
+  clock.advance(60_000);
+  await new Promise((r) => setTimeout(r, 30));
+  t.same(fatals, ['ESL_ACL_REJECTED']);
+  t.equal(accepted, 1);
+});
+
+t.test('a throwing event listener is counted, other listeners still run', async (t) => {
+  const frame = splitFrames(fixture('esl/inbound-event-json-all.raw'))[3];
+  const fs = await startFs(t, new ScriptedFs({ onAuthed: (s) => s.write(frame) }));
+  const { c, metrics } = makeControl(t, fs.port);
+  let seen = 0;
+  c.on('event', () => { throw new Error('listener bug'); });
+  c.on('event', () => { seen++; });
+  c.start();
+  await waitFor(() => seen === 1, 'second listener');
+  t.equal(metrics.errorCount('ESL_LISTENER_THREW'), 1);
+  t.ok(c.connected);
 });

@@ -41,3 +41,27 @@ t.test('esl-lite misparses when the header terminator is split between chunks', 
   // Every failing offset is exactly between the two LFs of a header terminator.
   t.ok(bad.every((k) => stream[k - 1] === 0x0a && stream[k] === 0x0a), `failing offsets ${bad.join(',')}`);
 });
+
+t.test('over TCP: esl-lite\'s own client never authenticates when auth/request is split between its LFs', async (t) => {
+  const { createServer } = await import('node:net');
+  const { FreeSwitchClient } = await import('esl-lite');
+  const received: string[] = [];
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    s.on('data', (d) => received.push(d.toString()));
+    s.write('Content-Type: auth/request\n');
+    // A pause only to make the two writes arrive as separate reads; nothing here measures time.
+    setTimeout(() => s.write('\nContent-Type: command/reply\nReply-Text: +OK\n\n'), 100);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const client = new FreeSwitchClient({ host: '127.0.0.1', port, password: 'ClueCon', logger: silentLogger() });
+  t.teardown(async () => {
+    client.end();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  for (let i = 0; i < 400 && client.stats.commandReply + client.stats.authRequest === 0n; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(client.stats.authRequest, 0n, 'the auth/request frame was swallowed');
+  t.equal(client.stats.commandReply, 1n, 'the merged block was taken for a command reply');
+  t.notOk(received.join('').includes('auth ClueCon'), 'auth never sent');
+});

@@ -146,6 +146,24 @@ t.test('percent sequences that make decodeURIComponent throw do not crash the da
   t.equal(sessions[0].getVar('x_name'), 'caf\ufffd 100%');
 });
 
+t.test('connect reply naming no channel: ESL_OUTBOUND_BAD_CHANNEL_DATA', async (t) => {
+  const { server, metrics, sessions } = await makeServer(t);
+  const noUuid = Buffer.from(CONNECT_REPLY().toString('latin1').split('\n').filter((l) => !/^(Unique-ID|Channel-Unique-ID):/.test(l)).join('\n'), 'latin1');
+  const p = peer(t, server.port, (cmd, p) => { if (cmd === 'connect') p.write(noUuid); else defaultScript(cmd, p); });
+  await waitFor(() => p.closed, 'closed');
+  t.equal(metrics.errorCount('ESL_OUTBOUND_BAD_CHANNEL_DATA'), 1);
+  t.equal(metrics.errorCount('ESL_OUTBOUND_CLOSED_EARLY'), 0, 'counted once, under its own code');
+  t.equal(sessions.length, 0);
+});
+
+t.test('dialplan without `full`: myevents/linger refused → ESL_OUTBOUND_NOT_FULL', async (t) => {
+  const { server, metrics, sessions } = await makeServer(t);
+  const p = peer(t, server.port, (cmd, p) => { if (cmd === 'linger') p.write(reply('-ERR command not found')); else defaultScript(cmd, p); });
+  await waitFor(() => p.closed, 'closed');
+  t.equal(metrics.errorCount('ESL_OUTBOUND_NOT_FULL'), 1);
+  t.equal(sessions.length, 0);
+});
+
 t.test('execute: refused sendmsg and timeout are typed results', async (t) => {
   const { server, sessions, clock, metrics } = await makeServer(t);
   peer(t, server.port, (cmd, p) => {

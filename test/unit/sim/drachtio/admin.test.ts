@@ -89,3 +89,20 @@ t.test('bad sip from the app: NOK', async (t) => {
   t.match(got[3], /\|response\|m4\|NOK\|unable to find dialog/);
   t.equal(metrics.errorCount('SIP_SIM_BAD_SIP_FROM_APP'), 3);
 });
+
+t.test('garbage on the SIP port is counted and dropped; the twin keeps serving', async (t) => {
+  const { twin, metrics } = await setup(t);
+  const { createSocket } = await import('node:dgram');
+  const u = createSocket('udp4');
+  await new Promise<void>((r) => u.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => u.close(() => r())));
+  const replies: string[] = [];
+  u.on('message', (b) => replies.push(b.toString()));
+  for (const junk of ['hello', 'INVITE x SIP/2.0\r\nbroken\r\n\r\n', 'SIP/2.0 200 OK\r\n\r\n', '\u0000\u0001\u00ff']) u.send(junk, twin.sipPort, '127.0.0.1');
+  const me = u.address().port;
+  u.send([`OPTIONS sip:127.0.0.1:${twin.sipPort} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${me};branch=z9hG4bKg1`, 'From: <sip:g@127.0.0.1>;tag=g',
+    `To: <sip:127.0.0.1:${twin.sipPort}>`, 'Call-ID: g-1', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'), twin.sipPort, '127.0.0.1');
+  for (let i = 0; i < 500 && replies.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  t.match(replies[0], /^SIP\/2\.0 503 /, 'still answers (nobody routed OPTIONS)');
+  t.equal(metrics.errorCount('SIP_SIM_BAD_SIP_FROM_NETWORK'), 4);
+});
