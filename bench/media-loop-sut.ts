@@ -25,32 +25,10 @@ import type { BotConfig, DeepReadonly } from '../src/config/schema.js';
 import { MetricsRegistry } from '../src/observability/metrics.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { systemClock } from '../src/clock.js';
-
-/** What the parent asks. */
-export type SutRequest =
-  | { t: 'init'; mode: 'daemon' | 'relay'; protocol: BotProtocol | null; botUrl: string; calls: number; frames: number }
-  | { t: 'start' }
-  | { t: 'mem' }
-  | { t: 'measureStart' }
-  | { t: 'measureStop' }
-  | { t: 'report' }
-  | { t: 'stop' };
-
-/** What the child answers (and 'open': a request to open a simulated mod_audio_stream socket). */
-export type SutReply =
-  | { t: 'listening'; port: number }
-  | { t: 'open'; call: number; url: string; metadata: string }
-  | { t: 'started'; failed: number }
-  /** `apparatusBytes`: memory of the hold trackers (measuring apparatus), to subtract. */
-  | { t: 'mem'; heapUsed: number; external: number; rss: number; apparatusBytes: number }
-  | { t: 'cpu'; userUs: number; systemUs: number; wallMs: number; elu: number }
-  | { t: 'report'; holds: Float32Array[]; errors: Record<string, number> }
-  | { t: 'stopped' };
+import { HOLD_EVERY, type SutReply, type SutRequest } from './media-loop-ipc.js';
 
 const FRAME_SAMPLES = 160;
 const ARRIVALS = 64;
-/** Every HOLD_EVERY-th call carries the hold tracker (keeps its CPU cost out of the figures). */
-export const HOLD_EVERY = 4;
 const PAYLOAD_KEY = Buffer.from('"payload":"');
 const AUDIO_KEY = '"audioData":"';
 const ERROR_CODES = ['BOT_SEND_DROPPED', 'MEDIA_PLAYOUT_OVERFLOW', 'MEDIA_PACER_STALL', 'MEDIA_PLAYBACK_DROPPED', 'MEDIA_SINK_THREW', 'BOT_CLOSED_ABNORMALLY'];

@@ -28,7 +28,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FrameLog, FrameScheduler, SimStream, startBenchBot } from './media-loop-load.js';
-import type { SutReply, SutRequest } from './media-loop-sut.js';
+import type { SutReply, SutRequest } from './media-loop-ipc.js';
 
 /** A step's system under test: the bare relay or fsbridge with a bot protocol. */
 export type Mode = 'relay' | 'twilio' | 'exotel' | 'native';
@@ -62,6 +62,8 @@ export interface StepResult {
   downTotal: Pct;
   downHold: Pct;
   downTransit: Pct;
+  /** Growth of the playout hold over the window: (median of the last second − median of the first) / seconds between. */
+  holdDriftMsPerSec: number;
   roundTrip: Pct;
   roundTripTransit: Pct;
   /** Measured frames that never reached the bot / the simulated FS (after a drain). */
@@ -212,6 +214,9 @@ async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: b
     const down = new Float64Array(cap); let nDown = 0;
     const rt = new Float64Array(cap); let nRt = 0;
     const rtT = new Float64Array(cap); let nRtT = 0;
+    const early: number[] = [];
+    const late: number[] = [];
+    const driftF = Math.min(50, Math.floor(measF / 3));
     let sent = 0;
     let droppedUp = 0;
     let droppedDown = 0;
@@ -236,17 +241,21 @@ async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: b
         const h = mode === 'relay' ? 0 : holds?.[log.botOrd[i]];
         if (h === undefined || Number.isNaN(h)) continue;
         hold[nHold++] = h;
+        if (s < warmF + driftF) early.push(h);
+        else if (s >= warmF + measF - driftF) late.push(h);
         downT[nDownT++] = total - h;
         rtT[nRtT++] = upT + total - h;
       }
     }
+    const median = (a: number[]): number => pct(Float64Array.from(a), a.length).p50;
+    const holdDriftMsPerSec = (median(late) - median(early)) / (((measF - driftF) * FRAME_MS) / 1000);
     const cpuSec = (cpu.userUs + cpu.systemUs) / 1e6;
     const wallSec = cpu.wallMs / 1000;
     const mem = (m: { heapUsed: number; external: number }): number => m.heapUsed + m.external;
     return {
       mode, calls, frames: sent,
       upTransit: pct(up, nUp), upAggregation: pct(agg, nAgg), downTotal: pct(down, nDown), downHold: pct(hold, nHold),
-      downTransit: pct(downT, nDownT), roundTrip: pct(rt, nRt), roundTripTransit: pct(rtT, nRtT),
+      downTransit: pct(downT, nDownT), holdDriftMsPerSec, roundTrip: pct(rt, nRt), roundTripTransit: pct(rtT, nRtT),
       droppedUp, droppedDown, loadgenSkipped: scheduler.skipped, untagged: log.untagged,
       cpuSec, wallSec, cpuSecPerCallMinute: cpuSec / (calls * wallSec / 60), sutCoreShare: cpuSec / wallSec,
       sutEventLoopUtilization: cpu.elu, loadgenCoreShare: (lg.user + lg.system) / 1000 / lgWall,
@@ -297,11 +306,11 @@ function mdTable(head: string[], rows: string[][]): string {
 /** Latency table (markdown), ms. */
 export function latencyTable(r: MediaLoopResult): string {
   return mdTable(
-    ['calls', 'path', 'caller→bot p50', 'p99', 'exotel aggregation p50', 'bot→caller transit p50', 'p99', 'playout hold p50', 'p99',
+    ['calls', 'path', 'caller→bot p50', 'p99', 'exotel aggregation p50', 'bot→caller transit p50', 'p99', 'playout hold p50', 'p99', 'hold drift ms/s',
       'bot→caller total p99', 'round trip p99', 'transit round trip p99', 'dropped ↑/↓'],
     r.steps.map((s) => [String(s.calls), s.mode, f2(s.upTransit.p50), f2(s.upTransit.p99), s.mode === 'exotel' ? f1(s.upAggregation.p50) : '–',
       f2(s.downTransit.p50), f2(s.downTransit.p99), s.mode === 'relay' ? '–' : f1(s.downHold.p50), s.mode === 'relay' ? '–' : f1(s.downHold.p99),
-      f2(s.downTotal.p99), f2(s.roundTrip.p99), f2(s.roundTripTransit.p99), `${s.droppedUp}/${s.droppedDown}`]),
+      s.mode === 'relay' ? '–' : f2(s.holdDriftMsPerSec), f2(s.downTotal.p99), f2(s.roundTrip.p99), f2(s.roundTripTransit.p99), `${s.droppedUp}/${s.droppedDown}`]),
   );
 }
 

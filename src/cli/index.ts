@@ -11,6 +11,8 @@ commands:
   status [--api URL] [--token T]    list live calls through the HTTP API
   sim freeswitch [--esl H:P] [--password P] [--dialplan DIR] [--playback file|stream]
                                     run the FreeSWITCH twin until SIGTERM
+  sim drachtio [--admin H:P] [--secret S] [--sip H:P]
+                                    run the drachtio-server twin until SIGTERM
   simulate --bot URL --protocol twilio|exotel|native [--caller-audio in.wav] [--record out.wav]
            [--seconds N] [--dtmf 1#] [--playback file|stream] [--json]
                                     one simulated call through the twin and the daemon
@@ -28,6 +30,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     case 'status': return (await import('./status.js')).statusCommand(args, io);
     case 'sim':
       if (sub === 'freeswitch') return (await import('./sim-freeswitch.js')).simFreeswitchCommand(args, io);
+      if (sub === 'drachtio') return (await import('./sim-drachtio.js')).simDrachtioCommand(args, io);
       io.err(USAGE);
       return EXIT.USAGE;
     case 'simulate': return (await import('./simulate.js')).simulateCommand(args, io);

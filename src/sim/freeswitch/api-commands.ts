@@ -137,6 +137,13 @@ export class ApiCommands implements ApiRunner {
         target?.transfer(rest[0], rest[2] ?? 'default');
         return '+OK\n';
       }
+      case 'global_setvar': {
+        const m = /^([^=\s]+)\s*=\s*(.*)$/s.exec(args.trim());
+        if (!m) return '-ERR: Bad Syntax';
+        if (m[2] === '') core.globals.delete(m[1]); else core.globals.set(m[1], m[2]);
+        return '+OK';
+      }
+      case 'global_getvar': return core.globals.get(args.trim()) ?? '';
       case 'hupall': {
         const cause = parseHangupCause(argv[0]) ?? 'MANAGER_REQUEST';
         const varName = argv[1];

@@ -157,6 +157,28 @@ export class SilenceSource implements SampleSource {
   }
 }
 
+/** file_string://a!b: the sources one after the other. */
+export class ConcatSource implements SampleSource {
+  readonly fileType = undefined;
+  private i = 0;
+  constructor(private readonly parts: SampleSource[]) {}
+  get ended(): boolean {
+    while (this.i < this.parts.length && this.parts[this.i].ended) this.i++;
+    return this.i >= this.parts.length;
+  }
+  read(n: number): Int16Array {
+    const out = new Int16Array(n);
+    let o = 0;
+    while (o < n && !this.ended) {
+      const got = this.parts[this.i].read(n - o);
+      out.set(got, o);
+      o += got.length;
+      if (got.length === 0) this.i++;
+    }
+    return out.subarray(0, o);
+  }
+}
+
 /** A steady sine for the caller side (sim_caller_tone). */
 export class SineSource implements SampleSource {
   readonly fileType = undefined;
@@ -172,10 +194,15 @@ export class SineSource implements SampleSource {
 }
 
 /**
- * Opens what the playback application would open: tone_stream://, silence_stream://, a .wav,
- * or raw 16-bit little-endian .r8/.r16 (8/16 kHz). undefined = FILE NOT FOUND.
+ * Opens what the playback application would open: tone_stream://, silence_stream://,
+ * file_string://a!b, a .wav, or raw 16-bit little-endian .r8/.r16 (8/16 kHz). undefined = FILE NOT FOUND.
  */
 export function openPlayback(path: string): SampleSource | undefined {
+  if (path.startsWith('file_string://')) {
+    const parts = path.slice('file_string://'.length).split('!').filter((x) => x !== '').map(openPlayback);
+    if (parts.length === 0 || parts.some((x) => x === undefined)) return undefined;
+    return new ConcatSource(parts as SampleSource[]);
+  }
   if (path.startsWith('tone_stream://')) return new ToneSource(path.slice('tone_stream://'.length));
   if (path.startsWith('silence_stream://')) {
     const ms = Number(path.slice('silence_stream://'.length).split(',')[0]);

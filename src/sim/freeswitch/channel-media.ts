@@ -34,7 +34,7 @@ export class ChannelMedia {
   constructor(
     private readonly clock: Clock,
     private readonly callerSource: SampleSource,
-    private readonly maxEarSamples = 8000 * 60 * 30,
+    private readonly maxEarSamples = 8000 * 600,
     private readonly maxInjectSamples = 8000 * 60,
   ) {}
 

@@ -25,6 +25,8 @@ export interface FsCoreOptions {
   keepEars?: number;
   /** Global variables, the fallback of `${name}`. */
   globals?: Readonly<Record<string, string>>;
+  /** Ear recording cap per channel (seconds, default 600); later audio is counted, not kept. */
+  maxEarSeconds?: number;
 }
 
 /**
@@ -39,6 +41,8 @@ export class FsCore implements SessionHost {
   private readonly apps = new Map<string, AppHandler>();
   private readonly ears = new Map<string, Int16Array>();
   private nextSessionId = 1;
+  /** Global variables (vars.xml `set`, global_setvar). */
+  readonly globals: Map<string, string>;
   /** Sessions created since start (status). */
   sessionsSinceStartup = 0;
   peakSessions = 0;
@@ -52,6 +56,7 @@ export class FsCore implements SessionHost {
 
   constructor(private readonly opts: FsCoreOptions) {
     this.logger = opts.logger;
+    this.globals = new Map(Object.entries(opts.globals ?? {}));
     this.factory = new EventFactory(opts.identity, opts.clock);
     this.startedMs = opts.clock.wallMs();
   }
@@ -60,7 +65,7 @@ export class FsCore implements SessionHost {
 
   sleepMs(ms: number, cb: () => void): void { this.opts.clock.setTimeout(cb, ms); }
 
-  globalVar(name: string): string | undefined { return this.opts.globals?.[name]; }
+  globalVar(name: string): string | undefined { return this.globals.get(name); }
 
   /** Receives every fired event; returns an unsubscribe function. */
   subscribe(fn: (ev: FsEvent) => void): () => void {
@@ -95,9 +100,11 @@ export class FsCore implements SessionHost {
 
   registerApp(name: string, handler: AppHandler): void { this.apps.set(name, handler); }
 
-  runApplication(session: Session, app: string, data: string): Promise<void> | undefined {
+  hasApplication(app: string): boolean { return this.apps.has(app); }
+
+  async runApplication(session: Session, app: string, data: string): Promise<void> {
     const h = this.apps.get(app);
-    return h ? h(session, data) : undefined;
+    if (h) await h(session, data);
   }
 
   hunt(session: Session): DialplanAction[] | undefined {
@@ -136,7 +143,7 @@ export class FsCore implements SessionHost {
   destroyed(session: Session): void {
     this.sessions.delete(session.uuid);
     this.ears.set(session.uuid, session.media.earRecording());
-    const keep = this.opts.keepEars ?? 200;
+    const keep = this.opts.keepEars ?? 100;
     while (this.ears.size > keep) {
       const first = this.ears.keys().next().value as string;
       this.ears.delete(first);
@@ -169,7 +176,7 @@ export class FsCore implements SessionHost {
   /** Creates a session (channel + media) and registers it. */
   createSession(name: string, direction: 'inbound' | 'outbound', profile: CallerProfile, uuid = randomUUID()): Session {
     const ch = new Channel(uuid, name, direction, profile, this.clockNowUs());
-    const session = new Session(ch, this, new ChannelMedia(this.opts.clock, new SilenceSource(-1)));
+    const session = new Session(ch, this, this.newMedia(new SilenceSource(-1)));
     this.sessions.set(uuid, session);
     this.sessionsSinceStartup++;
     this.peakSessions = Math.max(this.peakSessions, this.sessions.size);
@@ -178,7 +185,11 @@ export class FsCore implements SessionHost {
 
   /** Replaces the media engine once the channel variables are known (caller audio source). */
   private attachMedia(session: Session): void {
-    (session as { media: ChannelMedia }).media = new ChannelMedia(this.opts.clock, this.callerSource(session.channel.vars));
+    (session as { media: ChannelMedia }).media = this.newMedia(this.callerSource(session.channel.vars));
+  }
+
+  private newMedia(src: SampleSource): ChannelMedia {
+    return new ChannelMedia(this.opts.clock, src, 8000 * (this.opts.maxEarSeconds ?? 600));
   }
 
   /**

@@ -19,6 +19,11 @@ import { loadAudioStream, type AudioStreamAdapter } from './audio-stream-adapter
 
 export type { SplitFrames } from './frame-writer.js';
 
+/** Globals as freeswitch-conf/vars.fsbridge.xml sets them (plus the password the twin uses). */
+export const DEFAULT_GLOBALS: Readonly<Record<string, string>> = {
+  fsbridge_outbound_socket: '127.0.0.1:8084',
+};
+
 /** Options of the FreeSWITCH twin. */
 export interface FreeswitchTwinOptions {
   host?: string;
@@ -38,6 +43,8 @@ export interface FreeswitchTwinOptions {
   splitFrames?: SplitFrames;
   /** Global variables (vars.xml `set`): `$${name}` in the dialplan, fallback of `${name}`. */
   globals?: Record<string, string>;
+  /** Per-channel cap of the ear recording in seconds (default 600). */
+  maxEarSeconds?: number;
 }
 
 /**
@@ -67,12 +74,13 @@ export class FreeswitchTwin {
 
   /** Loads the dialplan, starts the ESL listener. */
   async start(): Promise<void> {
-    const dialplan = Dialplan.loadDir(this.o.dialplanDir, this.o.globals ?? {});
+    const dialplan = Dialplan.loadDir(this.o.dialplanDir, { ...DEFAULT_GLOBALS, ...(this.o.globals ?? {}) });
     const core = new FsCore({
       clock: this.clock,
       logger: this.logger,
       dialplan,
-      globals: this.o.globals ?? {},
+      globals: { ...DEFAULT_GLOBALS, ...(this.o.globals ?? {}) },
+      maxEarSeconds: this.o.maxEarSeconds,
       identity: { coreUuid: randomUUID(), hostname: 'fs-host', ipv4: '192.0.2.10', ipv6: '2001:db8::10' },
     });
     this.core = core;

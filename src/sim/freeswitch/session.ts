@@ -20,8 +20,10 @@ export interface PrivateMessage {
 export interface SessionHost {
   readonly logger: Logger;
   fireChannelEvent(session: Session, name: string, src: EventSource, opts?: FireOpts): void;
-  /** Runs one application (other than the built-ins of the session). undefined = unknown app. */
-  runApplication(session: Session, app: string, data: string): Promise<void> | undefined;
+  /** Whether an application other than the session's built-ins exists. */
+  hasApplication(app: string): boolean;
+  /** Runs one application (other than the built-ins of the session). */
+  runApplication(session: Session, app: string, data: string): Promise<void>;
   /** Dialplan hunt for this session; undefined = no route. */
   hunt(session: Session): DialplanAction[] | undefined;
   /** The channel is gone (after CHANNEL_DESTROY). */
@@ -260,12 +262,18 @@ export class Session {
   /**
    * switch_core_session_exec: CHANNEL_EXECUTE, the application, CHANNEL_EXECUTE_COMPLETE with
    * Application-Response = current_application_response or `_none_`. Unknown applications hang
-   * the channel up (DESTINATION_OUT_OF_ORDER) without events.
+   * the channel up (DESTINATION_OUT_OF_ORDER) without CHANNEL_EXECUTE.
    */
   async execute(app: string, rawData: string, appUuid?: string): Promise<void> {
     if (this.isHungUp) return;
     const data = this.expand(rawData);
     const known = BUILTIN_APPS.has(app);
+    if (!known && !this.host.hasApplication(app)) {
+      // switch_core_session_execute_application: "Invalid Application", no events, hang-up.
+      this.host.logger.warn({ app }, 'sim freeswitch: invalid application');
+      this.hangup('DESTINATION_OUT_OF_ORDER');
+      return;
+    }
     const ch = this.channel;
     ch.setVar('current_application_data', data === '' ? undefined : data);
     ch.setVar('current_application', app);
@@ -273,15 +281,7 @@ export class Session {
     const appHeaders: EventHeader[] = [['Application', app]];
     if (data !== '') appHeaders.push(['Application-Data', data]);
     this.fire('CHANNEL_EXECUTE', SRC.execute, { after: [...appHeaders, ['Application-UUID', uuid]] });
-    let run: Promise<void> | undefined;
-    if (known) run = this.runBuiltin(app, data);
-    else run = this.host.runApplication(this, app, data);
-    if (!run) {
-      this.host.logger.warn({ app }, 'sim freeswitch: invalid application');
-      this.hangup('DESTINATION_OUT_OF_ORDER');
-    } else {
-      await run;
-    }
+    await (known ? this.runBuiltin(app, data) : this.host.runApplication(this, app, data));
     const resp = ch.getVar('current_application_response') ?? '_none_';
     this.fire('CHANNEL_EXECUTE_COMPLETE', SRC.executeComplete, {
       after: [...appHeaders, ['Application-Response', resp], ['Application-UUID', uuid]],

@@ -82,10 +82,13 @@ calls: { recordFile: ${JSON.stringify(records)}, drainTimeoutMs: 2000 }
   // mod_audio_stream::play events on the control connection.
   const ear = join(dir, 'ear.wav');
   const c2 = await connectEsl(eslPort);
-  const reply2 = await api(c2, `originate {sim_caller_tone=440,sim_record_ear=${ear}}loopback/bot-echo/default &park`);
-  const aLeg2 = reply2.slice(4).trim();
   const mark = fsb.lines.length;
-  await fsb.waitFor(/"to":"connected"/, 10000, mark);
+  const reply2 = await api(c2, `originate {sim_caller_tone=440}loopback/bot-echo/default &park`);
+  const aLeg2 = reply2.slice(4).trim();
+  const connected = await fsb.waitFor(/"to":"connected"/, 10000, mark);
+  // Record what fsbridge's leg (the B leg, running the dialplan) plays to the caller.
+  const bLeg2 = (JSON.parse(connected) as { fsUuid: string }).fsUuid;
+  t.equal(await api(c2, `uuid_setvar ${bLeg2} sim_record_ear ${ear}`), '+OK\n');
   // Wait until FreeSWITCH reports playback of the greeting through the control connection.
   await new Promise((r) => setTimeout(r, 2500));
   await api(c2, `uuid_kill ${aLeg2}`);

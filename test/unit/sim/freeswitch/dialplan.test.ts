@@ -15,7 +15,7 @@ function input(dest: string, context: string, vars: Record<string, string> = {})
 t.test('the shipped fsbridge dialplan routes bots and bridged calls', async (t) => {
   const dp = Dialplan.loadDir(DIR);
   t.same(dp.hunt(input('echo-twilio', 'default')), [
-    { app: 'set', data: 'fsbridge_bot=echo-twilio' }, { app: 'socket', data: '127.0.0.1:8084 async full' },
+    { app: 'set', data: 'fsbridge_bot=echo-twilio' }, { app: 'socket', data: '${fsbridge_outbound_socket} async full' },
   ]);
   t.same(dp.hunt(input('echo-exotel', 'default'))?.[0], { app: 'set', data: 'fsbridge_bot=echo-exotel' });
   t.same(dp.hunt(input('echo-native', 'default'))?.[0], { app: 'set', data: 'fsbridge_bot=echo-native' });
@@ -24,7 +24,7 @@ t.test('the shipped fsbridge dialplan routes bots and bridged calls', async (t) 
   t.ok(eight?.some((a) => a.app === 'set' && a.data.startsWith('fsbridge_param_')));
   t.equal(dp.hunt(input('12345', 'default')), undefined, 'no route');
   t.same(dp.hunt(input('+918012345678', 'fsbridge', { 'sip_h_X-Fsbridge-Call': 'call-42' })), [
-    { app: 'set', data: 'fsbridge_call_id=call-42' }, { app: 'socket', data: '127.0.0.1:8084 async full' },
+    { app: 'set', data: 'fsbridge_call_id=call-42' }, { app: 'socket', data: '${fsbridge_outbound_socket} async full' },
   ]);
   t.same(dp.hunt(input('+918012345678', 'fsbridge')), [{ app: 'hangup', data: 'CALL_REJECTED' }]);
 });

@@ -111,3 +111,23 @@ t.test('hang-up during playback: Playback-Status done and PLAYBACK ERROR (captur
   t.equal(done?.get('Application-Response'), 'PLAYBACK ERROR');
   t.ok(events.some((e) => e.name === 'CHANNEL_DESTROY' && e.get('Unique-ID') === a));
 });
+
+t.test('file_string:// plays its parts in order; an unknown application hangs up without CHANNEL_EXECUTE', async (t) => {
+  const { core, events, advance } = await setup(t);
+  const res = await core.originate('loopback/park/default &playback(file_string://silence_stream://100!tone_stream://%(100,0,440))');
+  const a = res.slice(4, 40);
+  await settle();
+  await advance(400);
+  const stop = events.find((e) => e.name === 'PLAYBACK_STOP' && e.get('Unique-ID') === a);
+  t.equal(stop?.get('variable_playback_ms'), '200');
+  const ear = core.earRecording(a);
+  const firstSound = ear.findIndex((x) => x !== 0);
+  t.ok(firstSound >= 800, 'silence first, then the tone');
+
+  const res2 = await core.originate('loopback/park/default &nosuchapp(x)');
+  const a2 = res2.slice(4, 40);
+  await settle();
+  t.notOk(events.some((e) => e.name === 'CHANNEL_EXECUTE' && e.get('Unique-ID') === a2 && e.get('Application') === 'nosuchapp'));
+  const hc = events.find((e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.get('Unique-ID') === a2);
+  t.equal(hc?.get('variable_hangup_cause'), 'DESTINATION_OUT_OF_ORDER');
+});
