@@ -22,6 +22,34 @@ export const SIP_ERRORS = {
     meaning: 'A REGISTER failed with another status, a bad 423, or could not be sent through drachtio.',
     consequence: 'the trunk is marked failed and retried with capped backoff',
   },
+  SIP_INBOUND_FORBIDDEN: {
+    meaning: 'An INVITE came from an address in no trunk\'s inbound.allow list and carried no valid digest credentials.',
+    consequence: 'the INVITE is answered 403 Forbidden; no call is created',
+  },
+  SIP_INBOUND_NO_ROUTE: {
+    meaning: 'The dialled number of an inbound INVITE matches no route (did, trunk).',
+    consequence: 'the INVITE is answered 404 Not Found; no call is created',
+  },
+  SIP_INBOUND_OVER_CAPACITY: {
+    meaning: 'An inbound INVITE came while fsbridge was at capacity, draining, or already working on too many INVITEs.',
+    consequence: 'the INVITE is answered 503 with Retry-After; no call is created',
+  },
+  SIP_INBOUND_FAILED: {
+    meaning: 'The leg from drachtio to FreeSWITCH\'s SIP profile failed (FreeSWITCH rejected it or did not answer).',
+    consequence: 'the caller gets FreeSWITCH\'s failure status (or 500); the call ends',
+  },
+  SIP_OUTBOUND_QUEUE_FULL: {
+    meaning: 'An outbound dial found the trunk\'s queue (outbound.queueMax) full.',
+    consequence: 'the dial fails at once; no INVITE is sent',
+  },
+  SIP_OUTBOUND_FREESWITCH_FAILED: {
+    meaning: 'The INVITE to FreeSWITCH\'s SIP profile for an outbound call failed or brought no SDP.',
+    consequence: 'the dial fails; nothing is sent to the trunk',
+  },
+  SIP_OUTBOUND_FAILED: {
+    meaning: 'The trunk answered an outbound INVITE with a failure status other than busy, no answer or rejection, or it could not be sent.',
+    consequence: 'the dial fails; the FreeSWITCH leg is torn down',
+  },
 } satisfies ErrorTable;
 
 /** A SIP-side error code. */

@@ -34,8 +34,8 @@ t.test('a wrong secret rejects connect()', async (t) => {
 t.test('drachtio-server restarts on the same port: disconnected, then reconnected; routes survive', async (t) => {
   const twin1 = await startTwin();
   const port = twin1.adminPort;
-  let twin2: Awaited<ReturnType<typeof startTwin>> | undefined;
-  t.teardown(async () => { await twin1.close(); await twin2?.close(); });
+  const later: { twin2?: Awaited<ReturnType<typeof startTwin>> } = {};
+  t.teardown(async () => { await twin1.close(); await later.twin2?.close(); });
   const link = newLink();
   t.teardown(() => link.close());
   await link.connect({ host: '127.0.0.1', port, secret: 'cymru' });
@@ -46,7 +46,7 @@ t.test('drachtio-server restarts on the same port: disconnected, then reconnecte
   await twin1.close();
   await down;
   t.equal(link.connected, false);
-  twin2 = await startTwin({ adminPort: port });
+  const twin2 = later.twin2 = await startTwin({ adminPort: port });
   const ev = await again;
   t.equal(ev.reconnect, true);
   t.equal(link.connected, true);

@@ -1,0 +1,307 @@
+/**
+ * Inbound calls through drachtio: an INVITE from an operator is checked (source address in a
+ * trunk's allow list, or digest credentials for trunks with `inbound.digest`), routed (dialled
+ * number → bot), admitted (injected admission), then bridged into FreeSWITCH as a B2BUA: the
+ * B leg goes to FreeSWITCH's SIP profile with the DID as request-URI user and the header
+ * `X-Fsbridge-Call: <callId>` (FreeSWITCH exposes it as ${sip_h_X-Fsbridge-Call}; the fsbridge
+ * dialplan context sockets such calls back to fsbridge). Signalling stays in drachtio, media is
+ * FreeSWITCH's (protocols.md §4.3/§4.4). The SDP passes through unchanged both ways.
+ *
+ * Flood bound: at most `maxInProgress` INVITEs are worked on at once (from arrival to final
+ * answer); more get 503 at once, before any other work. Per-call state lives only in `calls`
+ * (answered or bridging calls), whose size is bounded by admission plus `maxInProgress`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { RouteConfig, TrunkConfig } from '../config/schema.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import { parseReasonHeader, reasonHeader, sipStatusToCause } from './causes.js';
+import { parseCredentials, verifyCredentials } from './digest.js';
+import type { SipErrorCode } from './error-codes.js';
+import {
+  checkNonce, compileTrunks, makeNonce, matchRoute, trunkForSource, uriUser, uriWithUser, type InboundTrunk,
+} from './inbound-policy.js';
+
+/** What the admission callback is asked. */
+export interface AdmitRequest {
+  callId: string;
+  trunk: string;
+  bot: string;
+  from: string;
+  to: string;
+}
+/** The admission decision. */
+export type AdmitResult = { ok: true } | { ok: false; reason: 'capacity' | 'draining' };
+
+/** Options of {@link InboundCalls}. */
+export interface InboundCallsOptions {
+  /** A connected drachtio-srf instance (DrachtioLink.srf). */
+  srf: any;
+  trunks: readonly TrunkConfig[];
+  routes: readonly RouteConfig[];
+  /** FreeSWITCH's SIP profile, e.g. `sip:127.0.0.1:5080` (DrachtioConfig.sipProfileUri). */
+  sipProfileUri: string;
+  admit: (req: AdmitRequest) => AdmitResult;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  clock?: Clock;
+  /** INVITEs worked on at once before 503 (default 200). */
+  maxInProgress?: number;
+  /** Retry-After seconds on 503 (default 5). */
+  retryAfterSec?: number;
+  /** Digest realm of challenges (default 'fsbridge'). */
+  digestRealm?: string;
+  /** Lifetime of a digest nonce (default 60000 ms). */
+  nonceTtlMs?: number;
+  /** Call id generator (default randomUUID). */
+  newCallId?: () => string;
+}
+
+/** Who ended a call. */
+export type EndedBy = 'caller' | 'freeswitch' | 'fsbridge';
+
+/** A call fsbridge took (admitted). */
+export interface InboundCallInfo {
+  callId: string;
+  trunk: string;
+  bot: string;
+  from: string;
+  to: string;
+  /** The operator's Call-ID. */
+  sipCallId: string;
+}
+
+/** Payload of `ended`. */
+export interface InboundEnded {
+  callId: string;
+  by: EndedBy;
+  /** The final status when the call failed before answer (e.g. 487, 486). */
+  sipStatus?: number;
+  /** Q.850 cause name (causes.ts). */
+  cause: string;
+}
+
+/** Payload of `rejected`: an INVITE refused before admission (no callId was given out). */
+export interface InboundRejected {
+  code: SipErrorCode;
+  sipStatus: number;
+  source: string;
+  to?: string;
+}
+
+/** Events of {@link InboundCalls}. */
+export type InboundCallsEvents = {
+  /** Admitted; the B leg toward FreeSWITCH is being set up. */
+  admitted: [InboundCallInfo];
+  /** Both legs answered. */
+  answered: [InboundCallInfo];
+  /** An admitted call ended (before or after answer). Emitted once per admitted call. */
+  ended: [InboundEnded];
+  rejected: [InboundRejected];
+};
+
+interface LiveCall {
+  info: InboundCallInfo;
+  uas?: any;
+  uac?: any;
+  ended: boolean;
+}
+
+/**
+ * Handles srf.invite. start() installs the handler; close() stops taking calls (new INVITEs get
+ * 503) and leaves answered calls alone; `hangup()` ends one.
+ */
+export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
+  private readonly o: InboundCallsOptions;
+  private readonly clock: Clock;
+  private readonly trunks: InboundTrunk[];
+  private readonly nonceKey = randomBytes(32);
+  private readonly calls = new Map<string, LiveCall>();
+  private inProgress = 0;
+  private closed = false;
+  private started = false;
+
+  constructor(opts: InboundCallsOptions) {
+    super();
+    this.o = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.trunks = compileTrunks(opts.trunks);
+  }
+
+  /** INVITEs being worked on now (arrival → final answer). */
+  get pendingInvites(): number { return this.inProgress; }
+  /** Calls admitted and not yet ended. */
+  get activeCalls(): number { return this.calls.size; }
+
+  /** Registers the INVITE handler on srf. Logs allow-list entries that are not addresses. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const t of this.trunks) {
+      if (t.allow.bad.length) this.o.logger.warn({ trunk: t.trunk.name, entries: t.allow.bad }, 'inbound.allow entries skipped');
+    }
+    this.o.srf.invite((req: any, res: any) => {
+      this.onInvite(req, res).catch((err: unknown) => {
+        this.o.logger.error({ err: (err as Error)?.message }, 'inbound INVITE handler failed');
+      });
+    });
+  }
+
+  /** Ends a call with BYE on both legs, Reason: Q.850 `causeName`. False when unknown/ended. */
+  hangup(callId: string, causeName = 'NORMAL_CLEARING'): boolean {
+    const c = this.calls.get(callId);
+    if (!c || c.ended || !c.uas || !c.uac) return false;
+    const headers = { Reason: reasonHeader(causeName) };
+    this.finish(c, { callId, by: 'fsbridge', cause: causeName });
+    c.uas.destroy({ headers }).catch(() => {});
+    c.uac.destroy({ headers }).catch(() => {});
+    return true;
+  }
+
+  /** Stops taking new calls (they get 503). Does not end answered calls. Idempotent. */
+  close(): void { this.closed = true; }
+
+  private counter(result: string): void {
+    this.o.metrics.counter('fsbridge_sip_inbound_invites_total', 'Inbound INVITEs by outcome.').inc({ result });
+  }
+
+  private reject(res: any, status: number, code: SipErrorCode, source: string, to: string | undefined, headers: Record<string, string> = {}): void {
+    this.o.metrics.error(code);
+    this.counter(code);
+    this.o.logger.info({ code, status, source, to }, 'inbound INVITE rejected');
+    try { res.send(status, { headers }); } catch { /* the transaction is gone */ }
+    this.safeEmit('rejected', { code, sipStatus: status, source, to });
+  }
+
+  private async onInvite(req: any, res: any): Promise<void> {
+    const source: string = req.source_address ?? '';
+    const maxInProgress = this.o.maxInProgress ?? 200;
+    const retryAfter = String(this.o.retryAfterSec ?? 5);
+    if (this.closed || this.inProgress >= maxInProgress) {
+      this.reject(res, 503, 'SIP_INBOUND_OVER_CAPACITY', source, undefined, { 'Retry-After': retryAfter });
+      return;
+    }
+    this.inProgress++;
+    let released = false;
+    const release = (): void => { if (!released) { released = true; this.inProgress--; } };
+    try {
+      await this.handle(req, res, source, retryAfter, release);
+    } finally {
+      release();
+    }
+  }
+
+  private async handle(req: any, res: any, source: string, retryAfter: string, release: () => void): Promise<void> {
+    const to = uriUser(req.uri) ?? uriUser(req.get('To'));
+    // (a) source check
+    let trunk = trunkForSource(this.trunks, source);
+    if (!trunk) {
+      const auth = this.checkDigest(req);
+      if (auth === 'challenge') {
+        const nonce = makeNonce(this.nonceKey, this.clock.wallMs());
+        const realm = this.o.digestRealm ?? 'fsbridge';
+        this.counter('challenged');
+        try { res.send(401, { headers: { 'WWW-Authenticate': `Digest realm="${realm}", nonce="${nonce}", qop="auth", algorithm=MD5` } }); } catch { /* gone */ }
+        return;
+      }
+      if (auth === 'forbidden') { this.reject(res, 403, 'SIP_INBOUND_FORBIDDEN', source, to); return; }
+      trunk = auth;
+    }
+    // (b) routing
+    const route = to === undefined ? undefined : matchRoute(this.o.routes, to, trunk.name);
+    if (!route || to === undefined) { this.reject(res, 404, 'SIP_INBOUND_NO_ROUTE', source, to); return; }
+    // (c) admission
+    const callId = (this.o.newCallId ?? randomUUID)();
+    const from = uriUser(req.get('From')) ?? '';
+    const info: InboundCallInfo = { callId, trunk: trunk.name, bot: route.bot, from, to, sipCallId: String(req.get('Call-ID') ?? '') };
+    let verdict: AdmitResult;
+    try { verdict = this.o.admit({ callId, trunk: trunk.name, bot: route.bot, from, to }); } catch { verdict = { ok: false, reason: 'capacity' }; }
+    if (!verdict.ok) {
+      this.reject(res, 503, 'SIP_INBOUND_OVER_CAPACITY', source, to, { 'Retry-After': retryAfter });
+      return;
+    }
+    // (d) the B leg toward FreeSWITCH
+    const call: LiveCall = { info, ended: false };
+    this.calls.set(callId, call);
+    this.counter('admitted');
+    this.safeEmit('admitted', info);
+    let cancelled = false;
+    req.on('cancel', () => { cancelled = true; });
+    let legs: { uas: any; uac: any };
+    try {
+      legs = await this.o.srf.createB2BUA(req, res, uriWithUser(this.o.sipProfileUri, to), {
+        headers: { 'X-Fsbridge-Call': callId },
+        passFailure: true,
+        proxyRequestHeaders: ['Reason'],
+      });
+    } catch (err: any) {
+      release();
+      const status: number = typeof err?.status === 'number' ? err.status : 500;
+      if (cancelled || status === 487) {
+        this.counter('cancelled');
+        this.finish(call, { callId, by: 'caller', sipStatus: 487, cause: 'ORIGINATOR_CANCEL' });
+      } else {
+        this.o.metrics.error('SIP_INBOUND_FAILED');
+        this.counter('SIP_INBOUND_FAILED');
+        this.o.logger.warn({ code: 'SIP_INBOUND_FAILED', callId, status }, 'FreeSWITCH leg failed');
+        if (typeof err?.status !== 'number') { try { res.send(500); } catch { /* already answered */ } }
+        this.finish(call, { callId, by: 'freeswitch', sipStatus: status, cause: sipStatusToCause(status).name });
+      }
+      return;
+    }
+    release();
+    call.uas = legs.uas;
+    call.uac = legs.uac;
+    if (call.ended) { // hung up by fsbridge while bridging: not possible today, kept for safety
+      legs.uas.destroy().catch(() => {});
+      legs.uac.destroy().catch(() => {});
+      return;
+    }
+    this.counter('answered');
+    this.safeEmit('answered', info);
+    const causeOf = (bye: any): string => {
+      const r = bye?.get?.('Reason');
+      return (typeof r === 'string' && parseReasonHeader(r)?.name) || 'NORMAL_CLEARING';
+    };
+    legs.uas.on('destroy', (bye: any) => {
+      if (call.ended) return;
+      const cause = causeOf(bye);
+      this.finish(call, { callId, by: 'caller', cause });
+      legs.uac.destroy({ headers: { Reason: reasonHeader(cause) } }).catch(() => {});
+    });
+    legs.uac.on('destroy', (bye: any) => {
+      if (call.ended) return;
+      const cause = causeOf(bye);
+      this.finish(call, { callId, by: 'freeswitch', cause });
+      legs.uas.destroy({ headers: { Reason: reasonHeader(cause) } }).catch(() => {});
+    });
+  }
+
+  private finish(call: LiveCall, ev: InboundEnded): void {
+    if (call.ended) return;
+    call.ended = true;
+    this.calls.delete(call.info.callId);
+    this.o.logger.info({ callId: ev.callId, by: ev.by, cause: ev.cause, sipStatus: ev.sipStatus }, 'inbound call ended');
+    this.safeEmit('ended', ev);
+  }
+
+  /** The trunk whose digest credentials the INVITE carries; 'challenge' when it carries none. */
+  private checkDigest(req: any): TrunkConfig | 'challenge' | 'forbidden' {
+    const digestTrunks = this.trunks.filter((t) => t.trunk.inbound.digest && t.trunk.username && t.trunk.password);
+    if (digestTrunks.length === 0) return 'forbidden';
+    const header = req.get('Authorization');
+    if (typeof header !== 'string' || header === '') return 'challenge';
+    const cred = parseCredentials(header);
+    if (!cred) return 'forbidden';
+    if (!checkNonce(this.nonceKey, cred.nonce, this.clock.wallMs(), this.o.nonceTtlMs ?? 60_000)) return 'challenge';
+    const realm = this.o.digestRealm ?? 'fsbridge';
+    if (cred.realm !== realm) return 'forbidden';
+    for (const { trunk } of digestTrunks) {
+      if (trunk.username !== cred.username) continue;
+      if (verifyCredentials(cred, 'INVITE', { username: trunk.username, password: trunk.password! }) === 'ok') return trunk;
+    }
+    return 'forbidden';
+  }
+}
