@@ -27,6 +27,8 @@ export class FrameLog {
   readonly botOrd: Int32Array;
   /** Frames that arrived without a readable tag (should stay 0). */
   untagged = 0;
+  /** Frames received back at the simulated FreeSWITCH side. */
+  received = 0;
 
   constructor(readonly calls: number, readonly frames: number) {
     const n = calls * frames;
@@ -207,6 +209,7 @@ export class SimStream {
       const i = tag && tag.call === this.call ? this.log.at(tag) : -1;
       if (i < 0) { this.log.untagged++; continue; }
       this.log.fsRecv[i] = t;
+      this.log.received++;
     }
   }
 }

@@ -22,10 +22,10 @@
  *   bot→caller transit = total − hold;
  * - round trip = receive − send; transit round trip = caller→bot transit + bot→caller transit.
  *
- * Run alone: `node dist/bench/media-loop.js [--quick] [--calls 50,100] [--modes relay,twilio]`.
+ * Run alone: `node dist/bench/media-loop.js [--quick] [--calls 50,100] [--modes relay,twilio] [--no-pin] [--no-nice]`.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FrameLog, FrameScheduler, SimStream, startBenchBot } from './media-loop-load.js';
 import type { SutReply, SutRequest } from './media-loop-ipc.js';
@@ -44,6 +44,8 @@ export interface MediaLoopOptions {
   measureMs: number;
   /** Pin the SUT to CPU 1 and this process to CPU 0 (taskset), when possible. */
   pin: boolean;
+  /** Run both processes at nice -10 (when permitted), so that other work on the machine disturbs less. */
+  nice: boolean;
   /** Progress lines. */
   progress?: (line: string) => void;
 }
@@ -91,12 +93,17 @@ export interface StepResult {
 export interface MediaLoopResult {
   options: Omit<MediaLoopOptions, 'progress'>;
   pinned: boolean;
+  niced: boolean;
   steps: StepResult[];
 }
 
 const FRAME_MS = 20;
 const TAIL_MS = 600;
+/** After the last frame: wait at least DRAIN_MS, then until nothing arrived for QUIET_MS, at most DRAIN_MAX_MS. */
 const DRAIN_MS = 500;
+const QUIET_MS = 300;
+const DRAIN_MAX_MS = 5000;
+const NICE = -10;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -105,6 +112,15 @@ function pct(values: Float64Array, n: number): Pct {
   const v = values.subarray(0, n).sort();
   const at = (q: number): number => v[Math.min(n - 1, Math.floor(q * n))];
   return { p50: at(0.5), p99: at(0.99), max: v[n - 1], n };
+}
+
+function canNice(): boolean {
+  try {
+    setPriority(NICE);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function canPin(): boolean {
@@ -123,12 +139,10 @@ class Sut {
   onOpen: ((m: Extract<SutReply, { t: 'open' }>) => void) | null = null;
   readonly child: ChildProcess;
 
-  constructor(pin: boolean) {
+  constructor(pin: boolean, nice: boolean) {
     const script = fileURLToPath(new URL('./media-loop-sut.js', import.meta.url));
-    const node = [process.execPath, '--expose-gc', script];
-    this.child = pin
-      ? spawn('taskset', ['-c', '1', ...node], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
-      : spawn(node[0], node.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const cmd = [...(nice ? ['nice', '-n', String(NICE)] : []), ...(pin ? ['taskset', '-c', '1'] : []), process.execPath, '--expose-gc', script];
+    this.child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     this.child.on('message', (m: SutReply) => {
       if (m.t === 'open') { this.onOpen?.(m); return; }
       const w = this.waiting.get(m.t);
@@ -160,14 +174,14 @@ class Sut {
   }
 }
 
-async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: boolean): Promise<StepResult> {
+async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: boolean, niced: boolean): Promise<StepResult> {
   const warmF = Math.round(o.warmMs / FRAME_MS);
   const measF = Math.round(o.measureMs / FRAME_MS);
   const frames = warmF + measF + Math.round(TAIL_MS / FRAME_MS);
   const log = new FrameLog(calls, frames);
   const bot = await startBenchBot(mode === 'relay' ? 'raw' : mode, log);
   const streams = Array.from({ length: calls }, (_, i) => new SimStream(i, log));
-  const sut = new Sut(pinned);
+  const sut = new Sut(pinned, niced);
   const connecting: Promise<void>[] = [];
   sut.onOpen = (m) => { connecting.push(streams[m.call].connect(m.url, m.metadata, 5000)); };
   const scheduler = new FrameScheduler(streams);
@@ -199,6 +213,14 @@ async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: b
     const lgWall = performance.now() - lgWall0;
     const cpu = await cpuP;
     await sleep(t0 + frames * FRAME_MS + DRAIN_MS - performance.now());
+    // bot audio still queued for real-time playout arrives late, not never: wait until it stops coming
+    const drainEnd = performance.now() + DRAIN_MAX_MS;
+    let seen = log.received;
+    let quietSince = performance.now();
+    while (performance.now() < drainEnd && performance.now() - quietSince < QUIET_MS) {
+      await sleep(50);
+      if (log.received !== seen) { seen = log.received; quietSince = performance.now(); }
+    }
     scheduler.stop();
     const report = await sut.ask({ t: 'report' }, 'report');
     // After the traffic (a forced GC would stall the loop and disturb the latency figures), with
@@ -273,10 +295,11 @@ async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: b
 /** Runs every (calls, mode) step in turn, modes interleaved per call count. Bounded: each step ≈ warm + measure + 2 s. */
 export async function runMediaLoopBench(o: MediaLoopOptions): Promise<MediaLoopResult> {
   const pinned = o.pin && canPin();
+  const niced = o.nice && canNice();
   const steps: StepResult[] = [];
   for (const calls of o.calls) {
     for (const mode of o.modes) {
-      const r = await runStep(mode, calls, o, pinned);
+      const r = await runStep(mode, calls, o, pinned, niced);
       steps.push(r);
       o.progress?.(`${mode.padEnd(6)} ${String(calls).padStart(4)} calls: up p99 ${r.upTransit.p99.toFixed(2)} ms, ` +
         `down transit p99 ${r.downTransit.p99.toFixed(2)} ms, rt p99 ${r.roundTrip.p99.toFixed(2)} ms, ` +
@@ -285,7 +308,7 @@ export async function runMediaLoopBench(o: MediaLoopOptions): Promise<MediaLoopR
     }
   }
   const { progress: _p, ...options } = o;
-  return { options, pinned, steps };
+  return { options, pinned, niced, steps };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +354,7 @@ export function resourceTable(r: MediaLoopResult): string {
       'RSS KiB/call', 'load generator (% of a core)', 'SUT errors'],
     r.steps.map((s) => {
       const b = relayOf(r, s.calls);
-      const errs = Object.entries(s.sutErrors).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+      const errs = Object.entries({ ...s.sutErrors, untagged: s.untagged, 'load generator skipped': s.loadgenSkipped }).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
       return [String(s.calls), s.mode, f1(s.sutCoreShare * 100), f2(s.sutEventLoopUtilization), s.cpuSecPerCallMinute.toFixed(3),
         b ? f2(s.cpuSecPerCallMinute / b.cpuSecPerCallMinute) : '–', f1(s.heapPerCallBytes / 1024),
         b ? f2(s.heapPerCallBytes / b.heapPerCallBytes) : '–', f1(s.rssPerCallBytes / 1024), f1(s.loadgenCoreShare * 100),
@@ -405,7 +428,7 @@ export function evaluateBudgets(r: MediaLoopResult): BudgetVerdict[] {
   return out;
 }
 
-/** Parses `--quick`, `--calls a,b`, `--modes x,y`, `--no-pin`. */
+/** Parses `--quick`, `--calls a,b`, `--modes x,y`, `--no-pin`, `--no-nice`. */
 export function parseMediaLoopArgs(argv: string[]): MediaLoopOptions {
   const quick = argv.includes('--quick');
   const list = (flag: string): string[] | null => {
@@ -416,12 +439,12 @@ export function parseMediaLoopArgs(argv: string[]): MediaLoopOptions {
     .filter((n) => Number.isInteger(n) && n > 0 && n <= 2000);
   const modes = (list('--modes') ?? ['relay', 'twilio', 'exotel', 'native'])
     .filter((m): m is Mode => m === 'relay' || m === 'twilio' || m === 'exotel' || m === 'native');
-  return { calls, modes, warmMs: quick ? 1000 : 2000, measureMs: quick ? 3000 : 10_000, pin: !argv.includes('--no-pin') };
+  return { calls, modes, warmMs: quick ? 1000 : 2000, measureMs: quick ? 3000 : 10_000, pin: !argv.includes('--no-pin'), nice: !argv.includes('--no-nice') };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const o = parseMediaLoopArgs(process.argv.slice(2));
   const r = await runMediaLoopBench({ ...o, progress: (l) => console.log(l) });
-  console.log(`\npinned: ${r.pinned}\n\nLatency (ms)\n${latencyTable(r)}\n\nAdded over the relay (ms)\n${addedLatencyTable(r)}\n\nCPU and memory\n${resourceTable(r)}\n`);
+  console.log(`\npinned: ${r.pinned}, niced: ${r.niced}\n\nLatency (ms)\n${latencyTable(r)}\n\nAdded over the relay (ms)\n${addedLatencyTable(r)}\n\nCPU and memory\n${resourceTable(r)}\n`);
   for (const v of evaluateBudgets(r)) console.log(`${v.met === null ? 'n/a ' : v.met ? 'MET ' : 'MISS'}  ${v.budget}: ${v.detail}`);
 }

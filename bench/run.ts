@@ -4,7 +4,7 @@
  * the tables, and a verdict on each budget of design.md.
  *
  * Options are passed through to the media loop: `--quick`, `--calls 50,100`, `--modes relay,twilio`,
- * `--no-pin`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark.
+ * `--no-pin`, `--no-nice`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -72,7 +72,8 @@ depend on what else that machine was doing.
 - Node ${process.version}
 - Load average (1/5/15 min) before: ${load0.map((x) => x.toFixed(2)).join(' / ')}; after: ${load1.map((x) => x.toFixed(2)).join(' / ')}
   (other processes were running; anything above ~0 competes with the benchmark for the two cores).
-- Pinning: ${res.pinned ? 'system under test on CPU 1, load generator on CPU 0 (taskset)' : 'none (taskset unavailable or fewer than 2 cores)'}
+- Pinning: ${res.pinned ? 'system under test on CPU 1, load generator on CPU 0 (taskset)' : 'none (taskset unavailable or fewer than 2 cores)'};
+  priority: ${res.niced ? 'both processes at nice −10, so that other work on the machine disturbs them less' : 'default (nice 0)'}
 - Media loop: calls ${o.calls.join(', ')}; ${o.warmMs / 1000} s warm-up, ${o.measureMs / 1000} s measured per step; modes interleaved per call count.
 
 ## Budgets (design.md) against this run
@@ -112,7 +113,8 @@ ${verdicts.map((v) => `| ${v.budget} | ${word(v.met)} | ${v.detail} |`).join('\n
   **Transit round trip** = caller→bot + bot→caller transit (what the media loop adds besides the
   protocol's aggregation and the playout pacing).
 - **Dropped**: frames of the measured window that never reached the bot (↑) or the simulated
-  FreeSWITCH (↓) after a 0.5 s drain.
+  FreeSWITCH (↓) by the end of the drain (at least 0.5 s after the last frame, then until nothing
+  arrived for 0.3 s, at most 5 s: audio still queued for real-time playout is late, not lost).
 - **CPU**: \`process.cpuUsage()\` of the SUT over the measured window; CPU s per call-minute =
   CPU s / (calls × window minutes). Event-loop use = \`eventLoopUtilization()\` of the SUT.
 - **Memory per call**: (heapUsed + external) and RSS of the SUT after two forced GCs with every call

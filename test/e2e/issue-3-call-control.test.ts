@@ -8,7 +8,7 @@ import { twilioCallSid } from '../../src/bots/sids.js';
 import { startHarness, until } from '../helpers/harness.js';
 
 const listeningWss = () => new Promise<WebSocketServer>((resolve) => {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => resolve(wss));
+  const wss: WebSocketServer = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => resolve(wss));
 });
 
 const speech = (ms: number) => {

@@ -5,7 +5,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import esl from 'modesl';
+import { createRequire } from 'node:module';
 import { freePort, Proc } from '../../helpers/process.js';
 import { startEchoBot } from '../../../src/bots/sample/echo-bot.js';
 
@@ -18,10 +18,12 @@ interface EslConn {
 
 function connectEsl(port: number): Promise<EslConn> {
   return new Promise((resolve, reject) => {
-    const c = new (esl as unknown as { Connection: new (h: string, p: number, pw: string, cb: () => void) => EslConn }).Connection('127.0.0.1', port, 'ClueCon', () => resolve(c));
+    const c = new esl.Connection('127.0.0.1', port, 'ClueCon', () => resolve(c));
     c.on('error', (e) => reject(e as Error));
   });
 }
+// modesl 1.2.1 is CommonJS without type declarations.
+const esl = createRequire(import.meta.url)('modesl') as { Connection: new (h: string, p: number, pw: string, cb: () => void) => EslConn };
 const api = (c: EslConn, cmd: string) => new Promise<string>((r) => c.api(cmd, (res) => r(res.getBody())));
 
 t.test('fsbridge run answers a dialplan call from the twin and survives a twin restart', async (t) => {

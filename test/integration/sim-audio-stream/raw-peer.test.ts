@@ -6,9 +6,10 @@ import { silentLogger } from '../../../src/observability/logger.js';
 import { AudioStreamModule } from '../../../src/sim/freeswitch/audio-stream/module.js';
 import { API_REPLY } from '../../../src/sim/freeswitch/audio-stream/api-command.js';
 import { decodeClientFrames, FakePort, startRawServer, tempDir, until } from './helpers.js';
+import { CAPTURES } from '../../helpers/fixtures.js';
 
 const UUID = '18477faa-f1f3-4e9f-b1c2-d9b31a5928e9';
-const CAPTURE = readFileSync('/work/shared/fixtures/real-freeswitch/audio-stream/raw/handshake-request.bin', 'latin1');
+const CAPTURE = readFileSync(CAPTURES + '/audio-stream/raw/handshake-request.bin', 'latin1');
 const OK_101 = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: not-checked\r\n\r\n';
 
 async function setup(t: { teardown(fn: () => unknown): void }, onSocket: (s: net.Socket, received: Buffer[]) => void, clock?: ManualClock) {

@@ -4,9 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FreeswitchTwin } from '../../../src/sim/freeswitch/index.js';
 import { framesOf, jsonNames, plainNames, RawClient, type RawFrame } from './raw-client.js';
+import { CAPTURES } from '../../helpers/fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CAP = '/work/shared/fixtures/real-freeswitch/esl/';
+const CAP = CAPTURES + '/esl/';
 const capFrame = (p: string): RawFrame => framesOf(readFileSync(CAP + p))[0];
 const noVars = (names: string[]): string[] => names.filter((n) => !n.startsWith('variable_'));
 

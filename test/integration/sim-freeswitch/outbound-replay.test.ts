@@ -5,9 +5,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FreeswitchTwin } from '../../../src/sim/freeswitch/index.js';
 import { framesOf, jsonNames, plainNames, RawClient, type RawFrame } from './raw-client.js';
+import { CAPTURES } from '../../helpers/fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CAP = '/work/shared/fixtures/real-freeswitch/outbound-socket/';
+const CAP = CAPTURES + '/outbound-socket/';
 const GOODBYE = 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n';
 
 /** A short label per frame: connect reply, reply text, api body, event name, notice kind. */

@@ -26,8 +26,8 @@ export class FsStandin extends UdpPeer {
       if (typeof this.mode === 'object') { this.reply(r, this.mode.status, this.mode.reason, [], tagFor(r)); return; }
       this.reply(r, 180, 'Ringing', contact, tagFor(r));
       if (this.mode === 'answer') {
-        const body = m.body ? this.answerSdp : this.answerSdp; // 3PCC offer in 200 when no SDP came
-        this.reply(r, 200, 'OK', [...contact, 'Content-Type: application/sdp'], tagFor(r), body);
+        // with an offer this is the answer; without one (3PCC) it is FreeSWITCH's offer
+        this.reply(r, 200, 'OK', [...contact, 'Content-Type: application/sdp'], tagFor(r), this.answerSdp);
       }
     } else if (m.method === 'BYE') {
       this.reply(r, 200, 'OK');

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { BotCommand, BotProtocol } from '../../../src/bots/adapter.js';
 import { BotConnection } from '../../../src/bots/client.js';
 import { createBotAdapter } from '../../../src/bots/create-adapter.js';
@@ -32,7 +32,7 @@ interface Harness {
   botUntil(pred: () => boolean): Promise<void>;
 }
 
-async function harness(t: Tap.Test, protocol: BotProtocol, botOpts: Partial<EchoBotOptions> = {},
+async function harness(t: Test, protocol: BotProtocol, botOpts: Partial<EchoBotOptions> = {},
   adapterOpts: Parameters<typeof createBotAdapter>[1] = {}): Promise<Harness> {
   const bot = await startEchoBot({ protocol, ...botOpts });
   t.teardown(() => bot.close());

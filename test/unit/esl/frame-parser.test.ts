@@ -2,6 +2,7 @@ import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { EslFrameParser, type EslFrame } from '../../../src/esl/frame-parser.js';
 import { fixture, splitFrames } from './scripted-fs.js';
+import { CAPTURES } from '../../helpers/fixtures.js';
 
 const canon = (frames: EslFrame[]): string =>
   JSON.stringify(frames.map((f) => [f.headerList, f.body.toString('base64')]));
@@ -65,7 +66,7 @@ t.test('split at every byte offset gives the same frames (frame-aligned prefixes
 
 t.test('every single-event fixture, split at every byte offset', async (t) => {
   for (const dir of ['esl/events-json', 'esl/events-plain']) {
-    for (const file of readdirSync(`/work/shared/fixtures/real-freeswitch/${dir}`)) {
+    for (const file of readdirSync(`${CAPTURES}/${dir}`)) {
       const buf = fixture(`${dir}/${file}`);
       const want = canon(feedAll([buf]).frames);
       let bad = 0;

@@ -4,8 +4,9 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { CAPTURES } from '../../helpers/fixtures.js';
 
-export const FIXTURES = '/work/shared/fixtures/real-freeswitch';
+export const FIXTURES = CAPTURES;
 export const fixture = (p: string): Buffer => readFileSync(`${FIXTURES}/${p}`);
 
 /** Splits a captured stream into its frames (exact bytes), using Content-Length. */

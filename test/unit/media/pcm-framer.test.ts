@@ -1,8 +1,9 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { PcmFramer } from '../../../src/media/pcm-framer.js';
+import { CAPTURES } from '../../helpers/fixtures.js';
 
-const fixture = new Uint8Array(readFileSync('/work/shared/fixtures/real-freeswitch/audio-stream/first-binary-frame/mono-8k.pcm'));
+const fixture = new Uint8Array(readFileSync(CAPTURES + '/audio-stream/first-binary-frame/mono-8k.pcm'));
 
 function collect(framer: PcmFramer, parts: Uint8Array[]): number[] {
   const out: number[] = [];

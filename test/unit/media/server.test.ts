@@ -5,8 +5,9 @@ import { WebSocket } from 'ws';
 import { MediaServer, parsePath, type MediaConnection, type MediaSink } from '../../../src/media/server.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
 import { silentLogger } from '../../../src/observability/logger.js';
+import { CAPTURES } from '../../helpers/fixtures.js';
 
-const RAW = '/work/shared/fixtures/real-freeswitch/audio-stream/raw/';
+const RAW = CAPTURES + '/audio-stream/raw/';
 const handshake = readFileSync(RAW + 'handshake-request.bin');
 const clientBytes = readFileSync(RAW + 'client-bytes-with-metadata.bin');
 

@@ -2,8 +2,9 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { buildHandshakeRequest, checkHandshakeResponse, parseExtraHeaders } from '../../../../src/sim/freeswitch/audio-stream/handshake.js';
 import { parseWsUrl } from '../../../../src/sim/freeswitch/audio-stream/ws-url.js';
+import { CAPTURES } from '../../../helpers/fixtures.js';
 
-const FIX = '/work/shared/fixtures/real-freeswitch/audio-stream/raw';
+const FIX = CAPTURES + '/audio-stream/raw';
 
 function keyOf(req: Buffer): string {
   const m = /Sec-WebSocket-Key:([A-Za-z0-9+/=]+)\r\n/.exec(req.toString('latin1'));

@@ -1,8 +1,9 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { classifyServerText } from '../../../../src/sim/freeswitch/audio-stream/server-message.js';
+import { CAPTURES } from '../../../helpers/fixtures.js';
 
-const seen = JSON.parse(readFileSync('/work/shared/fixtures/real-freeswitch/esl/custom-events-seen.json', 'utf8')) as Array<{ sub: string; body: string }>;
+const seen = JSON.parse(readFileSync(CAPTURES + '/esl/custom-events-seen.json', 'utf8')) as Array<{ sub: string; body: string }>;
 
 t.test('streamAudio raw → play body as captured', async (t) => {
   const dir = '/usr/local/freeswitch/var/cache/freeswitch';

@@ -1,8 +1,9 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { encodeClientFrame, encodeClosePayload, ServerFrameParser, type ServerFrame } from '../../../../src/sim/freeswitch/audio-stream/ws-frame.js';
+import { CAPTURES } from '../../../helpers/fixtures.js';
 
-const FIX = '/work/shared/fixtures/real-freeswitch/audio-stream/raw';
+const FIX = CAPTURES + '/audio-stream/raw';
 
 // Minimal decoder of the captured client frames (masked), used only to re-encode them.
 function splitClientFrames(b: Buffer): Array<{ opcode: number; mask: Buffer; payload: Buffer; raw: Buffer }> {
