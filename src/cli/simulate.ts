@@ -15,6 +15,7 @@ import { readWav8k, wavBytes } from '../sim/freeswitch/audio-source.js';
 import { startEchoBot, type EchoBot } from '../bots/sample/echo-bot.js';
 import type { BotProtocol } from '../bots/adapter.js';
 import type { CallRecord } from '../calls/call-record.js';
+import { bestMatch, toneSequence } from './recording.js';
 
 /** The repository root (dist/src/cli → ../../..; src/cli under a TS loader → ../..). */
 function repoRoot(): string {
@@ -124,6 +125,12 @@ calls: { recordFile: ${JSON.stringify(join(work, 'calls.jsonl'))}, drainTimeoutM
     if (record) {
       heard = twin.earRecording(record.fsUuid);
       say('call ended', { cause: record.cause, causeCode: record.causeCode, endedBy: record.endedBy, durationMs: record.durationMs });
+      const said = o.callerAudio ? readWav8k(resolve(io.cwd, o.callerAudio)) : undefined;
+      if (said && said.length <= 8000 * 10 && heard.length >= said.length) {
+        // An echo bot sends the caller's audio back: say where and how well it came back.
+        const m = bestMatch(said, heard);
+        say('caller audio heard back', { delayMs: Number((m.lag / 8).toFixed(1)), ncc: Number(m.ncc.toFixed(3)) });
+      }
       exitCode = record.cause === 'NORMAL_CLEARING' ? EXIT.OK : EXIT.FAILURE;
     } else say('call did not end in time');
     if (o.record) {
@@ -174,11 +181,7 @@ function makeGreeting(dir: string): Int16Array {
     if (pcm) return pcm;
   }
   // Three rising tones, 300 ms each.
-  const out = new Int16Array(8000 * 0.9);
-  [523, 659, 784].forEach((f, k) => {
-    for (let i = 0; i < 2400; i++) out[k * 2400 + i] = Math.round(8000 * Math.sin((2 * Math.PI * f * i) / 8000));
-  });
-  return out;
+  return toneSequence([523, 659, 784], 300);
 }
 
 /** `npm run demo`: a simulated call to the bundled echo bot (Twilio protocol), recorded. */

@@ -20,6 +20,7 @@ interface ActivePlayback {
  */
 export class ChannelMedia {
   private readSubs = new Set<(pcm: Int16Array) => void>();
+  private writeSubs = new Set<(pcm: Int16Array) => void>();
   private ear: Int16Array[] = [];
   private earSamples = 0;
   private inject: Int16Array[] = [];
@@ -74,6 +75,9 @@ export class ChannelMedia {
     }
     this.mixInjected(out);
     this.recordEar(out);
+    for (const cb of this.writeSubs) {
+      try { cb(out); } catch { /* a faulty subscriber must not stop the clock */ }
+    }
     if (pb && pb.src.ended) this.finishPlayback('done');
     if (this.cancelTimer) this.schedule();
   }
@@ -134,6 +138,12 @@ export class ChannelMedia {
   onReadFrame(cb: (pcm: Int16Array) => void): () => void {
     this.readSubs.add(cb);
     return () => { this.readSubs.delete(cb); };
+  }
+
+  /** What the caller hears, one 20 ms frame (8 kHz) per tick, silence included (the sofia endpoint sends it as RTP). */
+  onWriteFrame(cb: (pcm: Int16Array) => void): () => void {
+    this.writeSubs.add(cb);
+    return () => { this.writeSubs.delete(cb); };
   }
 
   /** Everything the caller heard so far, 8 kHz. */

@@ -39,6 +39,7 @@ export class FsCore implements SessionHost {
   private readonly sessions = new Map<string, Session>();
   private readonly subscribers = new Set<(ev: FsEvent) => void>();
   private readonly apps = new Map<string, AppHandler>();
+  private readonly watchers = new Map<string, (eventName: string) => void>();
   private readonly ears = new Map<string, Int16Array>();
   private nextSessionId = 1;
   /** Global variables (vars.xml `set`, global_setvar). */
@@ -96,7 +97,27 @@ export class FsCore implements SessionHost {
       ...(opts.after ?? []),
     ];
     this.deliver(new FsEvent(headers, opts.body));
+    const w = this.watchers.get(session.uuid);
+    if (w) {
+      try { w(name); } catch (err) { this.logger.warn({ err }, 'sim freeswitch: channel watcher failed'); }
+    }
   }
+
+  /**
+   * Calls `fn` with the name of every event fired for that channel, right after it was delivered
+   * (an endpoint such as the sofia profile turns CHANNEL_ANSWER / CHANNEL_HANGUP into signalling).
+   * One watcher per channel; returns the removal function.
+   */
+  watchChannel(uuid: string, fn: (eventName: string) => void): () => void {
+    this.watchers.set(uuid, fn);
+    return () => { if (this.watchers.get(uuid) === fn) this.watchers.delete(uuid); };
+  }
+
+  /** The next session_id variable value. */
+  allocSessionId(): number { return this.nextSessionId++; }
+
+  /** Runs the thread of an inbound channel created by an endpoint: CS_INIT, CREATE, RINGING, routing, execute. */
+  runInboundChannel(s: Session): Promise<void> { return this.runBLeg(s); }
 
   registerApp(name: string, handler: AppHandler): void { this.apps.set(name, handler); }
 
@@ -142,6 +163,7 @@ export class FsCore implements SessionHost {
 
   destroyed(session: Session): void {
     this.sessions.delete(session.uuid);
+    this.watchers.delete(session.uuid);
     this.ears.set(session.uuid, session.media.earRecording());
     const keep = this.opts.keepEars ?? 100;
     while (this.ears.size > keep) {
@@ -173,10 +195,16 @@ export class FsCore implements SessionHost {
     return new SilenceSource(-1);
   }
 
-  /** Creates a session (channel + media) and registers it. */
-  createSession(name: string, direction: 'inbound' | 'outbound', profile: CallerProfile, uuid = randomUUID()): Session {
-    const ch = new Channel(uuid, name, direction, profile, this.clockNowUs());
-    const session = new Session(ch, this, this.newMedia(new SilenceSource(-1)));
+  /**
+   * Creates a session (channel + media) and registers it. An endpoint passes its own caller audio
+   * source (e.g. received RTP) and codec.
+   */
+  createSession(
+    name: string, direction: 'inbound' | 'outbound', profile: CallerProfile, uuid = randomUUID(),
+    endpoint?: { callerSource: SampleSource; codec: { name: string; rate: number; bitRate: number } },
+  ): Session {
+    const ch = new Channel(uuid, name, direction, profile, this.clockNowUs(), endpoint?.codec);
+    const session = new Session(ch, this, this.newMedia(endpoint?.callerSource ?? new SilenceSource(-1)));
     this.sessions.set(uuid, session);
     this.sessionsSinceStartup++;
     this.peakSessions = Math.max(this.peakSessions, this.sessions.size);

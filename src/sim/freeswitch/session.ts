@@ -84,6 +84,8 @@ export class Session {
   /** Resolves when the channel is answered. */
   readonly answeredSignal: Promise<void>;
   private finalized = false;
+  /** Set by the sofia endpoint: answer() pre-answers first, as a SIP channel does. */
+  preAnswerFirst = false;
 
   constructor(readonly channel: Channel, private readonly host: SessionHost, media: ChannelMedia) {
     this.media = media;
@@ -140,6 +142,8 @@ export class Session {
   answer(): void {
     const ch = this.channel;
     if (ch.answered || this.isHungUp) return;
+    // A sofia channel negotiates media first: CHANNEL_PROGRESS_MEDIA precedes CHANNEL_ANSWER (captured).
+    if (this.preAnswerFirst && !ch.mediaUp) this.preAnswer();
     const peer = this.peerSession;
     if (peer && !peer.channel.answered && !peer.isHungUp) peer.markAnswered();
     this.markAnswered();

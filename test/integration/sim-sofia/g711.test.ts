@@ -5,9 +5,9 @@ import { alawToLinear, decodeG711, encodeG711, linearToAlaw, linearToUlaw, ulawT
 t.test('μ-law and A-law match an independent implementation at every sample', async (t) => {
   let bad = 0;
   for (let s = -32768; s < 32768; s++) {
-    if (linearToUlaw(s) !== alawmulaw.mulaw.encodeSample(s)) bad++;
+    if (linearToUlaw(s) !== (alawmulaw.mulaw.encodeSample(s) & 0xff)) bad++;
     // Negative A-law inputs: the twin rounds as spandsp does (-x - 1), which differs at segment edges.
-    if (s >= 0 && linearToAlaw(s) !== alawmulaw.alaw.encodeSample(s)) bad++;
+    if (s >= 0 && linearToAlaw(s) !== (alawmulaw.alaw.encodeSample(s) & 0xff)) bad++;
     if (s < 0 && Math.abs(alawToLinear(linearToAlaw(s)) - s) > 1024) bad++;
   }
   for (let i = 0; i < 256; i++) {
