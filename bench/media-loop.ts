@@ -25,6 +25,7 @@
  * Run alone: `node dist/bench/media-loop.js [--quick] [--calls 50,100] [--modes relay,twilio] [--no-pin] [--no-nice]`.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FrameLog, FrameScheduler, SimStream, startBenchBot } from './media-loop-load.js';
@@ -82,6 +83,8 @@ export interface StepResult {
   sutCoreShare: number;
   sutEventLoopUtilization: number;
   loadgenCoreShare: number;
+  /** Busy share of the SUT's core (CPU 1, from /proc/stat) not used by the SUT: other processes (NaN if unknown). */
+  otherOnSutCoreShare: number;
   /** (heapUsed + external) after GC with N calls minus before any call, per call (bytes). */
   heapPerCallBytes: number;
   rssPerCallBytes: number;
@@ -112,6 +115,19 @@ function pct(values: Float64Array, n: number): Pct {
   const v = values.subarray(0, n).sort();
   const at = (q: number): number => v[Math.min(n - 1, Math.floor(q * n))];
   return { p50: at(0.5), p99: at(0.99), max: v[n - 1], n };
+}
+
+/** Busy seconds of CPU `n` so far (/proc/stat, USER_HZ 100), or NaN where unavailable. */
+function cpuBusySec(n: number): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${n} `));
+    if (!line) return NaN;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    return (total - v[3] - v[4]) / 100; // minus idle and iowait
+  } catch {
+    return NaN;
+  }
 }
 
 function canNice(): boolean {
@@ -206,10 +222,12 @@ async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: b
     await sleep(t0 + o.warmMs - performance.now());
     sut.send({ t: 'measureStart' });
     const lg0 = process.cpuUsage();
+    const core0 = cpuBusySec(1);
     const lgWall0 = performance.now();
     await sleep(t0 + o.warmMs + o.measureMs - performance.now());
     const cpuP = sut.ask({ t: 'measureStop' }, 'cpu');
     const lg = process.cpuUsage(lg0);
+    const core1 = cpuBusySec(1);
     const lgWall = performance.now() - lgWall0;
     const cpu = await cpuP;
     await sleep(t0 + frames * FRAME_MS + DRAIN_MS - performance.now());
@@ -281,6 +299,7 @@ async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: b
       droppedUp, droppedDown, loadgenSkipped: scheduler.skipped, untagged: log.untagged,
       cpuSec, wallSec, cpuSecPerCallMinute: cpuSec / (calls * wallSec / 60), sutCoreShare: cpuSec / wallSec,
       sutEventLoopUtilization: cpu.elu, loadgenCoreShare: (lg.user + lg.system) / 1000 / lgWall,
+      otherOnSutCoreShare: pinned ? Math.max(0, (core1 - core0) - cpuSec) / wallSec : NaN,
       heapPerCallBytes: (mem(loaded) - loaded.apparatusBytes - mem(base)) / calls, rssPerCallBytes: (loaded.rss - base.rss) / calls,
       setupFailures, sutErrors: report.errors,
     };
@@ -303,7 +322,7 @@ export async function runMediaLoopBench(o: MediaLoopOptions): Promise<MediaLoopR
       steps.push(r);
       o.progress?.(`${mode.padEnd(6)} ${String(calls).padStart(4)} calls: up p99 ${r.upTransit.p99.toFixed(2)} ms, ` +
         `down transit p99 ${r.downTransit.p99.toFixed(2)} ms, rt p99 ${r.roundTrip.p99.toFixed(2)} ms, ` +
-        `SUT ${(r.sutCoreShare * 100).toFixed(0)} % core, loadgen ${(r.loadgenCoreShare * 100).toFixed(0)} %, ` +
+        `SUT ${(r.sutCoreShare * 100).toFixed(0)} % core (others ${(r.otherOnSutCoreShare * 100).toFixed(0)} %), loadgen ${(r.loadgenCoreShare * 100).toFixed(0)} %, ` +
         `drops ${r.droppedUp}/${r.droppedDown}`);
     }
   }
@@ -351,13 +370,13 @@ export function addedLatencyTable(r: MediaLoopResult): string {
 export function resourceTable(r: MediaLoopResult): string {
   return mdTable(
     ['calls', 'path', 'SUT CPU (% of a core)', 'event-loop use', 'CPU s per call-minute', '× relay', 'heap+external KiB/call', '× relay',
-      'RSS KiB/call', 'load generator (% of a core)', 'SUT errors'],
+      'RSS KiB/call', 'load generator (% of a core)', 'other processes on the SUT core (%)', 'SUT errors'],
     r.steps.map((s) => {
       const b = relayOf(r, s.calls);
       const errs = Object.entries({ ...s.sutErrors, untagged: s.untagged, 'load generator skipped': s.loadgenSkipped }).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
       return [String(s.calls), s.mode, f1(s.sutCoreShare * 100), f2(s.sutEventLoopUtilization), s.cpuSecPerCallMinute.toFixed(3),
         b ? f2(s.cpuSecPerCallMinute / b.cpuSecPerCallMinute) : '–', f1(s.heapPerCallBytes / 1024),
-        b ? f2(s.heapPerCallBytes / b.heapPerCallBytes) : '–', f1(s.rssPerCallBytes / 1024), f1(s.loadgenCoreShare * 100),
+        b ? f2(s.heapPerCallBytes / b.heapPerCallBytes) : '–', f1(s.rssPerCallBytes / 1024), f1(s.loadgenCoreShare * 100), f1(s.otherOnSutCoreShare * 100),
         errs || (s.setupFailures ? `setup failures ${s.setupFailures}` : '0')];
     }),
   );
@@ -412,7 +431,7 @@ export function evaluateBudgets(r: MediaLoopResult): BudgetVerdict[] {
       detail: `relay keeps round-trip p99 < 5 ms up to ${relayCap}${all ? '+ (every step)' : ''} calls; ${p} keeps transit round-trip p99 < 5 ms up to ${cap} calls (stepped, not interpolated)`,
     });
   }
-  // 4. memory per call
+  // 4. memory per call (below)
   const memRows = r.steps.filter((s) => s.mode !== 'relay' && relayOf(r, s.calls));
   if (memRows.length > 0) {
     const top = Math.max(...memRows.map((s) => s.calls));
@@ -423,6 +442,15 @@ export function evaluateBudgets(r: MediaLoopResult): BudgetVerdict[] {
       met: ratios.every((q) => q.x <= 1.2),
       detail: ratios.map((q) => `${q.s.mode} ${f1(q.s.heapPerCallBytes / 1024)} KiB = ${f2(q.x)}×`).join('; ') +
         ` (relay ${f1(relayOf(r, top)!.heapPerCallBytes / 1024)} KiB)`,
+    });
+  }
+  const disturbed = r.steps.filter((s) => s.otherOnSutCoreShare > 0.1);
+  if (disturbed.length > 0) {
+    out.push({
+      budget: 'caveat: steps whose SUT core was more than 10 % busy with other work',
+      met: null,
+      detail: disturbed.map((s) => `${s.mode}@${s.calls} ${f1(s.otherOnSutCoreShare * 100)} %`).join(', ') +
+        ' — their latency tails (and the capacity verdicts built on them) show that other work as well',
     });
   }
   return out;

@@ -56,7 +56,7 @@ console.log(`wrote ${out} (${minutes.toFixed(1)} min)`);
 function render(res: MediaLoopResult): string {
   const cpu = cpus();
   const verdicts = evaluateBudgets(res);
-  const word = (m: boolean | null): string => (m === null ? 'not measured' : m ? '**met**' : '**missed**');
+  const word = (m: boolean | null): string => (m === null ? 'undetermined' : m ? '**met**' : '**missed**');
   const o = res.options;
   return `# Benchmarks
 
@@ -140,6 +140,10 @@ ${resourceTable(res)}
 - The load generator runs on the other core and does as much websocket work per frame as the relay
   (four messages per call per 20 ms, plus tag decoding); when its own core share approaches 100 %,
   the latency figures of that step include its queueing, for the relay and the daemon alike.
+- CPU ratios below 1 (exotel) are real: exotel carries 200 ms per bot message in each direction, so
+  the bot websocket has a tenth of the messages of the relay's; per-message cost dominates, not bytes.
+- The SUT's core share is what it got, not what it needed: when "other processes on the SUT core"
+  is high or event-loop use is near 1, the SUT was behind and CPU per call-minute understates the cost.
 - "hold drift" is how fast the playout hold grows during the window. The echo bot sends audio at
   exactly real time, so the hold should stay flat; a positive drift means stream playback releases
   audio slightly slower than real time. From reading src/media/stream-playback.ts: it sends the next

@@ -202,10 +202,10 @@ export class MediaLeg implements BotLeg, MediaSink {
     return createBotAdapter(b.protocol, { attempt, sampleRateHz: b.sampleRate as 8000 | 16000, encoding: b.encoding });
   }
 
-  private connectBot(): Promise<void> {
+  private connectBot(maxConnectMs = Infinity): Promise<void> {
     const b = this.o.bot;
     const opts: BotConnectionOptions = {
-      url: b.url, headers: { ...b.headers }, connectTimeoutMs: b.connectTimeoutMs,
+      url: b.url, headers: { ...b.headers }, connectTimeoutMs: Math.min(b.connectTimeoutMs, maxConnectMs),
       rejectUnauthorized: b.tls?.rejectUnauthorized ?? true,
       ca: b.tls?.caFile ? readFileSync(b.tls.caFile) : undefined,
       clock: this.o.clock, logger: this.log, metrics: this.o.metrics,
@@ -243,14 +243,11 @@ export class MediaLeg implements BotLeg, MediaSink {
   private applyPolicy(errorCode: string): void {
     const policy = this.o.bot.onDisconnect;
     if (policy === 'reconnect' && this.reconnects === 0) {
+      // One new connection, which must open within RECONNECT_WINDOW_MS; if it fails, this
+      // method runs again from its close handler and falls through to fallback / hang-up.
       this.reconnects++;
       this.adapter = this.makeAdapter(this.reconnects);
-      const started = this.o.clock.nowMs();
-      void this.connectBot().then(() => {
-        if (this.bot?.state !== 'open' && !this.stopped && this.o.clock.nowMs() - started > RECONNECT_WINDOW_MS) {
-          this.fallbackOrHangup(errorCode);
-        }
-      });
+      void this.connectBot(RECONNECT_WINDOW_MS);
       return;
     }
     if (policy === 'hangup') {

@@ -17,7 +17,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { RouteConfig, TrunkConfig } from '../config/schema.js';
 import { TypedEmitter } from '../typed-emitter.js';
-import { parseReasonHeader, reasonHeader, sipStatusToCause } from './causes.js';
+import { causeToSipStatus, parseReasonHeader, reasonHeader, sipStatusToCause } from './causes.js';
 import { parseCredentials, verifyCredentials } from './digest.js';
 import type { SipErrorCode } from './error-codes.js';
 import {
@@ -57,6 +57,11 @@ export interface InboundCallsOptions {
   nonceTtlMs?: number;
   /** Call id generator (default randomUUID). */
   newCallId?: () => string;
+  /**
+   * Time FreeSWITCH has to answer the bridged INVITE (default 30000 ms); then its leg is
+   * cancelled and the caller gets 503 + Retry-After (CallsConfig.answerTimeoutMs fits here).
+   */
+  answerTimeoutMs?: number;
 }
 
 /** Who ended a call. */
@@ -107,6 +112,10 @@ interface LiveCall {
   uas?: any;
   uac?: any;
   ended: boolean;
+  /** Set by hangup() before answer: the cause; the FreeSWITCH leg is being cancelled. */
+  hungUp?: string;
+  /** The pending INVITE toward FreeSWITCH (before answer). */
+  cancelB?: () => void;
 }
 
 /**
@@ -149,10 +158,19 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     });
   }
 
-  /** Ends a call with BYE on both legs, Reason: Q.850 `causeName`. False when unknown/ended. */
+  /**
+   * Ends a call: after answer with BYE on both legs (Reason: Q.850 `causeName`); before answer
+   * by cancelling the FreeSWITCH leg and answering the caller with the cause's SIP status
+   * (causes.ts). False when the call is unknown or already ended.
+   */
   hangup(callId: string, causeName = 'NORMAL_CLEARING'): boolean {
     const c = this.calls.get(callId);
-    if (!c || c.ended || !c.uas || !c.uac) return false;
+    if (!c || c.ended || c.hungUp) return false;
+    if (!c.uas || !c.uac) {
+      c.hungUp = causeName;
+      c.cancelB?.();
+      return true;
+    }
     const headers = { Reason: reasonHeader(causeName) };
     this.finish(c, { callId, by: 'fsbridge', cause: causeName });
     c.uas.destroy({ headers }).catch(() => {});
@@ -228,35 +246,61 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     this.counter('admitted');
     this.safeEmit('admitted', info);
     let cancelled = false;
+    let timedOut = false;
+    let uacReq: any;
     req.on('cancel', () => { cancelled = true; });
+    const cancelTimer = this.clock.setTimeout(() => {
+      timedOut = true;
+      try { uacReq?.cancel(); } catch { /* already final */ }
+    }, this.o.answerTimeoutMs ?? 30_000);
+    call.cancelB = () => { try { uacReq?.cancel(); } catch { /* already final */ } };
     let legs: { uas: any; uac: any };
     try {
       legs = await this.o.srf.createB2BUA(req, res, uriWithUser(this.o.sipProfileUri, to), {
         headers: { 'X-Fsbridge-Call': callId },
-        passFailure: true,
-        proxyRequestHeaders: ['Reason'],
+        // failures are answered here, so that a timeout is not passed on as FreeSWITCH's 487
+        passFailure: false,
+      }, {
+        cbRequest: (_e: unknown, r: any) => { uacReq = r; if (timedOut || call.hungUp) { try { r.cancel(); } catch { /* final */ } } },
       });
     } catch (err: any) {
+      cancelTimer();
       release();
       const status: number = typeof err?.status === 'number' ? err.status : 500;
-      if (cancelled || status === 487) {
+      if (cancelled) {
+        // srf answered the caller's CANCEL with 200 and the INVITE with 487 already.
         this.counter('cancelled');
         this.finish(call, { callId, by: 'caller', sipStatus: 487, cause: 'ORIGINATOR_CANCEL' });
-      } else {
-        this.o.metrics.error('SIP_INBOUND_FAILED');
-        this.counter('SIP_INBOUND_FAILED');
-        this.o.logger.warn({ code: 'SIP_INBOUND_FAILED', callId, status }, 'FreeSWITCH leg failed');
-        if (typeof err?.status !== 'number') { try { res.send(500); } catch { /* already answered */ } }
-        this.finish(call, { callId, by: 'freeswitch', sipStatus: status, cause: sipStatusToCause(status).name });
+        return;
       }
+      if (call.hungUp) {
+        const cause = call.hungUp;
+        if (!res.finalResponseSent) { try { res.send(causeToSipStatus(cause), { headers: { Reason: reasonHeader(cause) } }); } catch { /* gone */ } }
+        this.finish(call, { callId, by: 'fsbridge', sipStatus: causeToSipStatus(cause), cause });
+        return;
+      }
+      this.o.metrics.error('SIP_INBOUND_FAILED');
+      this.counter('SIP_INBOUND_FAILED');
+      this.o.logger.warn({ code: 'SIP_INBOUND_FAILED', callId, status, timedOut }, 'FreeSWITCH leg failed');
+      if (timedOut) {
+        if (!res.finalResponseSent) { try { res.send(503, { headers: { 'Retry-After': retryAfter } }); } catch { /* gone */ } }
+        this.finish(call, { callId, by: 'fsbridge', sipStatus: 503, cause: 'RECOVERY_ON_TIMER_EXPIRE' });
+        return;
+      }
+      if (!res.finalResponseSent) { try { res.send(status, err?.reason); } catch { /* gone */ } }
+      this.finish(call, { callId, by: 'freeswitch', sipStatus: status, cause: sipStatusToCause(status).name });
       return;
     }
+    cancelTimer();
     release();
     call.uas = legs.uas;
     call.uac = legs.uac;
-    if (call.ended) { // hung up by fsbridge while bridging: not possible today, kept for safety
-      legs.uas.destroy().catch(() => {});
-      legs.uac.destroy().catch(() => {});
+    call.cancelB = undefined;
+    if (call.hungUp) { // hangup() raced the answer: end both legs at once
+      const headers = { Reason: reasonHeader(call.hungUp) };
+      this.finish(call, { callId, by: 'fsbridge', cause: call.hungUp });
+      legs.uas.destroy({ headers }).catch(() => {});
+      legs.uac.destroy({ headers }).catch(() => {});
       return;
     }
     this.counter('answered');

@@ -183,3 +183,46 @@ t.test('onDisconnect reconnect: one new connection, the call goes on', async (t)
   await h.twin.api(`uuid_kill ${c.aLeg}`);
   t.match(await c.ended, { endedBy: 'caller' });
 });
+
+t.test('DTMF: the caller\'s keys reach the bot in its protocol\'s form; native DTMF goes to the caller', async (t) => {
+  const received: Record<string, unknown>[] = [];
+  const wss = await listeningWss();
+  t.teardown(() => new Promise<void>((r) => wss.close(() => r())));
+  wss.on('connection', (ws) => {
+    ws.on('message', (d, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(String(d)) as Record<string, unknown>;
+      if (m.event === 'dtmf') {
+        received.push(m);
+        if (received.length === 1) ws.send('{"event":"dtmf","digits":"42"}');
+      }
+    });
+  });
+  const port = (wss.address() as { port: number }).port;
+  const twilioBot = await startEchoBot({ protocol: 'twilio', port: 0, hangupOnDtmf: null });
+  t.teardown(() => twilioBot.close());
+  const h = await startHarness([
+    `  nat: { url: "ws://127.0.0.1:${port}/", protocol: native }`,
+    `  tw: { url: "${twilioBot.url}twilio", protocol: twilio }`,
+  ].join('\n'));
+  t.teardown(() => h.close());
+  const tw = await h.call('tw');
+  await until(() => tw.call.state === 'connected', 5000, 'connected');
+  await h.twin.api(`uuid_send_dtmf ${tw.call.fsUuid} 7`);
+  await until(() => twilioBot.stats.dtmf.length > 0, 3000, 'twilio dtmf');
+  t.same(twilioBot.stats.dtmf, ['7'], 'Twilio dtmf event with the digit');
+  const nat = await h.call('nat');
+  await until(() => nat.call.state === 'connected', 5000, 'connected');
+  await h.twin.api(`uuid_send_dtmf ${nat.call.fsUuid} 5`);
+  await until(() => received.length > 0, 3000, 'native dtmf at the bot');
+  t.match(received[0], { event: 'dtmf', digit: '5' });
+  // The bot answered with digits 42: fsbridge runs uuid_send_dtmf, which the twin turns into DTMF
+  // events on the channel, i.e. the same path fsbridge saw the caller's key on.
+  await until(() => received.length >= 3, 3000, 'the bot\'s own digits came back as channel DTMF');
+  t.same(received.slice(1, 3).map((m) => m.digit), ['4', '2']);
+  t.equal(received.length, 3, 'no more digits than were sent');
+  await h.twin.api(`uuid_kill ${tw.aLeg}`);
+  await h.twin.api(`uuid_kill ${nat.aLeg}`);
+  await tw.ended;
+  await nat.ended;
+});

@@ -16,6 +16,8 @@ import { disconnectFrame, GOODBYE, rudeRejectionFrame, SHUTDOWN_NOTICE } from '.
 import { OutboundSocketApp } from './outbound-socket.js';
 import type { Session } from './session.js';
 import { loadAudioStream, type AudioStreamAdapter } from './audio-stream-adapter.js';
+import type { FsEvent } from './event.js';
+import { SofiaProfile } from './sofia/profile.js';
 
 export type { SplitFrames } from './frame-writer.js';
 
@@ -45,6 +47,11 @@ export interface FreeswitchTwinOptions {
   globals?: Record<string, string>;
   /** Per-channel cap of the ear recording in seconds (default 600). */
   maxEarSeconds?: number;
+  /**
+   * The `fsbridge` SIP profile (freeswitch-conf/sip_profiles/fsbridge.xml) on UDP; off when absent.
+   * port 0 = any free port (see `sipPort`); context defaults to `fsbridge`.
+   */
+  sip?: { host?: string; port?: number; context?: string; profileName?: string };
 }
 
 /**
@@ -60,6 +67,7 @@ export class FreeswitchTwin {
   private server: Server | undefined;
   private outboundApp: OutboundSocketApp | undefined;
   private audio: AudioStreamAdapter | undefined;
+  private sofia: SofiaProfile | undefined;
   private readonly inbound = new Set<EslConnection>();
   private boundPort = 0;
   private closed = false;
@@ -71,6 +79,9 @@ export class FreeswitchTwin {
 
   /** The bound ESL port (after start). */
   get port(): number { return this.boundPort; }
+
+  /** The bound SIP port of the sofia profile (after start; 0 when `sip` is off). */
+  get sipPort(): number { return this.sofia?.port ?? 0; }
 
   /** Loads the dialplan, starts the ESL listener. */
   async start(): Promise<void> {
@@ -97,6 +108,14 @@ export class FreeswitchTwin {
     api.audioStream = this.audio;
     core.onHangingUp = (s: Session) => { this.audio?.channelGone(s.uuid); };
     core.onHangupComplete = (s: Session) => { this.outboundApp?.sessionDestroyed(s.uuid); };
+    if (this.o.sip) {
+      const sofia = new SofiaProfile({
+        core, clock: this.clock, logger: this.logger, host: this.o.sip.host, port: this.o.sip.port,
+        context: this.o.sip.context, name: this.o.sip.profileName,
+      });
+      this.sofia = sofia;
+      await sofia.start();
+    }
     const acl = new Acl(this.o.acl);
     const server = createServer({ allowHalfOpen: true }, (sock) => this.accept(sock, host, acl));
     this.server = server;
@@ -159,6 +178,18 @@ export class FreeswitchTwin {
     return this.need().core.earRecording(uuid);
   }
 
+  /** Every event the twin fires (as ESL subscribers get them); returns the unsubscribe function. */
+  onEvent(fn: (ev: FsEvent) => void): () => void {
+    return this.need().core.subscribe(fn);
+  }
+
+  /** The caller audio of a live channel, one 20 ms 8 kHz frame per media tick; returns the unsubscribe function. */
+  onCallerAudio(uuid: string, fn: (pcm: Int16Array) => void): () => void {
+    const s = this.need().core.get(uuid);
+    if (!s) throw new Error(`no such channel ${uuid}`);
+    return s.media.onReadFrame(fn);
+  }
+
   /** Live channels. */
   channels(): { uuid: string; name: string; state: string }[] {
     return this.need().core.all().map((s) => ({ uuid: s.uuid, name: s.channel.name, state: s.channel.runningState }));
@@ -172,6 +203,7 @@ export class FreeswitchTwin {
     await Promise.all([...this.inbound].map((c) => c.disconnect(SHUTDOWN_NOTICE)));
     await this.outboundApp?.closeAll(SHUTDOWN_NOTICE);
     await this.core?.hangupAll('SYSTEM_SHUTDOWN');
+    await this.sofia?.close();
     await this.audio?.close();
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }

@@ -20,7 +20,7 @@ function trunk(over: Partial<TrunkConfig> = {}): TrunkConfig {
   };
 }
 
-async function setup(t: any, o: { trunks?: TrunkConfig[]; admit?: () => AdmitResult; maxInProgress?: number } = {}) {
+async function setup(t: any, o: { trunks?: TrunkConfig[]; admit?: () => AdmitResult; maxInProgress?: number; answerTimeoutMs?: number } = {}) {
   const twin = await startTwin();
   t.teardown(() => twin.close());
   const { srf } = await connectSrf(twin);
@@ -33,7 +33,7 @@ async function setup(t: any, o: { trunks?: TrunkConfig[]; admit?: () => AdmitRes
   const calls = new InboundCalls({
     srf, trunks: o.trunks ?? [trunk()], routes: [{ did: DID, bot: 'echo' }, { did: '999', bot: 'other', trunk: 'elsewhere' }],
     sipProfileUri: `sip:127.0.0.1:${fs.port}`, admit: o.admit ?? (() => ({ ok: true })), logger: silentLogger(), metrics,
-    maxInProgress: o.maxInProgress, newCallId: () => `call-${++n}`,
+    maxInProgress: o.maxInProgress, answerTimeoutMs: o.answerTimeoutMs, newCallId: () => `call-${++n}`,
   });
   t.teardown(() => calls.close());
   calls.start();
@@ -115,11 +115,9 @@ t.test('INVITE flood: beyond maxInProgress 503 at once; counts come back down', 
   t.equal(metrics.errorCount('SIP_INBOUND_OVER_CAPACITY'), 10);
   t.equal(fs.invites().length, 2, 'nothing more went to FreeSWITCH');
   t.equal(calls.pendingInvites, 2, 'no growth');
-  fs.mode = { status: 486, reason: 'Busy Here' }; // the two pending ones: FreeSWITCH gives up
   const cancelBoth = [1, 2].map((i) => new Promise<void>((r) => calls.on('ended', (e) => { if (e.callId === `call-${i}`) r(); })));
   // the operator cancels both; FreeSWITCH's stand-in answers 487
   for (const id of ['fl1', 'fl2']) {
-    const inv = op.received.length; void inv;
     op.send([`CANCEL sip:${DID}@127.0.0.1:${twin.sipPort} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${op.port};branch=z9hG4bK${id}1`,
       'Max-Forwards: 70', `From: <sip:+4930123@127.0.0.1>;tag=${id}`, `To: <sip:${DID}@127.0.0.1:${twin.sipPort}>`, `Call-ID: ${id}`,
       'CSeq: 1 CANCEL', 'Content-Length: 0'].join('\r\n') + '\r\n\r\n', twin.sipPort);
@@ -163,6 +161,37 @@ t.test('FreeSWITCH rejects: the status goes back to the caller, ended by freeswi
   const e = await ended;
   t.same(e, { callId: 'call-1', by: 'freeswitch', sipStatus: 486, cause: 'USER_BUSY' });
   t.equal(metrics.errorCount('SIP_INBOUND_FAILED'), 1);
+});
+
+t.test('FreeSWITCH does not answer in time: its leg cancelled, 503 + Retry-After to the caller', async (t) => {
+  const { twin, fs, ended, metrics, calls } = await setup(t, { answerTimeoutMs: 200 });
+  fs.mode = 'ring';
+  const op = await operator(t);
+  invite(op, twin.sipPort, 'to1');
+  const res = await op.next(final('to1'));
+  t.equal(res.msg.status, 503);
+  t.equal(getHeader(res.msg, 'retry-after'), '5');
+  t.same(await ended, { callId: 'call-1', by: 'fsbridge', sipStatus: 503, cause: 'RECOVERY_ON_TIMER_EXPIRE' });
+  t.ok(await fs.next((r) => r.msg.method === 'CANCEL'), 'FreeSWITCH leg cancelled');
+  t.equal(metrics.errorCount('SIP_INBOUND_FAILED'), 1);
+  t.equal(calls.pendingInvites, 0);
+});
+
+t.test('hangup() before answer: FreeSWITCH leg cancelled, the caller gets the cause\'s status', async (t) => {
+  const { twin, fs, ended, calls } = await setup(t);
+  fs.mode = 'ring';
+  const admitted = new Promise<any>((r) => calls.once('admitted', r));
+  const op = await operator(t);
+  invite(op, twin.sipPort, 'hb1');
+  const a = await admitted;
+  await fs.next((r) => r.msg.method === 'INVITE');
+  t.equal(calls.hangup(a.callId, 'USER_BUSY'), true);
+  t.equal(calls.hangup(a.callId, 'USER_BUSY'), false, 'only once');
+  const res = await op.next(final('hb1'));
+  t.equal(res.msg.status, 486);
+  t.equal(getHeader(res.msg, 'reason'), 'Q.850;cause=17;text="USER_BUSY"');
+  t.same(await ended, { callId: 'call-1', by: 'fsbridge', sipStatus: 486, cause: 'USER_BUSY' });
+  t.ok(await fs.next((r) => r.msg.method === 'CANCEL'), 'FreeSWITCH leg cancelled');
 });
 
 if (!haveBinary('sipp')) {

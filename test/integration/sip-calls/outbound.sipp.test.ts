@@ -4,12 +4,14 @@ import t from 'tap';
 import { OutboundDialer, type DialRequest } from '../../../src/sip/outbound.js';
 import { startTwin, connectSrf } from '../sip/srf-helpers.js';
 import { FsStandin, getHeader } from './fs-standin.js';
+import { UdpPeer } from '../sip/udp-peer.js';
+import { parseCredentials, verifyCredentials } from '../../../src/sip/digest.js';
 import { runSipp, freeUdpPort, haveBinary, waitUdpBound } from '../../e2e/sipp-runner.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { TrunkConfig } from '../../../src/config/schema.js';
 
-async function setup(t: any, o: { trunkPort?: number; outbound?: Partial<TrunkConfig['outbound']>; fsTimeoutMs?: number } = {}) {
+async function setup(t: any, o: { trunkPort?: number; outbound?: Partial<TrunkConfig['outbound']>; fsTimeoutMs?: number; password?: string } = {}) {
   const twin = await startTwin();
   t.teardown(() => twin.close());
   const { srf } = await connectSrf(twin);
@@ -19,7 +21,7 @@ async function setup(t: any, o: { trunkPort?: number; outbound?: Partial<TrunkCo
   t.teardown(() => fs.close());
   const metrics = new MetricsRegistry();
   const trunk: TrunkConfig = {
-    name: 'op', registrar: `sip:127.0.0.1:${o.trunkPort ?? 9}`, username: 'opuser', password: 'pw1', expiresSec: 300, register: false,
+    name: 'op', registrar: `sip:127.0.0.1:${o.trunkPort ?? 9}`, username: 'opuser', password: o.password ?? 'pw1', expiresSec: 300, register: false,
     inbound: { allow: [], digest: false }, outbound: { maxConcurrent: 5, callsPerSecond: 50, queueMax: 5, from: '4930123', ...o.outbound },
   };
   const dialer = new OutboundDialer({
@@ -52,12 +54,53 @@ t.test('unknown trunk fails at once', async (t) => {
   t.equal(fs.invites().length, 0);
 });
 
+/** A scripted trunk: 407 first, then checks Proxy-Authorization with src/sip/digest.ts. */
+async function digestTrunk(t: any) {
+  const peer = new UdpPeer();
+  await peer.start();
+  t.teardown(() => peer.close());
+  const verdicts: string[] = [];
+  peer.onMessage = (r) => {
+    if (r.msg.kind !== 'request') return;
+    if (r.msg.method === 'BYE') { peer.reply(r, 200, 'OK'); return; }
+    if (r.msg.method !== 'INVITE') return;
+    const auth = getHeader(r.msg, 'proxy-authorization');
+    if (!auth) { peer.reply(r, 407, 'Proxy Authentication Required', ['Proxy-Authenticate: Digest realm="trunk.test", nonce="n407", qop="auth", algorithm=MD5'], 'tr1'); return; }
+    const v = verifyCredentials(parseCredentials(auth)!, 'INVITE', { username: 'opuser', password: 'pw1' });
+    verdicts.push(v);
+    if (v !== 'ok') { peer.reply(r, 403, 'Forbidden', [], 'tr2'); return; }
+    peer.reply(r, 200, 'OK', [`Contact: <sip:trunk@127.0.0.1:${peer.port}>`, 'Content-Type: application/sdp'], 'tr2', 'v=0\r\no=trunk 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n');
+  };
+  return { peer, verdicts };
+}
+
+t.test('407 challenge: the digest the trunk checks is right (src/sip/digest.ts); hangup BYEs the trunk', async (t) => {
+  const { peer, verdicts } = await digestTrunk(t);
+  const { dialer, fs } = await setup(t, { trunkPort: peer.port });
+  const r = await dialer.dial(req());
+  t.equal(r.result, 'answered');
+  t.same(verdicts, ['ok']);
+  await fs.next((x) => x.msg.method === 'ACK');
+  t.equal(dialer.hangup('out-1'), true);
+  t.ok(await peer.next((x) => x.msg.method === 'BYE'), 'trunk got BYE');
+});
+
+t.test('407 with a wrong password: rejected (403), FreeSWITCH leg torn down', async (t) => {
+  const { peer, verdicts } = await digestTrunk(t);
+  const { dialer, fs } = await setup(t, { trunkPort: peer.port, password: 'wrong' });
+  const r = await dialer.dial(req());
+  t.match(r, { result: 'rejected', sipStatus: 403, cause: 'CALL_REJECTED' });
+  t.same(verdicts, ['bad-response']);
+  t.ok(await fs.next((x) => x.msg.method === 'BYE'), 'FreeSWITCH leg BYEd');
+  t.same(dialer.trunkLoad('op'), { inUse: 0, waiting: 0 });
+});
+
 if (!haveBinary('sipp')) {
   t.test('sipp is not installed', { skip: true }, async () => {});
 } else {
   const trunkSipp = async (t: any, scenario: string) => {
     const port = await freeUdpPort();
-    const run = runSipp(scenario, { port, mediaPort: await freeUdpPort() });
+    const run = runSipp(scenario, { port, mediaPort: await freeUdpPort(), extra: process.env.SIPP_TRACE ? ['-trace_msg', '-message_file', '/tmp/sipp-trace.log'] : [] });
     t.teardown(() => { if (run.child.exitCode === null) run.child.kill(); });
     t.ok(await waitUdpBound(port), 'sipp trunk listening');
     return { port, run };
@@ -65,7 +108,7 @@ if (!haveBinary('sipp')) {
 
   t.test('answered: 3PCC offer/answer, X-Fsbridge-Call, progress; hangup() ends both legs', async (t) => {
     const { port, run } = await trunkSipp(t, 'uas-trunk-answer.xml');
-    const { fs, dialer, twin } = await setup(t, { trunkPort: port });
+    const { fs, dialer } = await setup(t, { trunkPort: port });
     const progress: number[] = [];
     dialer.on('progress', (p) => progress.push(p.sipStatus));
     const r = await dialer.dial(req());
@@ -87,7 +130,6 @@ if (!haveBinary('sipp')) {
     const res = await run.done;
     t.equal(res.code, 0, res.code === 0 ? 'sipp passed (offer was FreeSWITCH\'s, BYE came)' : res.output.slice(-2000));
     t.same(dialer.trunkLoad('op'), { inUse: 0, waiting: 0 });
-    void twin;
   });
 
   t.test('BYE from the trunk ends the FreeSWITCH leg', async (t) => {
@@ -140,7 +182,7 @@ if (!haveBinary('sipp')) {
     const { port, run } = await trunkSipp(t, 'uas-trunk-407.xml');
     const { dialer, fs } = await setup(t, { trunkPort: port });
     const r = await dialer.dial(req());
-    t.equal(r.result, 'answered');
+    t.equal(r.result, 'answered', JSON.stringify({ ...r, trunkDialog: undefined, fsDialog: undefined }));
     await fs.next((x) => x.msg.method === 'ACK');
     await new Promise((res) => setTimeout(res, 100)); // sipp: ACK before BYE
     t.equal(dialer.hangup('out-1', 'NORMAL_CLEARING'), true);

@@ -1,0 +1,615 @@
+/**
+ * The twin's SIP profile (mod_sofia subset, UDP): OPTIONS, inbound INVITE with or without SDP
+ * (enable-3pcc: the offer goes in the 200, the answer comes in the ACK), 100/183/200 with 2xx
+ * retransmission until ACK, BYE both ways with a Q.850 Reason, CANCEL, 481 for unknown dialogs.
+ * Every inbound INVITE becomes a channel `sofia/<profile>/<from-user>@<from-host>` that runs the
+ * profile's dialplan context; its media is RTP on a port of its own.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { Clock } from '../../../clock.js';
+import type { Logger } from '../../../observability/logger.js';
+import {
+  getHeader, getHeaders, parseSip, serializeSip, tagOf, uriOf, uriTarget, viaBranch, type SipHeader, type SipMessage,
+} from '../../drachtio/sip-message.js';
+import { HANGUP_CAUSES } from '../channel-state.js';
+import type { CallerProfile } from '../channel.js';
+import type { FsCore } from '../core.js';
+import type { Session } from '../session.js';
+import { causeToSipStatus, REASON_PHRASES } from './causes.js';
+import { RtpEndpoint } from './rtp.js';
+import { buildAnswerSdp, buildOfferSdp, negotiate, parseSdpAudio, type Negotiated, type RemoteAudio } from './sdp.js';
+
+/** Server / User-Agent of FreeSWITCH 1.10.12 (captured: drachtio/srf-check.txt). */
+export const SOFIA_USER_AGENT = 'FreeSWITCH-mod_sofia/1.10.12-release~64bit';
+const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, UPDATE, REGISTER, REFER, NOTIFY';
+const SUPPORTED = 'timer, path, replaces';
+/** RFC 3261 timers. */
+const T1_MS = 500;
+const T2_MS = 4000;
+const MAX_DIALOGS = 1000;
+const MAX_DATAGRAM_BYTES = 65_535;
+
+/** Options of the sofia profile. */
+export interface SofiaProfileOptions {
+  core: FsCore;
+  clock: Clock;
+  logger: Logger;
+  /** Profile name (channel names, sofia_profile_name). Default `fsbridge`. */
+  name?: string;
+  /** sip-ip / rtp-ip. Default 127.0.0.1. */
+  host?: string;
+  /** sip-port; 0 = any free port. Default 5080. */
+  port?: number;
+  /** Dialplan context of inbound calls. Default `fsbridge`. */
+  context?: string;
+}
+
+interface Dialog {
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+  /** The remote's From header value (our To in requests we send). */
+  remoteNameAddr: string;
+  /** Our To header value with our tag (our From in requests we send). */
+  localNameAddr: string;
+  remoteTarget: string;
+  routeSet: string[];
+  src: { address: string; port: number };
+  localCseq: number;
+  session: Session;
+  rtp: RtpEndpoint;
+  rtpPort: number;
+  invite: SipMessage;
+  inviteBranch: string;
+  /** Last response to the INVITE (retransmitted for INVITE retransmissions). */
+  lastInviteResponse: string | undefined;
+  finalSent: boolean;
+  acked: boolean;
+  confirmed: boolean;
+  lateSdp: boolean;
+  negotiated: Negotiated | undefined;
+  remote: RemoteAudio | undefined;
+  localSdp: string | undefined;
+  sdpOrigin: { sessionId: number; version: number };
+  progressSent: boolean;
+  /** Hang-up came from the remote (BYE / CANCEL): no BYE back. */
+  remoteEnded: boolean;
+  cancelRetransmit: () => void;
+  unwatch: () => void;
+}
+
+/**
+ * One SIP profile of the twin. start() binds UDP; close() ends every dialog's RTP and the socket.
+ */
+export class SofiaProfile {
+  private sock: Socket | undefined;
+  private boundPort = 0;
+  private readonly dialogs = new Map<string, Dialog>();
+  private readonly byBranch = new Map<string, Dialog>();
+  private readonly uacTransactions = new Map<string, () => void>();
+  private readonly timers = new Set<() => void>();
+  private closed = false;
+  readonly name: string;
+  private readonly host: string;
+  private readonly context: string;
+
+  constructor(private readonly o: SofiaProfileOptions) {
+    this.name = o.name ?? 'fsbridge';
+    this.host = o.host ?? '127.0.0.1';
+    this.context = o.context ?? 'fsbridge';
+  }
+
+  /** The bound SIP port (after start). */
+  get port(): number { return this.boundPort; }
+
+  /** Binds the SIP UDP socket. */
+  async start(): Promise<void> {
+    const s = createSocket(this.host.includes(':') ? 'udp6' : 'udp4');
+    this.sock = s;
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(this.o.port ?? 5080, this.host, () => { s.off('error', reject); resolve(); });
+    });
+    s.on('error', (err) => this.o.logger.warn({ err }, 'sim sofia: socket error'));
+    s.on('message', (b, rinfo) => this.onDatagram(b, rinfo));
+    this.boundPort = s.address().port;
+    this.o.logger.info({ port: this.boundPort, profile: this.name }, 'sim sofia: listening');
+  }
+
+  /** Closes RTP sockets, timers and the SIP socket (idempotent). Hang channels up first for BYEs to go out. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of [...this.timers]) c();
+    this.timers.clear();
+    for (const d of this.dialogs.values()) { d.cancelRetransmit(); d.rtp.close(); }
+    const s = this.sock;
+    this.sock = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  private timer(fn: () => void, ms: number): () => void {
+    const cancel = this.o.clock.setTimeout(() => { this.timers.delete(cancel); fn(); }, ms);
+    this.timers.add(cancel);
+    return () => { cancel(); this.timers.delete(cancel); };
+  }
+
+  private send(text: string, address: string, port: number): void {
+    if (!this.sock || this.closed) return;
+    this.sock.send(Buffer.from(text, 'utf8'), port, address);
+  }
+
+  private get hostPort(): string { return `${this.host}:${this.boundPort}`; }
+
+  private onDatagram(b: Buffer, rinfo: RemoteInfo): void {
+    if (b.length > MAX_DATAGRAM_BYTES) return;
+    const text = b.toString('utf8');
+    if (text.trim() === '') return; // CRLF keep-alive
+    const msg = parseSip(text);
+    if (!msg) {
+      // sofia-sip drops what it cannot parse as a SIP message.
+      this.o.logger.debug({ from: rinfo.address, bytes: b.length }, 'sim sofia: unparsable datagram dropped');
+      return;
+    }
+    if (msg.kind === 'response') { this.onResponse(msg); return; }
+    const via = getHeader(msg, 'via');
+    if (!via) return; // nowhere to answer
+    const cseq = getHeader(msg, 'cseq');
+    const cseqOk = cseq !== undefined && new RegExp(`^\\d+\\s+${msg.method}$`, 'i').test(cseq.trim());
+    if (!getHeader(msg, 'from') || !getHeader(msg, 'to') || !getHeader(msg, 'call-id') || !cseqOk) {
+      if (msg.method !== 'ACK') this.respond(msg, rinfo, 400);
+      return;
+    }
+    try {
+      this.onRequest(msg, rinfo);
+    } catch (err) {
+      this.o.logger.error({ err }, 'sim sofia: request handling failed');
+    }
+  }
+
+  private onRequest(msg: SipMessage, rinfo: RemoteInfo): void {
+    const toTag = tagOf(getHeader(msg, 'to'));
+    const callId = getHeader(msg, 'call-id') as string;
+    const d = toTag ? this.dialogs.get(`${callId};${toTag}`) : undefined;
+    switch (msg.method) {
+      case 'OPTIONS':
+        this.respond(msg, rinfo, 200, [['Accept', 'application/sdp'], ['Accept-Language', 'en']]);
+        return;
+      case 'INVITE':
+        if (toTag) {
+          if (!d) { this.respond(msg, rinfo, 481); return; }
+          this.onReInvite(d, msg, rinfo);
+          return;
+        }
+        this.onInvite(msg, rinfo);
+        return;
+      case 'ACK':
+        if (d) this.onAck(d, msg);
+        return;
+      case 'BYE':
+        if (!d) { this.respond(msg, rinfo, 481); return; }
+        this.respond(msg, rinfo, 200);
+        d.remoteEnded = true;
+        d.cancelRetransmit();
+        d.session.channel.setVar('sip_hangup_disposition', 'recv_bye');
+        d.session.hangup('NORMAL_CLEARING');
+        return;
+      case 'CANCEL': {
+        const inv = this.byBranch.get(viaBranch(getHeader(msg, 'via')) ?? '');
+        if (!inv || inv.callId !== callId) { this.respond(msg, rinfo, 481); return; }
+        this.respond(msg, rinfo, 200, [], inv.localTag);
+        if (inv.finalSent) return;
+        inv.remoteEnded = true;
+        inv.session.channel.setVar('sip_hangup_disposition', 'recv_cancel');
+        this.sendFinal(inv, 487);
+        inv.session.hangup('ORIGINATOR_CANCEL');
+        return;
+      }
+      case 'INFO': case 'UPDATE': case 'NOTIFY': case 'MESSAGE':
+        this.respond(msg, rinfo, toTag && !d ? 481 : 200);
+        return;
+      case 'REGISTER':
+        // disable-register=true
+        this.respond(msg, rinfo, 403);
+        return;
+      default:
+        this.respond(msg, rinfo, 501);
+    }
+  }
+
+  private onResponse(msg: SipMessage): void {
+    if (msg.status < 200) return;
+    const branch = viaBranch(getHeader(msg, 'via'));
+    const stop = branch ? this.uacTransactions.get(branch) : undefined;
+    stop?.();
+  }
+
+  /** Builds a response: Vias (top one with received/rport), From, To (+ tag), Call-ID, CSeq. */
+  private buildResponse(req: SipMessage, rinfo: { address: string; port: number }, status: number, extra: [string, string][] = [], body = '', toTag?: string): string {
+    const h: SipHeader[] = [];
+    const vias = req.headers.filter((x) => /^(via|v)$/i.test(x.name));
+    vias.forEach((v, i) => {
+      let value = v.value;
+      if (i === 0) {
+        value = value.replace(/;\s*rport(?=;|$)/i, `;rport=${rinfo.port}`);
+        if (!/;\s*received=/i.test(value)) value += `;received=${rinfo.address}`;
+      }
+      h.push({ name: 'Via', value });
+    });
+    h.push({ name: 'From', value: getHeader(req, 'from') as string });
+    let to = getHeader(req, 'to') as string;
+    if (toTag && !tagOf(to)) to += `;tag=${toTag}`;
+    h.push({ name: 'To', value: to });
+    h.push({ name: 'Call-ID', value: getHeader(req, 'call-id') as string });
+    h.push({ name: 'CSeq', value: getHeader(req, 'cseq') as string });
+    for (const [name, value] of extra) h.push({ name, value });
+    h.push({ name: 'User-Agent', value: SOFIA_USER_AGENT });
+    h.push({ name: 'Allow', value: ALLOW });
+    h.push({ name: 'Supported', value: SUPPORTED });
+    if (body !== '') h.push({ name: 'Content-Type', value: 'application/sdp' }, { name: 'Content-Disposition', value: 'session' });
+    h.push({ name: 'Content-Length', value: String(Buffer.byteLength(body)) });
+    return serializeSip({ kind: 'response', method: req.method, uri: '', status, reason: REASON_PHRASES[status] ?? 'Unknown', headers: h, body });
+  }
+
+  /** A response outside an INVITE dialog's own flow; final responses to requests without a To tag get one. */
+  private respond(req: SipMessage, rinfo: { address: string; port: number }, status: number, extra: [string, string][] = [], toTag?: string): void {
+    const needTag = status >= 200 && !tagOf(getHeader(req, 'to'));
+    this.send(this.buildResponse(req, rinfo, status, extra, '', needTag ? toTag ?? randomTag() : undefined), rinfo.address, rinfo.port);
+  }
+
+  private contact(user: string): string { return `<sip:${user}@${this.hostPort};transport=udp>`; }
+
+  private onInvite(msg: SipMessage, rinfo: RemoteInfo): void {
+    const branch = viaBranch(getHeader(msg, 'via')) ?? '';
+    const known = this.byBranch.get(branch);
+    if (known) {
+      // Retransmitted INVITE: repeat the last response.
+      if (known.lastInviteResponse) this.send(known.lastInviteResponse, rinfo.address, rinfo.port);
+      return;
+    }
+    if (this.dialogs.size >= MAX_DIALOGS) { this.respond(msg, rinfo, 503); return; }
+    this.send(this.buildResponse(msg, rinfo, 100), rinfo.address, rinfo.port);
+    let remote: RemoteAudio | undefined;
+    let neg: Negotiated | undefined;
+    const hasSdp = msg.body.trim() !== '' && /application\/sdp/i.test(getHeader(msg, 'content-type') ?? '');
+    if (hasSdp) {
+      remote = parseSdpAudio(msg.body);
+      neg = remote ? negotiate(remote) : undefined;
+      if (!remote || !neg) {
+        this.send(this.buildResponse(msg, rinfo, 488, [['Reason', q850('INCOMPATIBLE_DESTINATION')]], '', randomTag()), rinfo.address, rinfo.port);
+        return;
+      }
+    }
+    void this.createChannel(msg, rinfo, branch, remote, neg);
+  }
+
+  private async createChannel(msg: SipMessage, rinfo: RemoteInfo, branch: string, remote: RemoteAudio | undefined, neg: Negotiated | undefined): Promise<void> {
+    const { core } = this.o;
+    const rtp = new RtpEndpoint(this.host);
+    let rtpPort: number;
+    try { rtpPort = await rtp.bind(); } catch (err) {
+      this.o.logger.warn({ err }, 'sim sofia: cannot bind rtp');
+      rtp.close();
+      this.respond(msg, rinfo, 503);
+      return;
+    }
+    if (this.closed) { rtp.close(); return; }
+    const from = getHeader(msg, 'from') as string;
+    const to = getHeader(msg, 'to') as string;
+    const callId = getHeader(msg, 'call-id') as string;
+    const fromUri = parseUri(uriOf(from));
+    const toUri = parseUri(uriOf(to));
+    const reqUri = parseUri(msg.uri);
+    const contactVal = getHeader(msg, 'contact');
+    const contactUri = contactVal ? parseUri(uriOf(contactVal)) : undefined;
+    const display = /^\s*"([^"]*)"/.exec(from)?.[1] ?? /^\s*([^<"]+?)\s*</.exec(from)?.[1];
+    const uuid = randomUUID();
+    const localTag = randomTag();
+    const profile: CallerProfile = {
+      direction: 'inbound', logicalDirection: 'inbound', username: fromUri.user, dialplan: 'XML',
+      callerIdName: display ?? fromUri.user, callerIdNumber: fromUri.user, origCallerIdName: display ?? fromUri.user,
+      origCallerIdNumber: fromUri.user, calleeIdName: '', calleeIdNumber: '', networkAddr: rinfo.address,
+      ani: fromUri.user, destinationNumber: reqUri.user, source: 'mod_sofia', context: this.context,
+      profileCreatedUs: core.clockNowUs(),
+    };
+    const name = `sofia/${this.name}/${fromUri.user}@${fromUri.host}`;
+    const codec = { name: neg?.codec ?? 'PCMU', rate: 8000, bitRate: 64000 };
+    const session = core.createSession(name, 'inbound', profile, uuid, { callerSource: rtp.caller, codec });
+    session.preAnswerFirst = true;
+    const d: Dialog = {
+      callId, localTag, remoteTag: tagOf(from) ?? '', remoteNameAddr: from, localNameAddr: `${to};tag=${localTag}`,
+      remoteTarget: contactVal ? uriOf(contactVal) : `sip:${rinfo.address}:${rinfo.port}`,
+      routeSet: getHeaders(msg, 'record-route').flatMap((v) => v.split(/,(?![^<]*>)/)).map((x) => x.trim()).filter((x) => x !== ''),
+      src: { address: rinfo.address, port: rinfo.port }, localCseq: Math.floor(Math.random() * 10000) + 1,
+      session, rtp, rtpPort, invite: msg, inviteBranch: branch, lastInviteResponse: undefined, finalSent: false,
+      acked: false, confirmed: false, lateSdp: !remote, negotiated: neg, remote, localSdp: undefined,
+      sdpOrigin: sdpOrigin(core.clockNowUs()), progressSent: false, remoteEnded: false, cancelRetransmit: () => {}, unwatch: () => {},
+    };
+    this.dialogs.set(`${callId};${localTag}`, d);
+    this.byBranch.set(branch, d);
+    const v = (k: string, val: string | undefined): void => { session.channel.setVar(k, val); };
+    const via = getHeader(msg, 'via') as string;
+    const viaM = /^SIP\/2\.0\/(\w+)\s+([^;:\s]+)(?::(\d+))?/i.exec(via);
+    v('direction', 'inbound');
+    v('uuid', uuid);
+    v('session_id', String(core.allocSessionId()));
+    v('sip_from_user', fromUri.user);
+    v('sip_from_uri', `${fromUri.user}@${fromUri.hostPort}`);
+    v('sip_from_host', fromUri.host);
+    v('video_media_flow', 'disabled');
+    v('audio_media_flow', 'disabled');
+    v('text_media_flow', 'disabled');
+    v('channel_name', name);
+    v('sip_call_id', callId);
+    v('sip_local_network_addr', this.host);
+    v('sip_network_ip', rinfo.address);
+    v('sip_network_port', String(rinfo.port));
+    v('sip_invite_stamp', String(core.clockNowUs()));
+    v('sip_received_ip', rinfo.address);
+    v('sip_received_port', String(rinfo.port));
+    v('sip_via_protocol', (viaM?.[1] ?? 'udp').toLowerCase());
+    v('sip_from_user_stripped', fromUri.user);
+    v('sip_from_tag', tagOf(from));
+    v('sofia_profile_name', this.name);
+    v('sofia_profile_url', `sip:mod_sofia@${this.hostPort}`);
+    v('recovery_profile_name', this.name);
+    v('sip_full_via', via);
+    v('sip_full_from', from);
+    v('sip_full_to', to);
+    v('sip_allow', getHeader(msg, 'allow'));
+    v('sip_req_user', reqUri.user);
+    v('sip_req_port', reqUri.port);
+    v('sip_req_uri', `${reqUri.user}@${reqUri.hostPort}`);
+    v('sip_req_host', reqUri.host);
+    v('sip_to_user', toUri.user);
+    v('sip_to_port', toUri.port);
+    v('sip_to_uri', `${toUri.user}@${toUri.hostPort}`);
+    v('sip_to_host', toUri.host);
+    if (contactUri) {
+      v('sip_contact_user', contactUri.user);
+      v('sip_contact_port', contactUri.port);
+      v('sip_contact_uri', `${contactUri.user}@${contactUri.hostPort}`);
+      v('sip_contact_host', contactUri.host);
+    }
+    v('rtp_use_codec_string', 'PCMU,PCMA');
+    v('sip_user_agent', getHeader(msg, 'user-agent'));
+    v('sip_via_host', viaM?.[2]);
+    v('sip_via_port', viaM?.[3] ?? '5060');
+    v('sip_via_rport', String(rinfo.port));
+    v('max_forwards', getHeader(msg, 'max-forwards'));
+    // Every X- header becomes sip_h_X-... (sofia_glue set_extra_headers on inbound).
+    for (const h of msg.headers) if (/^x-/i.test(h.name)) v(`sip_h_${h.name}`, h.value);
+    if (remote) v('switch_r_sdp', msg.body);
+    v('ep_codec_string', 'CORE_PCM_MODULE.PCMU@8000h@20i@64000b,CORE_PCM_MODULE.PCMA@8000h@20i@64000b');
+    v('endpoint_disposition', remote ? 'RECEIVED' : 'DELAYED NEGOTIATION');
+    if (remote && neg) this.applyNegotiation(d, remote, neg);
+    d.unwatch = core.watchChannel(uuid, (ev) => this.onChannelEvent(d, ev));
+    const stopSend = session.media.onWriteFrame((pcm) => rtp.sendFrame(pcm));
+    void session.done.then(() => {
+      stopSend();
+      d.unwatch();
+      rtp.close();
+      // Keep the dialog a little for retransmitted BYE/ACK, then forget it.
+      this.timer(() => this.forget(d), 32 * T1_MS);
+    });
+    await core.runInboundChannel(session);
+  }
+
+  private forget(d: Dialog): void {
+    d.cancelRetransmit();
+    this.dialogs.delete(`${d.callId};${d.localTag}`);
+    if (this.byBranch.get(d.inviteBranch) === d) this.byBranch.delete(d.inviteBranch);
+  }
+
+  /** Sets the negotiated-media variables (as sofia does once offer and answer are known). */
+  private applyNegotiation(d: Dialog, remote: RemoteAudio, neg: Negotiated): void {
+    const ch = d.session.channel;
+    const v = (k: string, val: string | undefined): void => { ch.setVar(k, val); };
+    ch.codec.name = neg.codec;
+    v('remote_audio_media_flow', remote.direction);
+    v('audio_media_flow', 'sendrecv');
+    v('rtp_audio_recv_pt', String(neg.pt));
+    v('rtp_use_codec_name', neg.codec);
+    v('rtp_use_codec_rate', '8000');
+    v('rtp_use_codec_ptime', '20');
+    v('rtp_use_codec_channels', '1');
+    v('rtp_last_audio_codec_string', `${neg.codec}@8000h@20i@1c`);
+    v('read_codec', neg.codec);
+    v('original_read_codec', neg.codec);
+    v('read_rate', '8000');
+    v('original_read_rate', '8000');
+    v('write_codec', neg.codec);
+    v('write_rate', '8000');
+    v('dtmf_type', 'rfc2833');
+    v('local_media_ip', this.host);
+    v('local_media_port', String(d.rtpPort));
+    v('advertised_media_ip', this.host);
+    v('rtp_use_timer_name', 'soft');
+    v('rtp_use_pt', String(neg.pt));
+    v('rtp_use_ssrc', String(d.rtp.ssrc));
+    if (neg.dtmfPt !== undefined) { v('rtp_2833_send_payload', String(neg.dtmfPt)); v('rtp_2833_recv_payload', String(neg.dtmfPt)); }
+    v('remote_media_ip', remote.ip);
+    v('remote_media_port', String(remote.port));
+    d.rtp.setRemote({ ip: remote.ip, port: remote.port, codec: neg.codec, pt: neg.pt });
+  }
+
+  private localSdp(d: Dialog): string {
+    if (d.localSdp) return d.localSdp;
+    const o = { ...d.sdpOrigin, ip: this.host };
+    d.localSdp = d.negotiated ? buildAnswerSdp(o, d.rtpPort, d.negotiated) : buildOfferSdp(o, d.rtpPort);
+    d.session.channel.setVar('rtp_local_sdp_str', d.localSdp);
+    if (!d.negotiated) {
+      d.session.channel.setVar('local_media_ip', this.host);
+      d.session.channel.setVar('local_media_port', String(d.rtpPort));
+    }
+    return d.localSdp;
+  }
+
+  private onChannelEvent(d: Dialog, ev: string): void {
+    const s = d.session;
+    if (ev === 'CHANNEL_PROGRESS_MEDIA') {
+      // answer() pre-answers first; only a pre-answer that stays one sends 183.
+      queueMicrotask(() => {
+        if (s.channel.answered || s.isHungUp || d.finalSent || d.progressSent || d.lateSdp) return;
+        d.progressSent = true;
+        s.channel.setVar('endpoint_disposition', 'EARLY MEDIA');
+        const r = this.buildResponse(d.invite, d.src, 183, [['Contact', this.contact(s.channel.profile.destinationNumber)]], this.localSdp(d), d.localTag);
+        d.lastInviteResponse = r;
+        this.send(r, d.src.address, d.src.port);
+      });
+    } else if (ev === 'CHANNEL_ANSWER') {
+      if (d.finalSent) return;
+      s.channel.setVar('endpoint_disposition', 'ANSWER');
+      const r = this.buildResponse(d.invite, d.src, 200, [['Contact', this.contact(s.channel.profile.destinationNumber)]], this.localSdp(d), d.localTag);
+      d.finalSent = true;
+      d.confirmed = true;
+      this.retransmitUntilAck(d, r);
+    } else if (ev === 'CHANNEL_HANGUP') {
+      d.cancelRetransmit();
+      if (d.remoteEnded) return;
+      const cause = s.channel.hangupCause ?? 'NORMAL_CLEARING';
+      if (d.confirmed) {
+        s.channel.setVar('sip_hangup_disposition', 'send_bye');
+        this.sendBye(d, cause);
+      } else if (!d.finalSent) {
+        s.channel.setVar('sip_hangup_disposition', 'send_refuse');
+        this.sendFinal(d, causeToSipStatus(cause), cause);
+      }
+    }
+  }
+
+  /** Final non-2xx response to the INVITE, retransmitted until the ACK (RFC 3261 §17.2.1). */
+  private sendFinal(d: Dialog, status: number, cause?: string): void {
+    if (d.finalSent) return;
+    d.finalSent = true;
+    const extra: [string, string][] = cause ? [['Reason', q850(cause)]] : [];
+    this.retransmitUntilAck(d, this.buildResponse(d.invite, d.src, status, extra, '', d.localTag));
+  }
+
+  /** Sends a final response now and again at T1, 2·T1 … (capped at T2) until ACK or 64·T1. */
+  private retransmitUntilAck(d: Dialog, text: string): void {
+    d.cancelRetransmit();
+    d.lastInviteResponse = text;
+    this.send(text, d.src.address, d.src.port);
+    let interval = T1_MS;
+    let elapsed = 0;
+    let cancel = (): void => {};
+    const step = (): void => {
+      if (d.acked || this.closed) return;
+      elapsed += interval;
+      if (elapsed >= 64 * T1_MS) {
+        // No ACK: the dialog is dead (sofia hangs the channel up).
+        if (!d.session.isHungUp) d.session.hangup('RECOVERY_ON_TIMER_EXPIRE');
+        return;
+      }
+      this.send(text, d.src.address, d.src.port);
+      interval = Math.min(interval * 2, T2_MS);
+      cancel = this.timer(step, interval);
+    };
+    cancel = this.timer(step, interval);
+    d.cancelRetransmit = () => cancel();
+  }
+
+  private onAck(d: Dialog, msg: SipMessage): void {
+    if (d.acked) return;
+    d.acked = true;
+    d.cancelRetransmit();
+    if (d.lateSdp && msg.body.trim() !== '' && !d.negotiated) {
+      const remote = parseSdpAudio(msg.body);
+      const neg = remote ? negotiate(remote) : undefined;
+      d.session.channel.setVar('switch_r_sdp', msg.body);
+      if (!remote || !neg) {
+        d.session.hangup('INCOMPATIBLE_DESTINATION');
+        return;
+      }
+      d.negotiated = neg;
+      d.remote = remote;
+      this.applyNegotiation(d, remote, neg);
+    }
+  }
+
+  private onReInvite(d: Dialog, msg: SipMessage, rinfo: RemoteInfo): void {
+    if (msg.body.trim() !== '') {
+      const remote = parseSdpAudio(msg.body);
+      const neg = remote ? negotiate(remote) : undefined;
+      if (!remote || !neg) { this.respond(msg, rinfo, 488); return; }
+      d.negotiated = neg;
+      d.remote = remote;
+      this.applyNegotiation(d, remote, neg);
+      d.sdpOrigin.version++;
+      d.localSdp = undefined;
+    }
+    const r = this.buildResponse(msg, rinfo, 200, [['Contact', this.contact(d.session.channel.profile.destinationNumber)]], this.localSdp(d));
+    this.send(r, rinfo.address, rinfo.port);
+  }
+
+  /** BYE within the dialog with `Reason: Q.850;cause=N;text="CAUSE"`, retransmitted until a final response. */
+  private sendBye(d: Dialog, cause: string): void {
+    const branch = `z9hG4bK${randomBytes(8).toString('hex')}`;
+    const target = d.routeSet.length > 0 ? uriOf(d.routeSet[0]) : d.remoteTarget;
+    const t = uriTarget(target);
+    const address = t?.host ?? d.src.address;
+    const port = t?.port ?? 5060;
+    const h: SipHeader[] = [
+      { name: 'Via', value: `SIP/2.0/UDP ${this.hostPort};rport;branch=${branch}` },
+      { name: 'Max-Forwards', value: '70' },
+      { name: 'From', value: d.localNameAddr },
+      { name: 'To', value: d.remoteNameAddr },
+      { name: 'Call-ID', value: d.callId },
+      { name: 'CSeq', value: `${++d.localCseq} BYE` },
+      ...d.routeSet.map((r) => ({ name: 'Route', value: r })),
+      { name: 'User-Agent', value: SOFIA_USER_AGENT },
+      { name: 'Allow', value: ALLOW },
+      { name: 'Supported', value: SUPPORTED },
+      { name: 'Reason', value: q850(cause) },
+      { name: 'Content-Length', value: '0' },
+    ];
+    const text = serializeSip({ kind: 'request', method: 'BYE', uri: d.remoteTarget, status: 0, reason: '', headers: h, body: '' });
+    let tries = 0;
+    let interval = T1_MS;
+    let cancel = (): void => {};
+    const stop = (): void => { cancel(); this.uacTransactions.delete(branch); };
+    this.uacTransactions.set(branch, stop);
+    const fire = (): void => {
+      if (this.closed) return;
+      this.send(text, address, port);
+      if (++tries >= 7) { this.timer(stop, interval); return; }
+      cancel = this.timer(fire, interval);
+      interval = Math.min(interval * 2, T2_MS);
+    };
+    fire();
+  }
+}
+
+/** `Q.850;cause=16;text="NORMAL_CLEARING"`. */
+function q850(cause: string): string {
+  return `Q.850;cause=${HANGUP_CAUSES[cause] ?? 0};text="${cause}"`;
+}
+
+/** sofia's tags: 13 characters of letters and digits. */
+function randomTag(): string {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const b = randomBytes(13);
+  let s = '';
+  for (const x of b) s += abc[x % abc.length];
+  return s;
+}
+
+/** o= line numbers: FreeSWITCH starts from a time-derived id and uses id+1 as the version (captured). */
+function sdpOrigin(nowUs: number): { sessionId: number; version: number } {
+  const id = Math.floor(nowUs / 1e6) - Math.floor(Math.random() * 100000);
+  return { sessionId: id, version: id + 1 };
+}
+
+/** user, host, port of a SIP URI ('' where absent). */
+function parseUri(uri: string): { user: string; host: string; port: string; hostPort: string } {
+  const m = /^sips?:(?:([^@;]*)@)?(\[[^\]]+\]|[^:;?>]+)(?::(\d+))?/i.exec(uri.trim());
+  if (!m) return { user: '', host: '', port: '', hostPort: '' };
+  const user = decodeURIComponentSafe(m[1] ?? '').split(':')[0];
+  return { user, host: m[2], port: m[3] ?? '', hostPort: m[3] ? `${m[2]}:${m[3]}` : m[2] };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try { return decodeURIComponent(s); } catch { return s; }
+}

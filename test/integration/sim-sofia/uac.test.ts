@@ -1,0 +1,256 @@
+import t from 'tap';
+import type { FsEvent } from '../../../src/sim/freeswitch/event.js';
+import { decodeG711, encodeG711 } from '../../../src/sim/freeswitch/sofia/g711.js';
+import { buildRtp, parseRtp } from '../../../src/sim/freeswitch/sofia/rtp.js';
+import { parseSdpAudio } from '../../../src/sim/freeswitch/sofia/sdp.js';
+import { OutboundListener, sineFrames, sipHeader, startTwin, toneRatio, Udp, within } from './helpers.js';
+
+const UA = 'FreeSWITCH-mod_sofia/1.10.12-release~64bit';
+type TapTest = Parameters<Parameters<typeof t.test>[1]>[0];
+
+/** A test UAC on a UDP socket. */
+async function setup(t: TapTest) {
+  const ob = new OutboundListener();
+  const obPort = await ob.listen();
+  const tw = await startTwin(obPort);
+  const sip = new Udp();
+  await sip.bind();
+  const rtp = new Udp();
+  await rtp.bind();
+  const events: FsEvent[] = [];
+  const evWaiters: (() => void)[] = [];
+  tw.onEvent((ev) => { events.push(ev); for (const w of evWaiters.splice(0)) w(); });
+  const waitEvent = async (pred: (e: FsEvent) => boolean): Promise<FsEvent> => {
+    for (let i = 0; i < 10000; i++) {
+      const e = events.find(pred);
+      if (e) return e;
+      await new Promise<void>((r) => evWaiters.push(r));
+    }
+    throw new Error('no event');
+  };
+  t.teardown(async () => { sip.close(); rtp.close(); await tw.close(); await ob.close(); });
+  return { ob, tw, sip, rtp, events, waitEvent };
+}
+
+
+let n = 0;
+function invite(sipPort: number, twinPort: number, rtpPort: number, opts: { sdp?: boolean; payloads?: string; xcall?: string; branch?: string; callId?: string } = {}) {
+  n++;
+  const callId = opts.callId ?? `call-${n}-${Date.now()}@test`;
+  const branch = opts.branch ?? `z9hG4bKtest${n}x${Date.now()}`;
+  const payloads = opts.payloads ?? '8 0 101';
+  const sdp = opts.sdp === false ? '' : [
+    'v=0', 'o=test 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
+    `m=audio ${rtpPort} RTP/AVP ${payloads}`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000',
+    'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-16', 'a=ptime:20', 'a=sendrecv', '',
+  ].join('\r\n');
+  const lines = [
+    `INVITE sip:+15551234@127.0.0.1:${twinPort} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${sipPort};rport;branch=${branch}`,
+    'Max-Forwards: 70',
+    `From: "Alice" <sip:alice@127.0.0.1>;tag=from${n}`,
+    `To: <sip:+15551234@127.0.0.1:${twinPort}>`,
+    `Call-ID: ${callId}`,
+    'CSeq: 1 INVITE',
+    `Contact: <sip:alice@127.0.0.1:${sipPort}>`,
+    'User-Agent: test-uac',
+    ...(opts.xcall !== undefined ? [`X-Fsbridge-Call: ${opts.xcall}`] : []),
+    ...(sdp ? ['Content-Type: application/sdp'] : []),
+    `Content-Length: ${Buffer.byteLength(sdp)}`,
+  ];
+  return { text: lines.join('\r\n') + '\r\n\r\n' + sdp, callId, branch, fromTag: `from${n}` };
+}
+
+function ack(inv: { callId: string; fromTag: string }, toHeader: string, sipPort: number, twinPort: number, sdp = ''): string {
+  return [
+    `ACK sip:+15551234@127.0.0.1:${twinPort} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${sipPort};rport;branch=z9hG4bKack${Date.now()}${Math.random()}`,
+    'Max-Forwards: 70',
+    `From: "Alice" <sip:alice@127.0.0.1>;tag=${inv.fromTag}`,
+    `To: ${toHeader}`,
+    `Call-ID: ${inv.callId}`,
+    'CSeq: 1 ACK',
+    ...(sdp ? ['Content-Type: application/sdp'] : []),
+    `Content-Length: ${Buffer.byteLength(sdp)}`,
+  ].join('\r\n') + '\r\n\r\n' + sdp;
+}
+
+const isStatus = (code: number, method = 'INVITE') => (d: Buffer): boolean => {
+  const s = d.toString();
+  return s.startsWith(`SIP/2.0 ${code} `) && new RegExp(`^CSeq: \\d+ ${method}`, 'im').test(s);
+};
+
+t.test('OPTIONS gets 200 with the sofia User-Agent; bad requests get 400 / 481; garbage is dropped', async (t) => {
+  const { tw, sip } = await setup(t);
+  const base = (method: string, extra: string[] = []) => [
+    `${method} sip:127.0.0.1:${tw.sipPort} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${sip.port};rport;branch=z9hG4bK${method}${Math.random()}`,
+    'From: <sip:probe@127.0.0.1>;tag=p1', `To: <sip:127.0.0.1:${tw.sipPort}>`,
+    `Call-ID: ${method}-${Math.random()}`, `CSeq: 7 ${method}`, ...extra, 'Content-Length: 0',
+  ].join('\r\n') + '\r\n\r\n';
+  sip.send('this is not sip\r\n\r\n', tw.sipPort);
+  sip.send(base('OPTIONS'), tw.sipPort);
+  const ok = (await within(sip.wait(isStatus(200, 'OPTIONS')), 5000, 'OPTIONS 200')).toString();
+  t.equal(sipHeader(ok, 'User-Agent'), UA);
+  t.match(sipHeader(ok, 'To') ?? '', /;tag=\w+/);
+  t.match(sipHeader(ok, 'Via') ?? '', new RegExp(`rport=${sip.port}`));
+  t.equal(sip.got.length, 1, 'garbage got no reply');
+  sip.send(base('BYE').replace(/To: <[^>]*>/, 'To: <sip:x@127.0.0.1>;tag=nosuch'), tw.sipPort);
+  await within(sip.wait(isStatus(481, 'BYE')), 5000, 'BYE 481');
+  sip.send(base('CANCEL'), tw.sipPort);
+  await within(sip.wait(isStatus(481, 'CANCEL')), 5000, 'CANCEL 481');
+  sip.send(base('OPTIONS').replace(/Call-ID: [^\r]*\r\n/, ''), tw.sipPort);
+  await within(sip.wait(isStatus(400, 'OPTIONS')), 5000, 'missing Call-ID 400');
+});
+
+t.test('INVITE with SDP: socket, answer → 200 (PCMA chosen), RTP both ways, hangup → BYE with Reason', async (t) => {
+  const { ob, tw, sip, rtp, waitEvent } = await setup(t);
+  const inv = invite(sip.port, tw.sipPort, rtp.port, { xcall: 'fsb-call-42' });
+  sip.send(inv.text, tw.sipPort);
+  await within(sip.wait(isStatus(100)), 5000, '100 Trying');
+  const conn = await within(ob.accept(), 5000, 'outbound socket');
+  const data = await conn.connect();
+  t.equal(data['Channel-Name'], 'sofia/fsbridge/alice@127.0.0.1');
+  t.equal(data['Caller-Source'], 'mod_sofia');
+  t.equal(data['Caller-Context'], 'fsbridge');
+  t.equal(data['Caller-Destination-Number'], '+15551234');
+  t.equal(data['Caller-Caller-ID-Number'], 'alice');
+  t.equal(data['Caller-Caller-ID-Name'], 'Alice');
+  t.equal(data['variable_sip_h_X-Fsbridge-Call'], 'fsb-call-42');
+  t.equal(data.variable_fsbridge_call_id, 'fsb-call-42');
+  t.equal(data.variable_sip_call_id, inv.callId);
+  t.equal(data.variable_sip_req_uri, `+15551234@127.0.0.1:${tw.sipPort}`);
+  t.equal(data.variable_sip_from_user, 'alice');
+  t.equal(data.variable_sofia_profile_name, 'fsbridge');
+  t.match(data.variable_switch_r_sdp, /m=audio \d+ RTP\/AVP 8 0 101/);
+  t.equal(data['Channel-Read-Codec-Name'], 'PCMA');
+  const uuid = data['Unique-ID'];
+  conn.execute('answer');
+  const ok = (await within(sip.wait(isStatus(200)), 5000, '200 OK')).toString();
+  t.equal(sipHeader(ok, 'User-Agent'), UA);
+  const sdp = ok.split('\r\n\r\n')[1];
+  t.match(sdp, /^v=0\r\no=FreeSWITCH (\d+) (\d+) IN IP4 127\.0\.0\.1\r\n/);
+  t.match(sdp, /m=audio \d+ RTP\/AVP 8 101\r\n/);
+  const remote = parseSdpAudio(sdp);
+  if (!remote) throw new Error('no sdp');
+  // 200 is retransmitted until the ACK comes.
+  const first200 = sip.got.findIndex((g) => isStatus(200)(g.data));
+  await within(sip.wait(isStatus(200), first200 + 1), 5000, '200 retransmission');
+  const toHeader = sipHeader(ok, 'To') ?? '';
+  sip.send(ack(inv, toHeader, sip.port, tw.sipPort), tw.sipPort);
+  const answered = await within(waitEvent((e) => e.name === 'CHANNEL_ANSWER' && e.get('Unique-ID') === uuid), 5000, 'answer event');
+  t.equal(answered.get('Channel-Name'), 'sofia/fsbridge/alice@127.0.0.1');
+
+  // Caller audio: 1000 Hz as PCMA RTP → the channel's read frames.
+  const heard: Int16Array[] = [];
+  const stop = tw.onCallerAudio(uuid, (pcm) => { if (heard.length < 500) heard.push(Int16Array.from(pcm)); });
+  t.teardown(stop);
+  const frames = sineFrames(1000, 40);
+  let gotTone = false;
+  for (let i = 0; i < frames.length && !gotTone; i++) {
+    rtp.send(buildRtp({ payloadType: 8, marker: i === 0, sequence: i, timestamp: i * 160, ssrc: 1234, payload: encodeG711('PCMA', frames[i]) }), remote.port);
+    await new Promise((r) => setTimeout(r, 20));
+    gotTone = heard.some((f) => toneRatio(f, 1000) > 0.8);
+  }
+  for (let i = 0; i < 50 && !gotTone; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    gotTone = heard.some((f) => toneRatio(f, 1000) > 0.8);
+  }
+  t.ok(gotTone, 'the 1000 Hz sent as RTP is the channel\'s caller audio');
+
+  // Ear: silence first, then the broadcast tone, as PCMA RTP to the SDP address.
+  const before = rtp.got.length;
+  t.equal(await tw.api(`uuid_broadcast ${uuid} tone_stream://%(3000,0,440) aleg`), '+OK Message sent\n');
+  const toneIdx = (): number => rtp.got.findIndex((g, i) => i >= before && toneRatio(decodeG711('PCMA', parseRtp(g.data)?.payload ?? Buffer.alloc(0)), 440) > 0.8);
+  for (let i = 0; i < 200 && toneIdx() < 0; i++) await within(rtp.wait(() => true, rtp.got.length), 5000, 'rtp');
+  t.ok(toneIdx() >= 0, '440 Hz arrives as RTP');
+  const pkts = rtp.got.map((g) => parseRtp(g.data)).filter((p) => p !== undefined);
+  t.ok(pkts.length > 5);
+  t.ok(pkts.every((p) => p.payloadType === 8 && p.payload.length === 160 && p.ssrc === pkts[0].ssrc), 'PT 8, 160 bytes, one SSRC');
+  let seqOk = true;
+  for (let i = 1; i < pkts.length; i++) {
+    if (pkts[i].sequence !== ((pkts[i - 1].sequence + 1) & 0xffff) || pkts[i].timestamp !== ((pkts[i - 1].timestamp + 160) >>> 0)) seqOk = false;
+  }
+  t.ok(seqOk, 'sequence +1, timestamp +160');
+  t.ok(pkts[0].payload.every((b) => b === 0xd5), 'idle frames are A-law silence');
+
+  // fsbridge hangs up: BYE with the Q.850 reason; 200 from us.
+  const byeFrom = sip.got.length;
+  conn.hangup();
+  const bye = (await within(sip.wait((d) => d.toString().startsWith('BYE '), byeFrom), 5000, 'BYE')).toString();
+  t.equal(sipHeader(bye, 'Reason'), 'Q.850;cause=16;text="NORMAL_CLEARING"');
+  t.equal(sipHeader(bye, 'Call-ID'), inv.callId);
+  t.match(bye, new RegExp(`^BYE sip:alice@127\\.0\\.0\\.1:${sip.port} SIP/2\\.0`));
+  const byeOk = ['Via', 'From', 'To', 'Call-ID', 'CSeq'].map((h) => `${h}: ${sipHeader(bye, h)}`);
+  sip.send(['SIP/2.0 200 OK', ...byeOk, 'Content-Length: 0'].join('\r\n') + '\r\n\r\n', tw.sipPort);
+  const hc = await within(waitEvent((e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.get('Unique-ID') === uuid), 5000, 'hangup complete');
+  t.equal(hc.get('Hangup-Cause'), 'NORMAL_CLEARING');
+  t.equal(hc.get('variable_sip_hangup_disposition'), 'send_bye');
+});
+
+t.test('3PCC: INVITE without SDP gets the offer in the 200, the answer comes in the ACK; BYE from the caller', async (t) => {
+  const { ob, tw, sip, rtp, waitEvent } = await setup(t);
+  const inv = invite(sip.port, tw.sipPort, rtp.port, { sdp: false, xcall: 'late-1' });
+  sip.send(inv.text, tw.sipPort);
+  const conn = await within(ob.accept(), 5000, 'outbound socket');
+  const data = await conn.connect();
+  t.equal(data.variable_endpoint_disposition, 'DELAYED NEGOTIATION');
+  conn.execute('answer');
+  const ok = (await within(sip.wait(isStatus(200)), 5000, '200 OK')).toString();
+  const offer = ok.split('\r\n\r\n')[1];
+  t.match(offer, /m=audio \d+ RTP\/AVP 0 8 101\r\n/);
+  t.match(offer, /a=rtpmap:101 telephone-event\/8000/);
+  const local = parseSdpAudio(offer);
+  if (!local) throw new Error('no offer');
+  const answer = ['v=0', 'o=test 2 2 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
+    `m=audio ${rtp.port} RTP/AVP 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=ptime:20', ''].join('\r\n');
+  sip.send(ack(inv, sipHeader(ok, 'To') ?? '', sip.port, tw.sipPort, answer), tw.sipPort);
+  const pkt = parseRtp(await within(rtp.wait((d) => parseRtp(d) !== undefined), 5000, 'rtp after ACK'));
+  t.equal(pkt?.payloadType, 0);
+  t.ok(pkt?.payload.every((b) => b === 0xff), 'idle μ-law silence 0xFF');
+  const uuid = data['Unique-ID'];
+  const toTag = /tag=([^;\s]+)/.exec(sipHeader(ok, 'To') ?? '')?.[1];
+  sip.send([
+    `BYE sip:+15551234@127.0.0.1:${tw.sipPort} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${sip.port};rport;branch=z9hG4bKbye${Date.now()}`,
+    `From: "Alice" <sip:alice@127.0.0.1>;tag=${inv.fromTag}`, `To: <sip:+15551234@127.0.0.1>;tag=${toTag}`,
+    `Call-ID: ${inv.callId}`, 'CSeq: 2 BYE', 'Content-Length: 0',
+  ].join('\r\n') + '\r\n\r\n', tw.sipPort);
+  await within(sip.wait(isStatus(200, 'BYE')), 5000, 'BYE 200');
+  const hc = await within(waitEvent((e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.get('Unique-ID') === uuid), 5000, 'hangup complete');
+  t.equal(hc.get('Hangup-Cause'), 'NORMAL_CLEARING');
+  t.equal(hc.get('variable_sip_hangup_disposition'), 'recv_bye');
+  t.equal(hc.get('variable_rtp_use_codec_name'), 'PCMU');
+});
+
+t.test('CANCEL of a ringing INVITE: 200 to CANCEL, 487 to INVITE, ORIGINATOR_CANCEL', async (t) => {
+  const { ob, tw, sip, rtp, waitEvent } = await setup(t);
+  const inv = invite(sip.port, tw.sipPort, rtp.port, { xcall: 'cancel-me' });
+  sip.send(inv.text, tw.sipPort);
+  const conn = await within(ob.accept(), 5000, 'outbound socket');
+  const data = await conn.connect();
+  const uuid = data['Unique-ID'];
+  sip.send([
+    `CANCEL sip:+15551234@127.0.0.1:${tw.sipPort} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${sip.port};rport;branch=${inv.branch}`,
+    'Max-Forwards: 70', `From: "Alice" <sip:alice@127.0.0.1>;tag=${inv.fromTag}`, `To: <sip:+15551234@127.0.0.1:${tw.sipPort}>`,
+    `Call-ID: ${inv.callId}`, 'CSeq: 1 CANCEL', 'Content-Length: 0',
+  ].join('\r\n') + '\r\n\r\n', tw.sipPort);
+  await within(sip.wait(isStatus(200, 'CANCEL')), 5000, 'CANCEL 200');
+  const r487 = (await within(sip.wait(isStatus(487)), 5000, '487')).toString();
+  sip.send(ack(inv, sipHeader(r487, 'To') ?? '', sip.port, tw.sipPort), tw.sipPort);
+  const hc = await within(waitEvent((e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.get('Unique-ID') === uuid), 5000, 'hangup complete');
+  t.equal(hc.get('Hangup-Cause'), 'ORIGINATOR_CANCEL');
+  t.equal(hc.get('variable_sip_hangup_disposition'), 'recv_cancel');
+});
+
+t.test('no X-Fsbridge-Call: the dialplan rejects (CALL_REJECTED → 603 with Reason); no common codec → 488', async (t) => {
+  const { tw, sip, rtp } = await setup(t);
+  const inv = invite(sip.port, tw.sipPort, rtp.port);
+  sip.send(inv.text, tw.sipPort);
+  const r = (await within(sip.wait(isStatus(603)), 5000, '603')).toString();
+  t.equal(sipHeader(r, 'Reason'), 'Q.850;cause=21;text="CALL_REJECTED"');
+  const g722 = invite(sip.port, tw.sipPort, rtp.port, { payloads: '9', xcall: 'x' });
+  sip.send(g722.text, tw.sipPort);
+  await within(sip.wait(isStatus(488)), 5000, '488');
+});
