@@ -116,12 +116,21 @@ calls: { recordFile: ${JSON.stringify(join(work, 'calls.jsonl'))}, drainTimeoutM
         if (call) void twin.api(`uuid_send_dtmf ${call.fsUuid} ${digits}`).then(() => say('caller pressed', { digits }));
       }, Math.min(2000, o.seconds * 500));
     }
+    // Progress once a second: how much audio went each way so far.
+    const progress = o.progress ? setInterval(() => {
+      const call = daemon.calls.list()[0];
+      if (!call) return;
+      const toBot = daemon.metrics.counter('fsbridge_bot_messages_out_total', '').get();
+      const fromBot = daemon.metrics.counter('fsbridge_bot_messages_in_total', '').get();
+      say('talking', { state: call.state, messagesToBot: toBot, messagesFromBot: fromBot, callerHeardSoundS: soundSeconds(twin.earRecording(call.fsUuid)) });
+    }, 1000) : null;
     const timer = setTimeout(() => {
       say('caller hangs up');
       void twin.api(`uuid_kill ${aLeg}`);
     }, o.seconds * 1000);
     record = await Promise.race([ended, new Promise<null>((r) => setTimeout(() => r(null), o.seconds * 1000 + 15000))]);
     clearTimeout(timer);
+    if (progress) clearInterval(progress);
     if (record) {
       heard = twin.earRecording(record.fsUuid);
       say('call ended', { cause: record.cause, causeCode: record.causeCode, endedBy: record.endedBy, durationMs: record.durationMs });
@@ -145,6 +154,17 @@ calls: { recordFile: ${JSON.stringify(join(work, 'calls.jsonl'))}, drainTimeoutM
     rmSync(work, { recursive: true, force: true });
   }
   return { record, heard, exitCode };
+}
+
+/** Seconds of 8 kHz audio that are not silence (20 ms frames above a small RMS). */
+function soundSeconds(pcm: Int16Array): number {
+  let frames = 0;
+  for (let f = 0; f + 160 <= pcm.length; f += 160) {
+    let e = 0;
+    for (let i = f; i < f + 160; i++) e += pcm[i] * pcm[i];
+    if (e / 160 > 200 * 200) frames++;
+  }
+  return Number((frames * 0.02).toFixed(1));
 }
 
 const PROTOCOLS = ['twilio', 'exotel', 'native'];
@@ -196,7 +216,7 @@ export async function demoCommand(args: ParsedArgs, io: CliIo): Promise<number> 
     const record = join(io.cwd, '.fsbridge', 'demo-caller-heard.wav');
     const r = await simulateCall({
       botUrl: bot.url + 'twilio', protocol: 'twilio', record, seconds: Number(flagStr(args, 'seconds') ?? '6'),
-      playback: 'file', json: false, dtmf: '1',
+      playback: 'file', json: false, dtmf: '1', progress: true,
     }, io);
     io.out(`\nBot saw: ${bot.stats.starts} start, ${bot.stats.audioMessagesIn} media messages, DTMF ${JSON.stringify(bot.stats.dtmf)}, ${bot.stats.stops} stop.\n`);
     io.out(`What the caller heard is in ${record} (play it with: play ${record}).\n`);

@@ -9,6 +9,7 @@ import Srf from 'drachtio-srf';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { TypedEmitter } from '../typed-emitter.js';
+import { FsbridgeError } from '../errors.js';
 
 /** Where drachtio-server's admin port is. */
 export interface DrachtioLinkTarget {
@@ -62,8 +63,8 @@ export class DrachtioLink extends TypedEmitter<DrachtioLinkEvents> {
   get connected(): boolean { return this.up; }
 
   /**
-   * Connects and resolves once authenticated. Rejects if drachtio-server refuses the secret
-   * (srf stops retrying then). Connection refusals are retried, the promise stays pending.
+   * Connects and resolves once authenticated. Rejects with FsbridgeError SIP_DRACHTIO_AUTH_FAILED
+   * if drachtio-server refuses the secret (the link is closed then). Connection refusals are retried, the promise stays pending.
    */
   connect(target: DrachtioLinkTarget): Promise<void> {
     if (this.instance) throw new Error('DrachtioLink: connect() called twice');
@@ -78,8 +79,11 @@ export class DrachtioLink extends TypedEmitter<DrachtioLinkEvents> {
       srf.on('connect', (err: Error | null, hostport: string, serverVersion?: string) => {
         if (this.closed) return;
         if (err) {
-          logger.error({ err: err.message }, 'drachtio-server refused fsbridge');
-          reject(err);
+          // A wrong secret will not fix itself: stop retrying and let the owner report it.
+          metrics.error('SIP_DRACHTIO_AUTH_FAILED');
+          logger.error({ code: 'SIP_DRACHTIO_AUTH_FAILED' }, 'drachtio-server refused the secret');
+          this.close();
+          reject(new FsbridgeError('SIP_DRACHTIO_AUTH_FAILED', 'drachtio-server refused the secret', err));
           return;
         }
         const reconnect = this.everConnected;

@@ -22,6 +22,10 @@ export const SIP_ERRORS = {
     meaning: 'A REGISTER failed with another status, a bad 423, or could not be sent through drachtio.',
     consequence: 'the trunk is marked failed and retried with capped backoff',
   },
+  SIP_DRACHTIO_AUTH_FAILED: {
+    meaning: 'drachtio-server refused fsbridge\'s secret (drachtio.secret does not match the server\'s admin secret).',
+    consequence: 'the drachtio link is closed and not retried; no SIP calls or registrations until fixed',
+  },
   SIP_INBOUND_FORBIDDEN: {
     meaning: 'An INVITE came from an address in no trunk\'s inbound.allow list and carried no valid digest credentials.',
     consequence: 'the INVITE is answered 403 Forbidden; no call is created',

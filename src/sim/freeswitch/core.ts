@@ -12,6 +12,14 @@ import { HANGUP, Session, type FireOpts, type SessionHost } from './session.js';
 /** An application provided from outside the core (e.g. `socket`). */
 export type AppHandler = (session: Session, data: string) => Promise<void>;
 
+/**
+ * An endpoint's outgoing call: resolves with the answered A-leg session (its thread not yet run)
+ * or with the hang-up cause name.
+ */
+export type OriginateEndpoint = (req: {
+  dest: string; vars: Map<string, string>; cidName: string; cidNum: string; timeoutSec: number;
+}) => Promise<Session | string>;
+
 /** `-USAGE` text of originate (mod_commands.c ORIGINATE_SYNTAX). */
 export const ORIGINATE_USAGE =
   '-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n';
@@ -112,6 +120,11 @@ export class FsCore implements SessionHost {
     this.watchers.set(uuid, fn);
     return () => { if (this.watchers.get(uuid) === fn) this.watchers.delete(uuid); };
   }
+
+  private readonly endpoints = new Map<string, OriginateEndpoint>();
+
+  /** Registers an endpoint module for `originate <name>/<dest>` (e.g. `sofia`). */
+  registerEndpoint(name: string, fn: OriginateEndpoint): void { this.endpoints.set(name, fn); }
 
   /** The next session_id variable value. */
   allocSessionId(): number { return this.nextSessionId++; }
@@ -240,9 +253,6 @@ export class FsCore implements SessionHost {
       url = url.slice(end + 1);
     }
     const m = /^loopback\/([^/]+)(?:\/([^/]+))?(?:\/(.+))?$/.exec(url);
-    if (!m) return '-ERR CHAN_NOT_IMPLEMENTED\n';
-    const ext = m[1];
-    const ctx = m[2] ?? 'default';
     const target = argv[1];
     let app: { name: string; data: string } | undefined;
     let transfer: { exten: string; context: string } | undefined;
@@ -256,6 +266,17 @@ export class FsCore implements SessionHost {
     const cidName = argv[4] ?? vars.get('origination_caller_id_name') ?? '';
     const cidNum = argv[5] ?? vars.get('origination_caller_id_number') ?? '0000000000';
     const timeoutSec = Number(argv[6] ?? vars.get('originate_timeout') ?? 60) || 60;
+    if (!m) {
+      const slash = url.indexOf('/');
+      const ep = slash > 0 ? this.endpoints.get(url.slice(0, slash)) : undefined;
+      if (!ep) return '-ERR CHAN_NOT_IMPLEMENTED\n';
+      const r = await ep({ dest: url.slice(slash + 1), vars, cidName, cidNum, timeoutSec });
+      if (typeof r === 'string') return `-ERR ${r}\n`;
+      setImmediate(() => { void this.runALeg(r, app, transfer); });
+      return `+OK ${r.uuid}\n`;
+    }
+    const ext = m[1];
+    const ctx = m[2] ?? 'default';
 
     const mkProfile = (dir: 'inbound' | 'outbound'): CallerProfile => ({
       direction: dir, logicalDirection: dir, username: '', dialplan: 'xml',

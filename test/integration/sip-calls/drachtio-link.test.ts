@@ -22,13 +22,15 @@ t.test('connects and reports connected', async (t) => {
   t.ok(link.srf, 'srf available');
 });
 
-t.test('a wrong secret rejects connect()', async (t) => {
+t.test('a wrong secret rejects connect() with SIP_DRACHTIO_AUTH_FAILED and stops retrying', async (t) => {
   const twin = await startTwin();
   t.teardown(() => twin.close());
-  const link = newLink();
+  const metrics = new MetricsRegistry();
+  const link = new DrachtioLink({ logger: silentLogger(), metrics, retryMaxDelayMs: 100 });
   t.teardown(() => link.close());
-  await t.rejects(link.connect({ host: '127.0.0.1', port: twin.adminPort, secret: 'wrong' }));
+  await t.rejects(link.connect({ host: '127.0.0.1', port: twin.adminPort, secret: 'wrong' }), { code: 'SIP_DRACHTIO_AUTH_FAILED' });
   t.equal(link.connected, false);
+  t.equal(metrics.errorCount('SIP_DRACHTIO_AUTH_FAILED'), 1);
 });
 
 t.test('drachtio-server restarts on the same port: disconnected, then reconnected; routes survive', async (t) => {

@@ -1,6 +1,8 @@
 // InboundCalls against the drachtio twin: sipp (or a scripted UDP peer) is the operator, a
 // scripted UDP peer stands in for FreeSWITCH's SIP profile.
 import t from 'tap';
+import { existsSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { InboundCalls, type AdmitResult, type InboundEnded } from '../../../src/sip/inbound.js';
 import { startTwin, connectSrf } from '../sip/srf-helpers.js';
 import { UdpPeer, getHeader } from '../sip/udp-peer.js';
@@ -219,6 +221,22 @@ if (!haveBinary('sipp')) {
     const bye = await fs.next((r) => r.msg.method === 'BYE');
     t.ok(bye, 'FreeSWITCH leg got BYE');
     t.equal(calls.activeCalls, 0);
+  });
+
+  t.test('audio: the caller\'s RTP reaches the media address FreeSWITCH answered with (SDP passed through)', { skip: !existsSync('/usr/share/sip-tester/g711a.pcap') && 'no sipp G.711 sample' }, async (t) => {
+    const { twin, fs, ended } = await setup(t);
+    const rtp = createSocket('udp4');
+    await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', () => r()));
+    t.teardown(() => new Promise<void>((r) => rtp.close(() => r())));
+    const types = new Map<number, number>();
+    rtp.on('message', (b) => { if (b.length >= 12 && b[0] >> 6 === 2) types.set(b[1] & 0x7f, (types.get(b[1] & 0x7f) ?? 0) + 1); });
+    fs.answerSdp = `v=0\r\no=FreeSWITCH 1 1 IN IP4 127.0.0.1\r\ns=FreeSWITCH\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${rtp.address().port} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n`;
+    const run = await sipp(t, 'uac-invite-audio.xml', twin.sipPort);
+    const res = await run.done;
+    t.equal(res.code, 0, res.code === 0 ? 'sipp passed' : res.output.slice(-2000));
+    t.match(fs.invites()[0].msg.body, /m=audio \d+ RTP\/AVP 8 0/, 'the offer reached FreeSWITCH unchanged');
+    t.ok((types.get(8) ?? 0) > 10, `PCMA RTP packets arrived at FreeSWITCH's media port (${types.get(8) ?? 0})`);
+    t.match(await ended, { by: 'caller' });
   });
 
   t.test('CANCEL before answer: 487 to the caller, FreeSWITCH leg cancelled', async (t) => {
