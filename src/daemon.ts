@@ -17,6 +17,7 @@ import type { ChannelPort } from './calls/ports.js';
 import type { Call } from './calls/call.js';
 import { MediaLeg } from './calls/media-leg.js';
 import { hex32, twilioCallSid } from './bots/sids.js';
+import { TrunkRegistrations } from './trunk-registrations.js';
 
 export interface DaemonOptions {
   config: DeepReadonly<Config>;
@@ -58,6 +59,7 @@ export class Daemon {
   private readonly media: MediaServer;
   private readonly api: ApiServer;
   private readonly legs = new Map<string, MediaLeg>();
+  private readonly trunks: TrunkRegistrations | null;
   private readonly accountSid: string;
   private mediaUrlBase = '';
   private closing: Promise<void> | null = null;
@@ -99,6 +101,16 @@ export class Daemon {
       host: ml.host, port: ml.port, maxMessageBytes: cfg.media.maxMessageBytes,
       logger: this.log.child({ component: 'media' }), metrics: this.metrics,
     });
+    this.trunks = cfg.drachtio
+      ? new TrunkRegistrations(cfg.drachtio, cfg.trunks, {
+        logger: this.log, metrics: this.metrics, clock: this.clock,
+        onFatal: (code) => {
+          const err = new FsbridgeError(code, 'drachtio-server refused the secret (drachtio.secret)');
+          this.log.fatal({ code }, err.message);
+          this.rejectFatal(err);
+        },
+      })
+      : null;
     const al = hostPort(cfg.api.listen);
     this.api = new ApiServer({
       host: al.host, port: al.port, token: cfg.api.token,
@@ -114,6 +126,9 @@ export class Daemon {
             direction: c.init.direction, startTime: new Date(c.offeredAtMs).toISOString(),
           };
         },
+        extraGet: (path) => (path === '/v1/trunks'
+          ? { trunks: this.trunks?.status() ?? [], drachtio: this.trunks ? (this.trunks.connected ? 'connected' : 'disconnected') : 'not configured' }
+          : undefined),
         ready: () => ({
           ready: this.control.connected && !this.calls.isDraining,
           detail: { esl: this.control.connected ? 'connected' : 'disconnected', calls: this.calls.size, draining: this.calls.isDraining },
@@ -155,6 +170,7 @@ export class Daemon {
     await this.api.listen();
     this.ports.api = this.api.port;
     this.control.start();
+    this.trunks?.start();
     this.log.info({ ports: this.ports }, 'listeners bound');
     return this.ports;
   }
@@ -182,6 +198,7 @@ export class Daemon {
       // Calls whose channel never reported its end still get their record.
       for (const c of this.calls.list()) c.finish(causeFromName('SYSTEM_SHUTDOWN'));
     }
+    await this.trunks?.close();
     await this.api.close();
     await this.outbound.close();
     await this.media.close();

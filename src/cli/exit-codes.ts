@@ -8,7 +8,7 @@ export const EXIT = {
   /** check-config: the configuration is invalid (the issue asks for 2 here). */
   CONFIG_INVALID_CHECK: 2,
   USAGE: 64,
-  /** FreeSWITCH refused the ESL password. */
+  /** FreeSWITCH refused the ESL password, or drachtio-server refused the secret. */
   ESL_AUTH_FAILED: 77,
   /** `run` with an invalid configuration. */
   CONFIG_INVALID: 78,

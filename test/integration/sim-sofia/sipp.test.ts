@@ -21,17 +21,25 @@ async function freeUdpPort(): Promise<number> {
 }
 
 /** Runs sipp once with a scenario (placeholders replaced); resolves with its exit code and logs. */
-async function runSipp(t: Parameters<Parameters<typeof t.test>[1]>[0], scenario: string, repl: Record<string, string>, target: number): Promise<{ code: number | null; log: string }> {
+async function runSipp(
+  t: Parameters<Parameters<typeof t.test>[1]>[0], scenario: string, repl: Record<string, string>, target: number, sipPort?: number,
+): Promise<{ code: number | null; log: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sim-sofia-sipp-'));
-  let text = readFileSync(join(SCEN_DIR, scenario), 'utf8');
-  for (const [k, v] of Object.entries(repl)) text = text.split(`@${k}@`).join(v);
-  const file = join(dir, scenario);
-  writeFileSync(file, text);
-  const [port, mport] = [await freeUdpPort(), await freeUdpPort()];
+  let scen: string[];
+  if (scenario.startsWith('sn:')) {
+    scen = ['-sn', scenario.slice(3)];
+  } else {
+    let text = readFileSync(join(SCEN_DIR, scenario), 'utf8');
+    for (const [k, v] of Object.entries(repl)) text = text.split(`@${k}@`).join(v);
+    const file = join(dir, scenario);
+    writeFileSync(file, text);
+    scen = ['-sf', file];
+  }
+  const [port, mport] = [sipPort ?? await freeUdpPort(), await freeUdpPort()];
   const errFile = join(dir, 'err.log');
   const logFile = join(dir, 'log.log');
   const child: ChildProcess = spawn('sipp', [
-    `127.0.0.1:${target}`, '-sf', file, '-m', '1', '-s', '8084', '-i', '127.0.0.1', '-p', String(port),
+    ...(target > 0 ? [`127.0.0.1:${target}`] : []), ...scen, '-m', '1', '-s', '8084', '-i', '127.0.0.1', '-p', String(port),
     '-mi', '127.0.0.1', '-mp', String(mport), '-t', 'u1', '-nostdin', '-timeout', '20s', '-timeout_error',
     '-trace_err', '-error_file', errFile, '-trace_logs', '-log_file', logFile,
   ], { cwd: dir, stdio: 'ignore' });
@@ -135,4 +143,21 @@ t.test('sipp CANCEL: 200 + 487, channel ends ORIGINATOR_CANCEL', async (t) => {
   t.equal(r.code, 0, r.log);
   const hc = await within(waitEvent((e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.get('Unique-ID') === data['Unique-ID']), 5000, 'hangup complete');
   t.equal(hc.get('Hangup-Cause'), 'ORIGINATOR_CANCEL');
+});
+
+t.test('originate sofia/fsbridge/<user>@<host:port> to a sipp UAS: +OK once answered; uuid_kill sends BYE', async (t) => {
+  const { tw, waitEvent } = await setup(t);
+  const port = await freeUdpPort();
+  const sipp = runSipp(t, 'sn:uas', {}, 0, port);
+  // sipp binds its port after start; the INVITE is retransmitted until it answers.
+  const r = await within(tw.originate(`{origination_caller_id_number=5550000}sofia/fsbridge/bot@127.0.0.1:${port} &park`), 20_000, 'originate');
+  t.match(r, /^\+OK [0-9a-f-]{36}\n$/);
+  const uuid = r.slice(4).trim();
+  t.equal((await tw.api(`uuid_getvar ${uuid} channel_name`)).trim(), `sofia/fsbridge/bot@127.0.0.1:${port}`);
+  t.equal((await tw.api(`uuid_getvar ${uuid} rtp_use_codec_name`)).trim(), 'PCMU');
+  t.equal(await tw.api(`uuid_kill ${uuid}`), '+OK\n');
+  const res = await within(sipp, 25_000, 'sipp');
+  t.equal(res.code, 0, 'sipp uas saw INVITE, ACK, BYE');
+  const hc = await within(waitEvent((e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.get('Unique-ID') === uuid), 5000, 'hangup complete');
+  t.equal(hc.get('Call-Direction'), 'outbound');
 });

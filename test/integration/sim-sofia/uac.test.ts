@@ -254,3 +254,28 @@ t.test('no X-Fsbridge-Call: the dialplan rejects (CALL_REJECTED → 603 with Rea
   sip.send(g722.text, tw.sipPort);
   await within(sip.wait(isStatus(488)), 5000, '488');
 });
+
+t.test('originate into the twin\'s own profile: both legs, X- header passed, RTP between them, BYE ends both', async (t) => {
+  const { ob, tw, waitEvent } = await setup(t);
+  const orig = tw.originate(`{sip_h_X-Fsbridge-Call=loop-7}sofia/fsbridge/8084@127.0.0.1:${tw.sipPort} &playback(tone_stream://%(5000,0,600))`);
+  const conn = await within(ob.accept(), 5000, 'outbound socket');
+  const data = await conn.connect();
+  t.equal(data.variable_fsbridge_call_id, 'loop-7');
+  t.equal(data['Caller-Destination-Number'], '8084');
+  const inUuid = data['Unique-ID'];
+  const heard: Int16Array[] = [];
+  conn.execute('answer');
+  const r = await within(orig, 5000, 'originate');
+  t.match(r, /^\+OK /);
+  const outUuid = r.slice(4).trim();
+  t.teardown(tw.onCallerAudio(inUuid, (pcm) => { if (heard.length < 1000) heard.push(Int16Array.from(pcm)); }));
+  let got = false;
+  for (let i = 0; i < 200 && !got; i++) {
+    await new Promise((res) => setTimeout(res, 20));
+    got = heard.some((f) => toneRatio(f, 600) > 0.8);
+  }
+  t.ok(got, 'the A leg\'s 600 Hz playback reaches the B leg as caller audio over RTP');
+  conn.hangup();
+  const hc = await within(waitEvent((e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.get('Unique-ID') === outUuid), 5000, 'A leg ends');
+  t.equal(hc.get('Hangup-Cause'), 'NORMAL_CLEARING');
+});

@@ -13,6 +13,7 @@ import {
   getHeader, getHeaders, parseSip, serializeSip, tagOf, uriOf, uriTarget, viaBranch, type SipHeader, type SipMessage,
 } from '../../drachtio/sip-message.js';
 import { HANGUP_CAUSES } from '../channel-state.js';
+import { SRC } from '../event-factory.js';
 import type { CallerProfile } from '../channel.js';
 import type { FsCore } from '../core.js';
 import type { Session } from '../session.js';
@@ -77,6 +78,8 @@ interface Dialog {
   remoteEnded: boolean;
   cancelRetransmit: () => void;
   unwatch: () => void;
+  /** Outgoing leg (we sent the INVITE). */
+  uac?: { target: { address: string; port: number }; settle: (r: Session | string) => void; settled: boolean; inviteText: string };
 }
 
 /**
@@ -87,6 +90,8 @@ export class SofiaProfile {
   private boundPort = 0;
   private readonly dialogs = new Map<string, Dialog>();
   private readonly byBranch = new Map<string, Dialog>();
+  /** Our outgoing INVITEs by Via branch (kept apart: a call to the twin itself reuses the branch). */
+  private readonly uacInvites = new Map<string, Dialog>();
   private readonly uacTransactions = new Map<string, () => void>();
   private readonly timers = new Set<() => void>();
   private closed = false;
@@ -113,6 +118,7 @@ export class SofiaProfile {
     });
     s.on('error', (err) => this.o.logger.warn({ err }, 'sim sofia: socket error'));
     s.on('message', (b, rinfo) => this.onDatagram(b, rinfo));
+    this.o.core.registerEndpoint('sofia', (req) => this.originate(req));
     this.boundPort = s.address().port;
     this.o.logger.info({ port: this.boundPort, profile: this.name }, 'sim sofia: listening');
   }
@@ -219,8 +225,10 @@ export class SofiaProfile {
   }
 
   private onResponse(msg: SipMessage): void {
-    if (msg.status < 200) return;
     const branch = viaBranch(getHeader(msg, 'via'));
+    const inv = msg.method === 'INVITE' && branch ? this.uacInvites.get(branch) : undefined;
+    if (inv?.uac) { this.onInviteResponse(inv, msg); return; }
+    if (msg.status < 200) return;
     const stop = branch ? this.uacTransactions.get(branch) : undefined;
     stop?.();
   }
@@ -400,6 +408,7 @@ export class SofiaProfile {
     d.cancelRetransmit();
     this.dialogs.delete(`${d.callId};${d.localTag}`);
     if (this.byBranch.get(d.inviteBranch) === d) this.byBranch.delete(d.inviteBranch);
+    if (this.uacInvites.get(d.inviteBranch) === d) this.uacInvites.delete(d.inviteBranch);
   }
 
   /** Sets the negotiated-media variables (as sofia does once offer and answer are known). */
@@ -448,6 +457,7 @@ export class SofiaProfile {
 
   private onChannelEvent(d: Dialog, ev: string): void {
     const s = d.session;
+    if (d.uac && ev !== 'CHANNEL_HANGUP') return;
     if (ev === 'CHANNEL_PROGRESS_MEDIA') {
       // answer() pre-answers first; only a pre-answer that stays one sends 183.
       queueMicrotask(() => {
@@ -468,6 +478,11 @@ export class SofiaProfile {
     } else if (ev === 'CHANNEL_HANGUP') {
       d.cancelRetransmit();
       if (d.remoteEnded) return;
+      if (d.uac) {
+        if (d.confirmed) this.sendBye(d, s.channel.hangupCause ?? 'NORMAL_CLEARING');
+        else if (!d.finalSent) this.sendCancel(d);
+        return;
+      }
       const cause = s.channel.hangupCause ?? 'NORMAL_CLEARING';
       if (d.confirmed) {
         s.channel.setVar('sip_hangup_disposition', 'send_bye');
@@ -544,6 +559,221 @@ export class SofiaProfile {
     this.send(r, rinfo.address, rinfo.port);
   }
 
+  /**
+   * `originate sofia/<profile>/<user>@<host[:port]>`: INVITE with FreeSWITCH's offer; `sip_h_X-*`
+   * variables become headers. Resolves with the answered session, or a cause.
+   */
+  private async originate(req: { dest: string; vars: Map<string, string>; cidName: string; cidNum: string; timeoutSec: number }): Promise<Session | string> {
+    const { core } = this.o;
+    const slash = req.dest.indexOf('/');
+    if (slash < 0 || req.dest.slice(0, slash) !== this.name) return 'INVALID_PROFILE';
+    const dest = req.dest.slice(slash + 1).replace(/^sips?:/i, '');
+    const dm = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:;]+)(?::(\d+))?/.exec(dest);
+    if (!dm) return 'INVALID_URL';
+    const user = dm[1] ?? '';
+    const target = { address: dm[2].replace(/^\[|\]$/g, ''), port: dm[3] ? Number(dm[3]) : 5060 };
+    if (this.closed || this.dialogs.size >= MAX_DIALOGS) return 'SWITCH_CONGESTION';
+    const rtp = new RtpEndpoint(this.host);
+    let rtpPort: number;
+    try { rtpPort = await rtp.bind(); } catch { rtp.close(); return 'DESTINATION_OUT_OF_ORDER'; }
+    const uuid = randomUUID();
+    const callId = randomUUID();
+    const localTag = randomTag();
+    const branch = `z9hG4bK${randomBytes(8).toString('hex')}`;
+    const ruri = `sip:${user ? `${user}@` : ''}${dm[2]}${dm[3] ? `:${dm[3]}` : ''}`;
+    const cidNum = req.cidNum;
+    const profile: CallerProfile = {
+      direction: 'outbound', logicalDirection: 'outbound', username: '', dialplan: 'XML',
+      callerIdName: req.cidName, callerIdNumber: cidNum, origCallerIdName: req.cidName, origCallerIdNumber: cidNum,
+      calleeIdName: 'Outbound Call', calleeIdNumber: user, networkAddr: target.address, ani: cidNum,
+      destinationNumber: user, source: 'src/switch_ivr_originate.c', context: 'default', profileCreatedUs: core.clockNowUs(),
+    };
+    const name = `sofia/${this.name}/${dest}`;
+    const session = core.createSession(name, 'outbound', profile, uuid, { callerSource: rtp.caller, codec: { name: 'PCMU', rate: 8000, bitRate: 64000 } });
+    const ch = session.channel;
+    ch.setVar('direction', 'outbound');
+    ch.setVar('is_outbound', 'true');
+    ch.setVar('uuid', uuid);
+    ch.setVar('call_uuid', uuid);
+    ch.setVar('session_id', String(core.allocSessionId()));
+    ch.setVar('channel_name', name);
+    ch.setVar('sip_profile_name', this.name);
+    ch.setVar('sofia_profile_name', this.name);
+    ch.setVar('sip_destination_url', ruri);
+    ch.setVar('sip_call_id', callId);
+    ch.setVar('originate_endpoint', 'sofia');
+    for (const [k, v] of req.vars) ch.setVar(k, v);
+    const from = `"${req.cidName}" <sip:${cidNum}@${this.host}>;tag=${localTag}`;
+    const to = `<${ruri}>`;
+    const origin = sdpOrigin(core.clockNowUs());
+    const offer = buildOfferSdp({ ...origin, ip: this.host }, rtpPort);
+    ch.setVar('rtp_local_sdp_str', offer);
+    const extra = [...req.vars].filter(([k]) => /^sip_h_X-/i.test(k)).map(([k, v]) => `${k.slice(6)}: ${v}`);
+    const inviteText = [
+      `INVITE ${ruri} SIP/2.0`,
+      `Via: SIP/2.0/UDP ${this.hostPort};rport;branch=${branch}`,
+      'Max-Forwards: 70',
+      `From: ${from}`,
+      `To: ${to}`,
+      `Call-ID: ${callId}`,
+      'CSeq: 1 INVITE',
+      `Contact: <sip:mod_sofia@${this.hostPort}>`,
+      `User-Agent: ${SOFIA_USER_AGENT}`,
+      `Allow: ${ALLOW}`,
+      `Supported: ${SUPPORTED}`,
+      ...extra,
+      'Content-Type: application/sdp',
+      'Content-Disposition: session',
+      `Content-Length: ${Buffer.byteLength(offer)}`,
+    ].join('\r\n') + '\r\n\r\n' + offer;
+    const inviteMsg = parseSip(inviteText) as SipMessage;
+    let settle!: (r: Session | string) => void;
+    const result = new Promise<Session | string>((r) => { settle = r; });
+    const d: Dialog = {
+      callId, localTag, remoteTag: '', remoteNameAddr: to, localNameAddr: from, remoteTarget: ruri, routeSet: [],
+      src: target, localCseq: 1, session, rtp, rtpPort, invite: inviteMsg, inviteBranch: branch,
+      lastInviteResponse: undefined, finalSent: false, acked: false, confirmed: false, lateSdp: false,
+      negotiated: undefined, remote: undefined, localSdp: offer, sdpOrigin: origin, progressSent: false, remoteEnded: false,
+      cancelRetransmit: () => {}, unwatch: () => {},
+      uac: { target, settle: (r) => { if (!d.uac?.settled && d.uac) { d.uac.settled = true; settle(r); } }, settled: false, inviteText },
+    };
+    this.dialogs.set(`${callId};${localTag}`, d);
+    this.uacInvites.set(branch, d);
+    d.unwatch = core.watchChannel(uuid, (ev) => this.onChannelEvent(d, ev));
+    const stopSend = session.media.onWriteFrame((pcm) => rtp.sendFrame(pcm));
+    void session.done.then(() => {
+      stopSend();
+      d.unwatch();
+      rtp.close();
+      d.uac?.settle(ch.hangupCause ?? 'NORMAL_CLEARING');
+      this.timer(() => this.forget(d), 32 * T1_MS);
+    });
+    // Captured order of an originated A leg: OUTGOING, STATE INIT, CREATE, ORIGINATE, ROUTING, CONSUME_MEDIA.
+    ch.runningState = 'CS_NONE';
+    ch.state = 'CS_INIT';
+    session.fire('CHANNEL_OUTGOING', SRC.outgoing, { extended: false });
+    session.setRunningState('CS_INIT', 'CS_INIT');
+    ch.state = 'CS_ROUTING';
+    session.fire('CHANNEL_CREATE', SRC.create);
+    session.fire('CHANNEL_ORIGINATE', SRC.originate);
+    session.setRunningState('CS_ROUTING', 'CS_ROUTING');
+    session.setRunningState('CS_CONSUME_MEDIA', 'CS_CONSUME_MEDIA');
+    session.setCallState('DIALING');
+    // INVITE client transaction over UDP: T1, 2·T1 … until any response (RFC 3261 §17.1.1).
+    let interval = T1_MS;
+    let elapsed = 0;
+    let cancelRetx = (): void => {};
+    const retx = (): void => {
+      if (d.lastInviteResponse !== undefined || this.closed) return;
+      this.send(inviteText, target.address, target.port);
+      if (elapsed >= 64 * T1_MS) { session.hangup('RECOVERY_ON_TIMER_EXPIRE'); return; }
+      cancelRetx = this.timer(retx, interval);
+      elapsed += interval;
+      interval *= 2;
+    };
+    retx();
+    d.cancelRetransmit = () => cancelRetx();
+    const cancelTimeout = this.timer(() => { if (!ch.answered && !session.isHungUp) session.hangup('NO_ANSWER'); }, req.timeoutSec * 1000);
+    const r = await result;
+    cancelTimeout();
+    if (typeof r === 'string') void session.finish();
+    return r;
+  }
+
+  private onInviteResponse(d: Dialog, msg: SipMessage): void {
+    const uac = d.uac;
+    if (!uac) return;
+    const s = d.session;
+    d.lastInviteResponse = '';
+    d.cancelRetransmit();
+    const to = getHeader(msg, 'to') ?? d.remoteNameAddr;
+    if (msg.status < 200) {
+      if (msg.status === 180) { s.channel.setVar('sip_ring', 'true'); s.setCallState('RINGING'); }
+      if (msg.status === 183 && msg.body.trim() !== '' && this.takeAnswer(d, msg.body)) s.preAnswer();
+      return;
+    }
+    if (msg.status < 300) {
+      // 2xx (or a retransmission of it): ACK to the remote target.
+      if (!d.confirmed) {
+        d.confirmed = true;
+        d.finalSent = true;
+        d.remoteNameAddr = to;
+        d.remoteTag = tagOf(to) ?? '';
+        const contact = getHeader(msg, 'contact');
+        if (contact) d.remoteTarget = uriOf(contact);
+        d.routeSet = getHeaders(msg, 'record-route').flatMap((v) => v.split(/,(?![^<]*>)/)).map((x) => x.trim()).filter((x) => x !== '').reverse();
+        s.channel.setVar('sip_to_tag', d.remoteTag);
+        if (msg.body.trim() !== '') s.channel.setVar('switch_r_sdp', msg.body);
+      }
+      this.sendAck(d, `z9hG4bK${randomBytes(8).toString('hex')}`, d.remoteNameAddr);
+      if (!d.acked) {
+        d.acked = true;
+        if (!d.negotiated && !this.takeAnswer(d, msg.body)) { s.hangup('INCOMPATIBLE_DESTINATION'); return; }
+        s.answer();
+        uac.settle(s);
+      }
+      return;
+    }
+    // Non-2xx final: ACK on the INVITE's branch, the call fails with the mapped cause.
+    this.sendAck(d, d.inviteBranch, to);
+    if (d.finalSent) return;
+    d.finalSent = true;
+    d.remoteEnded = true;
+    const cause = sipStatusToCause(msg.status);
+    s.channel.setVar('sip_term_status', String(msg.status));
+    s.hangup(cause);
+    void s.finish();
+    uac.settle(cause);
+  }
+
+  /** Applies an SDP answer received on an outgoing leg; false when unusable. */
+  private takeAnswer(d: Dialog, body: string): boolean {
+    const remote = parseSdpAudio(body);
+    const neg = remote ? negotiate(remote) : undefined;
+    if (!remote || !neg) return false;
+    d.remote = remote;
+    d.negotiated = neg;
+    this.applyNegotiation(d, remote, neg);
+    return true;
+  }
+
+  private sendAck(d: Dialog, branch: string, to: string): void {
+    const t = d.confirmed ? uriTarget(d.routeSet.length > 0 ? uriOf(d.routeSet[0]) : d.remoteTarget) : undefined;
+    const address = t?.host ?? d.uac?.target.address ?? d.src.address;
+    const port = t?.port ?? d.uac?.target.port ?? 5060;
+    const h: SipHeader[] = [
+      { name: 'Via', value: `SIP/2.0/UDP ${this.hostPort};rport;branch=${branch}` },
+      { name: 'Max-Forwards', value: '70' },
+      { name: 'From', value: d.localNameAddr },
+      { name: 'To', value: to },
+      { name: 'Call-ID', value: d.callId },
+      { name: 'CSeq', value: '1 ACK' },
+      ...(d.confirmed ? d.routeSet.map((r) => ({ name: 'Route', value: r })) : []),
+      { name: 'Contact', value: `<sip:mod_sofia@${this.hostPort}>` },
+      { name: 'Content-Length', value: '0' },
+    ];
+    const uri = d.confirmed ? d.remoteTarget : d.invite.uri;
+    this.send(serializeSip({ kind: 'request', method: 'ACK', uri, status: 0, reason: '', headers: h, body: '' }), address, port);
+  }
+
+  /** CANCEL of our pending INVITE (same branch, RFC 3261 §9.1). */
+  private sendCancel(d: Dialog): void {
+    const uac = d.uac;
+    if (!uac) return;
+    const h: SipHeader[] = [
+      { name: 'Via', value: `SIP/2.0/UDP ${this.hostPort};rport;branch=${d.inviteBranch}` },
+      { name: 'Max-Forwards', value: '70' },
+      { name: 'From', value: d.localNameAddr },
+      { name: 'To', value: getHeader(d.invite, 'to') as string },
+      { name: 'Call-ID', value: d.callId },
+      { name: 'CSeq', value: '1 CANCEL' },
+      { name: 'Reason', value: q850(d.session.channel.hangupCause ?? 'ORIGINATOR_CANCEL') },
+      { name: 'Content-Length', value: '0' },
+    ];
+    this.send(serializeSip({ kind: 'request', method: 'CANCEL', uri: d.invite.uri, status: 0, reason: '', headers: h, body: '' }), uac.target.address, uac.target.port);
+    uac.settle(d.session.channel.hangupCause ?? 'ORIGINATOR_CANCEL');
+  }
+
   /** BYE within the dialog with `Reason: Q.850;cause=N;text="CAUSE"`, retransmitted until a final response. */
   private sendBye(d: Dialog, cause: string): void {
     const branch = `z9hG4bK${randomBytes(8).toString('hex')}`;
@@ -580,6 +810,18 @@ export class SofiaProfile {
     };
     fire();
   }
+}
+
+/** sofia_glue_sip_cause_to_freeswitch (subset). */
+function sipStatusToCause(status: number): string {
+  const table: Record<number, string> = {
+    401: 'CALL_REJECTED', 403: 'CALL_REJECTED', 404: 'UNALLOCATED_NUMBER', 408: 'RECOVERY_ON_TIMER_EXPIRE',
+    480: 'NO_USER_RESPONSE', 481: 'NORMAL_TEMPORARY_FAILURE', 484: 'INVALID_NUMBER_FORMAT', 486: 'USER_BUSY',
+    487: 'ORIGINATOR_CANCEL', 488: 'INCOMPATIBLE_DESTINATION', 500: 'NORMAL_TEMPORARY_FAILURE',
+    502: 'NETWORK_OUT_OF_ORDER', 503: 'NORMAL_TEMPORARY_FAILURE', 504: 'RECOVERY_ON_TIMER_EXPIRE',
+    600: 'USER_BUSY', 603: 'CALL_REJECTED', 606: 'INCOMPATIBLE_DESTINATION',
+  };
+  return table[status] ?? 'NORMAL_UNSPECIFIED';
 }
 
 /** `Q.850;cause=16;text="NORMAL_CLEARING"`. */
