@@ -21,7 +21,7 @@ function notifySystemd(io: CliIo, state: string): void {
 /**
  * `fsbridge run --config F`: loads the configuration (exit 78 when invalid, every error listed),
  * starts the daemon, reports readiness to systemd, and on SIGTERM/SIGINT drains and exits 0.
- * A wrong ESL password exits 77.
+ * A wrong ESL password (or drachtio secret) exits 77.
  */
 export async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const loaded = loadConfig(loadOptions(args, io));
@@ -41,6 +41,7 @@ export async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   }
   const outcome = await Promise.race([
     daemon.ready.then(() => 'ready' as const, () => 'fatal' as const),
+    daemon.fatal.catch(() => 'fatal' as const),
     io.stopSignal.then(() => 'signal' as const),
   ]);
   if (outcome === 'ready') {
