@@ -22,7 +22,7 @@
  *   bot→caller transit = total − hold;
  * - round trip = receive − send; transit round trip = caller→bot transit + bot→caller transit.
  *
- * Run alone: `node dist/bench/media-loop.js [--quick] [--calls 50,100] [--modes relay,twilio] [--no-pin] [--no-nice]`.
+ * Run alone: `node dist/bench/media-loop.js [--quick] [--calls 50,100] [--modes relay,twilio] [--no-pin] [--no-nice] [--retries 2]`.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -47,6 +47,12 @@ export interface MediaLoopOptions {
   pin: boolean;
   /** Run both processes at nice -10 (when permitted), so that other work on the machine disturbs less. */
   nice: boolean;
+  /**
+   * A step whose cores were more than 10 % busy with other work is run again, up to this many times
+   * while the run is younger than budgetMs; the least disturbed attempt is kept.
+   */
+  retries: number;
+  budgetMs: number;
   /** Progress lines. */
   progress?: (line: string) => void;
 }
@@ -85,6 +91,10 @@ export interface StepResult {
   loadgenCoreShare: number;
   /** Busy share of the SUT's core (CPU 1, from /proc/stat) not used by the SUT: other processes (NaN if unknown). */
   otherOnSutCoreShare: number;
+  /** The same for the load generator's core (CPU 0). */
+  otherOnLoadgenCoreShare: number;
+  /** Attempts made at this step (see MediaLoopOptions.retries). */
+  attempts: number;
   /** (heapUsed + external) after GC with N calls minus before any call, per call (bytes). */
   heapPerCallBytes: number;
   rssPerCallBytes: number;
@@ -223,11 +233,13 @@ async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: b
     sut.send({ t: 'measureStart' });
     const lg0 = process.cpuUsage();
     const core0 = cpuBusySec(1);
+    const lgCore0 = cpuBusySec(0);
     const lgWall0 = performance.now();
     await sleep(t0 + o.warmMs + o.measureMs - performance.now());
     const cpuP = sut.ask({ t: 'measureStop' }, 'cpu');
     const lg = process.cpuUsage(lg0);
     const core1 = cpuBusySec(1);
+    const lgCore1 = cpuBusySec(0);
     const lgWall = performance.now() - lgWall0;
     const cpu = await cpuP;
     await sleep(t0 + frames * FRAME_MS + DRAIN_MS - performance.now());
@@ -300,6 +312,8 @@ async function runStep(mode: Mode, calls: number, o: MediaLoopOptions, pinned: b
       cpuSec, wallSec, cpuSecPerCallMinute: cpuSec / (calls * wallSec / 60), sutCoreShare: cpuSec / wallSec,
       sutEventLoopUtilization: cpu.elu, loadgenCoreShare: (lg.user + lg.system) / 1000 / lgWall,
       otherOnSutCoreShare: pinned ? Math.max(0, (core1 - core0) - cpuSec) / wallSec : NaN,
+      otherOnLoadgenCoreShare: pinned ? Math.max(0, (lgCore1 - lgCore0) - (lg.user + lg.system) / 1e6) / (lgWall / 1000) : NaN,
+      attempts: 1,
       heapPerCallBytes: (mem(loaded) - loaded.apparatusBytes - mem(base)) / calls, rssPerCallBytes: (loaded.rss - base.rss) / calls,
       setupFailures, sutErrors: report.errors,
     };
@@ -316,13 +330,23 @@ export async function runMediaLoopBench(o: MediaLoopOptions): Promise<MediaLoopR
   const pinned = o.pin && canPin();
   const niced = o.nice && canNice();
   const steps: StepResult[] = [];
+  const started = performance.now();
+  const disturbance = (x: StepResult): number => Math.max(x.otherOnSutCoreShare, x.otherOnLoadgenCoreShare);
   for (const calls of o.calls) {
     for (const mode of o.modes) {
-      const r = await runStep(mode, calls, o, pinned, niced);
+      let r = await runStep(mode, calls, o, pinned, niced);
+      let attempts = 1;
+      while (disturbance(r) > 0.1 && attempts <= o.retries && performance.now() - started < o.budgetMs) {
+        o.progress?.(`${mode} ${calls} calls: cores ${(disturbance(r) * 100).toFixed(0)} % busy with other work, again`);
+        const again = await runStep(mode, calls, o, pinned, niced);
+        attempts++;
+        if (!(disturbance(again) >= disturbance(r))) r = again;
+      }
+      r.attempts = attempts;
       steps.push(r);
       o.progress?.(`${mode.padEnd(6)} ${String(calls).padStart(4)} calls: up p99 ${r.upTransit.p99.toFixed(2)} ms, ` +
         `down transit p99 ${r.downTransit.p99.toFixed(2)} ms, rt p99 ${r.roundTrip.p99.toFixed(2)} ms, ` +
-        `SUT ${(r.sutCoreShare * 100).toFixed(0)} % core (others ${(r.otherOnSutCoreShare * 100).toFixed(0)} %), loadgen ${(r.loadgenCoreShare * 100).toFixed(0)} %, ` +
+        `SUT ${(r.sutCoreShare * 100).toFixed(0)} % core (others ${(r.otherOnSutCoreShare * 100).toFixed(0)} % / ${(r.otherOnLoadgenCoreShare * 100).toFixed(0)} %), loadgen ${(r.loadgenCoreShare * 100).toFixed(0)} %, ` +
         `drops ${r.droppedUp}/${r.droppedDown}`);
     }
   }
@@ -370,13 +394,13 @@ export function addedLatencyTable(r: MediaLoopResult): string {
 export function resourceTable(r: MediaLoopResult): string {
   return mdTable(
     ['calls', 'path', 'SUT CPU (% of a core)', 'event-loop use', 'CPU s per call-minute', '× relay', 'heap+external KiB/call', '× relay',
-      'RSS KiB/call', 'load generator (% of a core)', 'other processes on the SUT core (%)', 'SUT errors'],
+      'RSS KiB/call', 'load generator (% of a core)', 'other work on SUT / load-generator core (%)', 'attempts', 'SUT errors'],
     r.steps.map((s) => {
       const b = relayOf(r, s.calls);
       const errs = Object.entries({ ...s.sutErrors, untagged: s.untagged, 'load generator skipped': s.loadgenSkipped }).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
       return [String(s.calls), s.mode, f1(s.sutCoreShare * 100), f2(s.sutEventLoopUtilization), s.cpuSecPerCallMinute.toFixed(3),
         b ? f2(s.cpuSecPerCallMinute / b.cpuSecPerCallMinute) : '–', f1(s.heapPerCallBytes / 1024),
-        b ? f2(s.heapPerCallBytes / b.heapPerCallBytes) : '–', f1(s.rssPerCallBytes / 1024), f1(s.loadgenCoreShare * 100), f1(s.otherOnSutCoreShare * 100),
+        b ? f2(s.heapPerCallBytes / b.heapPerCallBytes) : '–', f1(s.rssPerCallBytes / 1024), f1(s.loadgenCoreShare * 100), `${f1(s.otherOnSutCoreShare * 100)} / ${f1(s.otherOnLoadgenCoreShare * 100)}`, String(s.attempts),
         errs || (s.setupFailures ? `setup failures ${s.setupFailures}` : '0')];
     }),
   );
@@ -444,19 +468,19 @@ export function evaluateBudgets(r: MediaLoopResult): BudgetVerdict[] {
         ` (relay ${f1(relayOf(r, top)!.heapPerCallBytes / 1024)} KiB)`,
     });
   }
-  const disturbed = r.steps.filter((s) => s.otherOnSutCoreShare > 0.1);
+  const disturbed = r.steps.filter((s) => Math.max(s.otherOnSutCoreShare, s.otherOnLoadgenCoreShare) > 0.1);
   if (disturbed.length > 0) {
     out.push({
-      budget: 'caveat: steps whose SUT core was more than 10 % busy with other work',
+      budget: 'caveat: steps whose cores were more than 10 % busy with other work (SUT / load-generator core)',
       met: null,
-      detail: disturbed.map((s) => `${s.mode}@${s.calls} ${f1(s.otherOnSutCoreShare * 100)} %`).join(', ') +
+      detail: disturbed.map((s) => `${s.mode}@${s.calls} ${f1(s.otherOnSutCoreShare * 100)} / ${f1(s.otherOnLoadgenCoreShare * 100)} %`).join(', ') +
         ' — their latency tails (and the capacity verdicts built on them) show that other work as well',
     });
   }
   return out;
 }
 
-/** Parses `--quick`, `--calls a,b`, `--modes x,y`, `--no-pin`, `--no-nice`. */
+/** Parses `--quick`, `--calls a,b`, `--modes x,y`, `--no-pin`, `--no-nice`, `--retries n`. */
 export function parseMediaLoopArgs(argv: string[]): MediaLoopOptions {
   const quick = argv.includes('--quick');
   const list = (flag: string): string[] | null => {
@@ -467,7 +491,11 @@ export function parseMediaLoopArgs(argv: string[]): MediaLoopOptions {
     .filter((n) => Number.isInteger(n) && n > 0 && n <= 2000);
   const modes = (list('--modes') ?? ['relay', 'twilio', 'exotel', 'native'])
     .filter((m): m is Mode => m === 'relay' || m === 'twilio' || m === 'exotel' || m === 'native');
-  return { calls, modes, warmMs: quick ? 1000 : 2000, measureMs: quick ? 3000 : 10_000, pin: !argv.includes('--no-pin'), nice: !argv.includes('--no-nice') };
+  const retries = Number(list('--retries')?.[0] ?? 2);
+  return {
+    calls, modes, warmMs: quick ? 1000 : 2000, measureMs: quick ? 3000 : 10_000, pin: !argv.includes('--no-pin'), nice: !argv.includes('--no-nice'),
+    retries: Number.isInteger(retries) && retries >= 0 && retries <= 5 ? retries : 2, budgetMs: quick ? 2 * 60_000 : 7 * 60_000,
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -4,7 +4,7 @@
  * the tables, and a verdict on each budget of design.md.
  *
  * Options are passed through to the media loop: `--quick`, `--calls 50,100`, `--modes relay,twilio`,
- * `--no-pin`, `--no-nice`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark.
+ * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -75,6 +75,9 @@ depend on what else that machine was doing.
 - Pinning: ${res.pinned ? 'system under test on CPU 1, load generator on CPU 0 (taskset)' : 'none (taskset unavailable or fewer than 2 cores)'};
   priority: ${res.niced ? 'both processes at nice −10, so that other work on the machine disturbs them less' : 'default (nice 0)'}
 - Media loop: calls ${o.calls.join(', ')}; ${o.warmMs / 1000} s warm-up, ${o.measureMs / 1000} s measured per step; modes interleaved per call count.
+  A step during which either core was more than 10 % busy with other work (from /proc/stat, minus the
+  benchmark's own CPU time) was run again, up to ${o.retries} more times within ${o.budgetMs / 60_000} min of the run's start,
+  keeping the least disturbed attempt; the "attempts" and "other work" columns show it.
 
 ## Budgets (design.md) against this run
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from './observability/logger.js';
 import { MetricsRegistry } from './observability/metrics.js';
 import { systemClock, type Clock } from './clock.js';
@@ -17,7 +18,9 @@ import type { ChannelPort } from './calls/ports.js';
 import type { Call } from './calls/call.js';
 import { MediaLeg } from './calls/media-leg.js';
 import { hex32, twilioCallSid } from './bots/sids.js';
-import { TrunkRegistrations } from './trunk-registrations.js';
+import { SipSignalling } from './sip-signalling.js';
+import type { DialResult } from './sip/outbound.js';
+import type { PeerOutcome } from './calls/dialplan-call.js';
 
 export interface DaemonOptions {
   config: DeepReadonly<Config>;
@@ -31,6 +34,17 @@ export interface DaemonPorts {
   outboundSocket: number;
   media: number;
   api: number;
+}
+
+/** A SIP call fsbridge routed (inbound) or dialled (outbound), until FreeSWITCH's channel arrives. */
+interface PendingSipCall {
+  direction: 'inbound' | 'outbound';
+  bot: string;
+  from: string;
+  to: string;
+  params: Record<string, string>;
+  /** Outbound: the dial's outcome. */
+  peer?: () => Promise<PeerOutcome>;
 }
 
 function hostPort(s: string): { host: string; port: number } {
@@ -59,7 +73,9 @@ export class Daemon {
   private readonly media: MediaServer;
   private readonly api: ApiServer;
   private readonly legs = new Map<string, MediaLeg>();
-  private readonly trunks: TrunkRegistrations | null;
+  private readonly sip: SipSignalling | null;
+  /** SIP calls fsbridge routed or dialled, waiting for FreeSWITCH's channel (keyed by call id). */
+  private readonly pending = new Map<string, PendingSipCall>();
   private readonly accountSid: string;
   private mediaUrlBase = '';
   private closing: Promise<void> | null = null;
@@ -101,9 +117,27 @@ export class Daemon {
       host: ml.host, port: ml.port, maxMessageBytes: cfg.media.maxMessageBytes,
       logger: this.log.child({ component: 'media' }), metrics: this.metrics,
     });
-    this.trunks = cfg.drachtio
-      ? new TrunkRegistrations(cfg.drachtio, cfg.trunks, {
+    this.sip = cfg.drachtio
+      ? new SipSignalling({
+        drachtio: cfg.drachtio, trunks: cfg.trunks, routes: cfg.routes, answerTimeoutMs: cfg.calls.answerTimeoutMs,
         logger: this.log, metrics: this.metrics, clock: this.clock,
+        admit: (req) => {
+          if (this.calls.isDraining) return { ok: false, reason: 'draining' };
+          if (this.calls.size + this.pending.size >= cfg.calls.maxConcurrent) return { ok: false, reason: 'capacity' };
+          this.pending.set(req.callId, { direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk } });
+          return { ok: true };
+        },
+        onInboundEnded: (e) => {
+          // Ended before FreeSWITCH's channel reached fsbridge (cancelled, FreeSWITCH refused):
+          // the call still leaves its one record.
+          const p = this.pending.get(e.callId);
+          if (!p) return;
+          this.pending.delete(e.callId);
+          this.calls.recordUnconnected(
+            { callId: e.callId, fsUuid: '', direction: 'inbound', bot: p.bot, from: p.from, to: p.to, params: p.params },
+            e.by === 'caller' ? 'caller' : 'fsbridge', e.cause, { sipStatus: e.sipStatus },
+          );
+        },
         onFatal: (code) => {
           const err = new FsbridgeError(code, 'drachtio-server refused the secret (drachtio.secret)');
           this.log.fatal({ code }, err.message);
@@ -118,6 +152,7 @@ export class Daemon {
       logger: this.log.child({ component: 'api' }), metrics: this.metrics,
       backend: {
         listCalls: () => this.calls.list().map((c) => c.toJSON()),
+        originate: (body) => this.originate(body),
         hangup: (id) => this.endCall(id, 'api'),
         findTwilioCall: (sid) => {
           const c = this.calls.list().find((x) => twilioCallSid(x.callId) === sid);
@@ -127,7 +162,7 @@ export class Daemon {
           };
         },
         extraGet: (path) => (path === '/v1/trunks'
-          ? { trunks: this.trunks?.status() ?? [], drachtio: this.trunks ? (this.trunks.connected ? 'connected' : 'disconnected') : 'not configured' }
+          ? { trunks: this.sip?.status() ?? [], drachtio: this.sip ? (this.sip.connected ? 'connected' : 'disconnected') : 'not configured' }
           : undefined),
         ready: () => ({
           ready: this.control.connected && !this.calls.isDraining,
@@ -170,7 +205,7 @@ export class Daemon {
     await this.api.listen();
     this.ports.api = this.api.port;
     this.control.start();
-    this.trunks?.start();
+    this.sip?.start();
     this.log.info({ ports: this.ports }, 'listeners bound');
     return this.ports;
   }
@@ -198,7 +233,7 @@ export class Daemon {
       // Calls whose channel never reported its end still get their record.
       for (const c of this.calls.list()) c.finish(causeFromName('SYSTEM_SHUTDOWN'));
     }
-    await this.trunks?.close();
+    await this.sip?.close();
     await this.api.close();
     await this.outbound.close();
     await this.media.close();
@@ -210,15 +245,72 @@ export class Daemon {
   private onSession(s: OutboundSession): void {
     const channel = channelPort(s);
     const varNames = Object.keys(s.channelData.variables);
+    // A SIP call fsbridge routed or dialled comes back through the `fsbridge` dialplan context
+    // with its call id (X-Fsbridge-Call); anything else is a dialplan-triggered call.
+    const sipCallId = s.getVar('fsbridge_call_id') ?? s.getVar('sip_h_X-Fsbridge-Call');
+    const p = sipCallId ? this.pending.get(sipCallId) : undefined;
+    if (sipCallId && p) this.pending.delete(sipCallId);
     void runDialplanCall(channel, varNames, {
       calls: this.calls,
       logger: this.log,
       metrics: this.metrics,
       hasBot: (name) => Object.prototype.hasOwnProperty.call(this.opts.config.bots, name),
       makeBotLeg: (call) => this.makeLeg(call),
-    }).catch((err) => {
+    }, p && sipCallId ? {
+      callId: sipCallId, direction: p.direction, bot: p.bot, params: p.params, from: p.from, to: p.to, waitForPeer: p.peer,
+    } : {}).catch((err) => {
       this.log.error({ err, fsUuid: s.uuid }, 'call flow failed');
     });
+  }
+
+  /**
+   * `POST /v1/calls`: dials out through a trunk and connects the bot when the callee answers.
+   * Resolves when the dial has a result (answered, busy, no-answer, rejected, failed).
+   */
+  private async originate(body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const cfg = this.opts.config;
+    const b = (body ?? {}) as Record<string, unknown>;
+    const str = (k: string) => (typeof b[k] === 'string' && (b[k] as string).length > 0 ? (b[k] as string) : undefined);
+    const to = str('to');
+    const trunk = str('trunk');
+    const bot = str('bot');
+    const problems: string[] = [];
+    if (!to || !/^\+?[0-9*#]{1,32}$/.test(to)) problems.push('to: expected a dialled number');
+    if (!trunk || !cfg.trunks.some((t) => t.name === trunk)) problems.push('trunk: expected the name of a configured trunk');
+    if (!bot || !Object.prototype.hasOwnProperty.call(cfg.bots, bot)) problems.push('bot: expected the name of a configured bot');
+    const timeoutSec = b.timeoutSec === undefined ? 30 : Number(b.timeoutSec);
+    if (!Number.isInteger(timeoutSec) || timeoutSec < 1 || timeoutSec > 300) problems.push('timeoutSec: expected an integer from 1 to 300');
+    const params: Record<string, string> = {};
+    if (b.params !== undefined) {
+      if (typeof b.params !== 'object' || b.params === null || Array.isArray(b.params)) problems.push('params: expected an object of strings');
+      else for (const [k, v] of Object.entries(b.params)) if (typeof v === 'string') params[k] = v; else problems.push(`params.${k}: expected a string`);
+    }
+    if (!this.sip) problems.push('drachtio: not configured, so fsbridge cannot place SIP calls');
+    if (problems.length) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems } } };
+    if (this.calls.isDraining) return { status: 503, body: { error: { code: 'CALL_DRAINING' } } };
+    const callId = randomUUID();
+    let settle!: (o: PeerOutcome) => void;
+    const peer = new Promise<PeerOutcome>((r) => { settle = r; });
+    const from = str('from');
+    this.pending.set(callId, { direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params, peer: () => peer });
+    const r: DialResult = await this.sip!.dial({ callId, to: to!, from, trunk: trunk!, timeoutSec });
+    if (r.result === 'answered') settle({ ok: true });
+    else {
+      settle({
+        ok: false, endedBy: r.result === 'failed' ? 'fsbridge' : 'callee', cause: r.cause,
+        sipStatus: r.sipStatus, result: r.result, errorCode: r.code,
+      });
+      if (this.pending.delete(callId)) {
+        // FreeSWITCH's leg never reached fsbridge: the call leaves its record here.
+        this.calls.recordUnconnected(
+          { callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params },
+          r.result === 'failed' ? 'fsbridge' : 'callee', r.cause, { sipStatus: r.sipStatus, result: r.result, code: r.code },
+        );
+      }
+    }
+    const out: Record<string, unknown> = { callId, result: r.result };
+    if (r.result !== 'answered') Object.assign(out, { sipStatus: r.sipStatus, cause: r.cause, ...(r.code ? { code: r.code } : {}) });
+    return { status: 200, body: out };
   }
 
   private makeLeg(call: Call): MediaLeg {

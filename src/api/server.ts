@@ -8,6 +8,8 @@ import { TWILIO_CALL_PATH, twilioCallResource, twilioNotFound, type TwilioCallVi
 /** What the API needs from the daemon; injected so the API has no knowledge of the parts. */
 export interface ApiBackend {
   listCalls(): Record<string, unknown>[];
+  /** `POST /v1/calls` (JSON body): places an outbound call; resolves the HTTP status and body. */
+  originate?(body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Hangs a call up; false when there is no such live call. */
   hangup(callId: string, endedBy: 'api'): Promise<boolean>;
   findTwilioCall(callSid: string): TwilioCallView | undefined;
@@ -88,6 +90,15 @@ export class ApiServer {
     if (path.startsWith('/v1/')) {
       if (!bearerOk(req, this.opts.token)) return this.fail(res, 401, 'API_UNAUTHORIZED', 'bearer token required');
       if (method === 'GET' && path === '/v1/calls') return sendJson(res, 200, { calls: this.opts.backend.listCalls() });
+      if (method === 'POST' && path === '/v1/calls' && this.opts.backend.originate) {
+        const text = await readBody(req);
+        if (text === null) return this.fail(res, 413, 'API_BODY_TOO_LARGE', 'body too large');
+        let body: unknown;
+        try { body = JSON.parse(text || '{}'); } catch { return this.fail(res, 400, 'API_BAD_REQUEST', 'the body must be JSON'); }
+        const r = await this.opts.backend.originate(body);
+        if (r.status >= 400) this.opts.metrics.error(String((r.body.error as { code?: string } | undefined)?.code ?? 'API_BAD_REQUEST'));
+        return sendJson(res, r.status, r.body);
+      }
       const hm = /^\/v1\/calls\/([^/]+)\/hangup$/.exec(path);
       if (method === 'POST' && hm) {
         const ok = await this.opts.backend.hangup(decodeURIComponent(hm[1]), 'api');

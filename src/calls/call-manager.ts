@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { Clock } from '../clock.js';
 import { Call, type CallInit } from './call.js';
-import type { CallRecord, CallRecordSink } from './call-record.js';
+import type { CallRecord, CallRecordSink, EndedBy } from './call-record.js';
 import { causeFromName } from './hangup-causes.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
@@ -53,12 +53,17 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
   }
 
   /**
-   * Writes the one record of a channel refused at admission (it never became a live call):
-   * `endedBy: fsbridge`, the cause it was hung up with, and the refusal's error code.
+   * Writes the one record of a call that never became a live call with a channel: refused at
+   * admission (`endedBy: fsbridge`), or a SIP call that ended before FreeSWITCH took it (e.g.
+   * the caller cancelled). `code` is the error code, when there is one.
    */
-  recordRefused(init: Omit<CallInit, 'callId'>, code: string, causeName: string): CallRecord {
-    const call = new Call({ ...init, callId: randomUUID() }, this.opts.clock, this.opts.logger.child({ fsUuid: init.fsUuid }));
-    call.beginEnding('fsbridge', causeName, code);
+  recordUnconnected(
+    init: Omit<CallInit, 'callId'> & { callId?: string }, endedBy: EndedBy, causeName: string,
+    extra: { code?: string; sipStatus?: number; result?: string } = {},
+  ): CallRecord {
+    const call = new Call({ ...init, callId: init.callId ?? randomUUID() }, this.opts.clock, this.opts.logger.child({ fsUuid: init.fsUuid }));
+    call.annotate({ sipStatus: extra.sipStatus, result: extra.result });
+    call.beginEnding(endedBy, causeName, extra.code);
     const rec = call.finish(causeFromName(causeName));
     this.opts.metrics.counter('fsbridge_calls_ended_total', 'Calls ended, by cause').inc({ cause: rec.cause });
     void this.opts.records.write(rec);

@@ -32,6 +32,7 @@ export class Call extends TypedEmitter<CallEvents> {
   private endedBy: EndedBy | null = null;
   private requestedCause: HangupCause | null = null;
   private errorCode: string | undefined;
+  private extra: { sipStatus?: number; result?: string } = {};
   private record: CallRecord | null = null;
   private ender: ((endedBy: EndedBy, causeName: string, errorCode?: string) => Promise<void>) | null = null;
 
@@ -99,10 +100,16 @@ export class Call extends TypedEmitter<CallEvents> {
       causeCode: c.code,
       endedBy,
       ...(this.errorCode ? { errorCode: this.errorCode } : {}),
+      ...this.extra,
     };
     this.logger.info({ cause: c.name, causeCode: c.code, endedBy }, 'call ended');
     this.safeEmit('ended', this.record);
     return this.record;
+  }
+
+  /** Adds the SIP outcome (status, dial result) to the call record. */
+  annotate(extra: { sipStatus?: number; result?: string }): void {
+    this.extra = { ...this.extra, ...extra };
   }
 
   /** Set by the code that drives the call (it knows how to hang the channel up). */

@@ -15,6 +15,25 @@ export interface DialplanCallDeps {
   makeBotLeg(call: Call, channel: ChannelPort): BotLeg | null;
 }
 
+/** How the far end of an outbound call answered (the SIP dial's outcome). */
+export type PeerOutcome =
+  | { ok: true }
+  | { ok: false; endedBy: 'callee' | 'fsbridge'; cause: string; sipStatus?: number; result?: string; errorCode?: string };
+
+/** Per-call overrides for calls fsbridge itself routed (SIP trunks) instead of the dialplan. */
+export interface DialplanCallOptions {
+  callId?: string;
+  direction?: 'inbound' | 'outbound';
+  /** The bot chosen by a route or the API (instead of the `fsbridge_bot` variable). */
+  bot?: string;
+  /** Parameters for the bot (merged over `fsbridge_param_*`). */
+  params?: Record<string, string>;
+  from?: string;
+  to?: string;
+  /** Outbound calls: resolves when the callee answered or the dial failed; the bot waits for it. */
+  waitForPeer?: () => Promise<PeerOutcome>;
+}
+
 /** Channel variables read from the dialplan: `fsbridge_bot` and every `fsbridge_param_<key>`. */
 export function paramsFromChannel(channel: ChannelPort, names: Iterable<string>): Record<string, string> {
   const params: Record<string, string> = {};
@@ -35,12 +54,13 @@ export function paramsFromChannel(channel: ChannelPort, names: Iterable<string>)
  */
 export async function runDialplanCall(
   channel: ChannelPort, varNames: Iterable<string>, deps: DialplanCallDeps,
-  opts: { callId?: string; direction?: 'inbound' | 'outbound' } = {},
+  opts: DialplanCallOptions = {},
 ): Promise<Call | null> {
-  const bot = channel.getVar('fsbridge_bot') ?? null;
+  const bot = opts.bot ?? channel.getVar('fsbridge_bot') ?? null;
   const init = {
     fsUuid: channel.fsUuid, direction: opts.direction ?? 'inbound' as const, bot,
-    from: channel.from, to: channel.to, params: paramsFromChannel(channel, varNames),
+    from: opts.from ?? channel.from, to: opts.to ?? channel.to,
+    params: { ...paramsFromChannel(channel, varNames), ...(opts.params ?? {}) },
   };
   const adm = deps.calls.admit({ ...init, callId: opts.callId });
   if (!adm.ok) {
@@ -48,7 +68,7 @@ export async function runDialplanCall(
     deps.logger.warn({ code: adm.code, fsUuid: channel.fsUuid }, 'call refused');
     const causeName = adm.code === 'CALL_OVER_CAPACITY' ? 'NORMAL_CIRCUIT_CONGESTION' : 'NORMAL_TEMPORARY_FAILURE';
     await channel.hangup(causeName).catch(() => {});
-    deps.calls.recordRefused(init, adm.code, causeName);
+    deps.calls.recordUnconnected({ ...init, callId: opts.callId }, 'fsbridge', causeName, { code: adm.code });
     return null;
   }
   const call = adm.call;
@@ -84,6 +104,15 @@ export async function runDialplanCall(
     call.logger.warn({ err, code: 'CALL_ANSWER_FAILED' }, 'answer failed');
     await endCall('fsbridge', 'NORMAL_TEMPORARY_FAILURE', 'CALL_ANSWER_FAILED');
     return call;
+  }
+  if (opts.waitForPeer) {
+    const peer = await opts.waitForPeer();
+    if (!peer.ok) {
+      call.annotate({ sipStatus: peer.sipStatus, result: peer.result });
+      await endCall(peer.endedBy, peer.cause, peer.errorCode);
+      return call;
+    }
+    call.annotate({ result: 'answered' });
   }
   if (!call.transition('answered')) return call; // the caller left while we answered
   leg = deps.makeBotLeg(call, channel);

@@ -4,7 +4,12 @@
  * (an HMAC over the issue time, so no per-challenge state is kept and a flood cannot grow memory).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { RouteConfig, TrunkConfig } from '../config/schema.js';
+import type { DeepReadonly, RouteConfig as RouteConfigMutable, TrunkConfig as TrunkConfigMutable } from '../config/schema.js';
+
+/** Trunk settings as the validated (frozen) config holds them. */
+export type TrunkConfig = DeepReadonly<TrunkConfigMutable>;
+/** A route as the validated (frozen) config holds it. */
+export type RouteConfig = DeepReadonly<RouteConfigMutable>;
 import { compileAllowList, type AllowList } from './cidr.js';
 
 /** The user part of a SIP URI (`sip:+15551234@host;x` → `+15551234`), or undefined. */

@@ -15,13 +15,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { systemClock, type Clock } from '../clock.js';
-import type { RouteConfig, TrunkConfig } from '../config/schema.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { causeToSipStatus, parseReasonHeader, reasonHeader, sipStatusToCause } from './causes.js';
 import { parseCredentials, verifyCredentials } from './digest.js';
 import type { SipErrorCode } from './error-codes.js';
 import {
   checkNonce, compileTrunks, makeNonce, matchRoute, trunkForSource, uriUser, uriWithUser, type InboundTrunk,
+  type RouteConfig, type TrunkConfig,
 } from './inbound-policy.js';
 
 /** What the admission callback is asked. */
@@ -176,6 +176,23 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     c.uas.destroy({ headers }).catch(() => {});
     c.uac.destroy({ headers }).catch(() => {});
     return true;
+  }
+
+  /**
+   * Ends every call (hangup() each) and releases its record at once, also for calls still being
+   * set up. For shutdown, and for a lost drachtio link: drachtio-server's dialogs belong to the
+   * old connection, so no BYE would ever reach these calls (the BYEs sent here may not go out).
+   * Returns how many calls were ended.
+   */
+  hangupAll(causeName = 'NORMAL_CLEARING'): number {
+    const all = [...this.calls.values()];
+    for (const c of all) {
+      const answered = Boolean(c.uas && c.uac);
+      this.hangup(c.info.callId, causeName);
+      // before answer the caller is answered with the cause's status (see hangup())
+      this.finish(c, { callId: c.info.callId, by: 'fsbridge', cause: causeName, ...(answered ? {} : { sipStatus: causeToSipStatus(causeName) }) });
+    }
+    return all.length;
   }
 
   /** Stops taking new calls (they get 503). Does not end answered calls. Idempotent. */

@@ -12,11 +12,10 @@
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { systemClock, type Clock } from '../clock.js';
-import type { TrunkConfig } from '../config/schema.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { parseReasonHeader, reasonHeader, sipStatusToCause } from './causes.js';
 import type { SipErrorCode } from './error-codes.js';
-import { uriWithUser } from './inbound-policy.js';
+import { uriWithUser, type TrunkConfig } from './inbound-policy.js';
 import { TrunkLimiter, type Release } from './trunk-limiter.js';
 
 /** One outbound dial. */
@@ -127,6 +126,16 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
     c.trunkDialog.destroy({ headers }).catch(() => {});
     c.fsDialog.destroy({ headers }).catch(() => {});
     return true;
+  }
+
+  /**
+   * Ends every answered call (BYE both legs, records released at once). For shutdown and for a
+   * lost drachtio link. Dials still in progress end through their own timers. Returns the count.
+   */
+  hangupAll(causeName = 'NORMAL_CLEARING'): number {
+    const ids = [...this.calls.keys()];
+    for (const id of ids) this.hangup(id, causeName);
+    return ids.length;
   }
 
   /** Refuses new and queued dials; answered calls are left alone. Idempotent. */

@@ -279,3 +279,41 @@ t.test('originate into the twin\'s own profile: both legs, X- header passed, RTP
   const hc = await within(waitEvent((e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.get('Unique-ID') === outUuid), 5000, 'A leg ends');
   t.equal(hc.get('Hangup-Cause'), 'NORMAL_CLEARING');
 });
+
+t.test('TCP on the same port: OPTIONS split across writes, INVITE → 200 → ACK, BYE back on the connection', async (t) => {
+  const { ob, tw, rtp } = await setup(t);
+  const { connect } = await import('node:net');
+  const c = connect({ host: '127.0.0.1', port: tw.sipPort });
+  await new Promise<void>((r) => c.once('connect', () => r()));
+  t.teardown(() => { c.destroy(); });
+  let buf = '';
+  const waiters: (() => void)[] = [];
+  c.on('data', (b) => { buf += b.toString(); for (const w of waiters.splice(0)) w(); });
+  const waitFor = async (re: RegExp): Promise<string> => {
+    for (let i = 0; i < 1000; i++) {
+      const m = re.exec(buf);
+      if (m) return m[0];
+      await new Promise<void>((r) => waiters.push(r));
+    }
+    throw new Error('no match');
+  };
+  const lp = c.localPort ?? 0;
+  const opt = [`OPTIONS sip:127.0.0.1:${tw.sipPort};transport=tcp SIP/2.0`, `Via: SIP/2.0/TCP 127.0.0.1:${lp};branch=z9hG4bKtcpopt`,
+    'From: <sip:p@127.0.0.1>;tag=a', `To: <sip:127.0.0.1:${tw.sipPort}>`, 'Call-ID: tcp-opt', 'CSeq: 1 OPTIONS', 'Content-Length: 0'].join('\r\n') + '\r\n\r\n';
+  c.write(opt.slice(0, 37));
+  await new Promise((r) => setTimeout(r, 20));
+  c.write(opt.slice(37));
+  t.match(await within(waitFor(/SIP\/2\.0 200 OK[\s\S]*?CSeq: 1 OPTIONS[\s\S]*?\r\n\r\n/), 5000, 'tcp options'), /User-Agent: FreeSWITCH-mod_sofia/);
+  const inv = invite(lp, tw.sipPort, rtp.port, { xcall: 'tcp-1' });
+  c.write(inv.text.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'));
+  const conn = await within(ob.accept(), 5000, 'outbound socket');
+  const data = await conn.connect();
+  t.equal(data.variable_sip_via_protocol, 'tcp');
+  conn.execute('answer');
+  const ok = await within(waitFor(/SIP\/2\.0 200 OK[^]*?CSeq: 1 INVITE[^]*?\r\n\r\n/), 5000, '200 over tcp');
+  c.write(ack(inv, sipHeader(ok, 'To') ?? '', lp, tw.sipPort).replace('SIP/2.0/UDP', 'SIP/2.0/TCP'));
+  conn.hangup();
+  const bye = await within(waitFor(/BYE sip:[^]*?\r\n\r\n/), 5000, 'BYE over tcp');
+  t.match(sipHeader(bye, 'Via') ?? '', /^SIP\/2\.0\/TCP /);
+  t.equal(sipHeader(bye, 'Reason'), 'Q.850;cause=16;text="NORMAL_CLEARING"');
+});

@@ -187,7 +187,8 @@ t.test('hangup() before answer: FreeSWITCH leg cancelled, the caller gets the ca
   invite(op, twin.sipPort, 'hb1');
   const a = await admitted;
   await fs.next((r) => r.msg.method === 'INVITE');
-  t.equal(calls.hangup(a.callId, 'USER_BUSY'), true);
+  t.equal(calls.hangupAll('USER_BUSY'), 1, 'hangupAll ends the call being set up');
+  t.equal(calls.activeCalls, 0, 'record released at once');
   t.equal(calls.hangup(a.callId, 'USER_BUSY'), false, 'only once');
   const res = await op.next(final('hb1'));
   t.equal(res.msg.status, 486);
@@ -273,6 +274,7 @@ if (!haveBinary('sipp')) {
     const res = await run.done;
     t.equal(res.code, 0, res.code === 0 ? 'sipp passed' : res.output.slice(-2000));
     t.same(await ended, { callId: 'call-1', by: 'fsbridge', cause: 'NORMAL_CLEARING' });
+    t.equal(calls.hangupAll(), 0, 'nothing left');
     const bye = await fs.next((r) => r.msg.method === 'BYE');
     t.equal(getHeader(bye.msg, 'reason'), 'Q.850;cause=16;text="NORMAL_CLEARING"');
   });

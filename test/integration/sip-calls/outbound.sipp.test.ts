@@ -81,8 +81,10 @@ t.test('407 challenge: the digest the trunk checks is right (src/sip/digest.ts);
   t.equal(r.result, 'answered');
   t.same(verdicts, ['ok']);
   await fs.next((x) => x.msg.method === 'ACK');
-  t.equal(dialer.hangup('out-1'), true);
+  t.equal(dialer.hangupAll(), 1);
+  t.equal(dialer.activeCalls, 0);
   t.ok(await peer.next((x) => x.msg.method === 'BYE'), 'trunk got BYE');
+  t.ok(await fs.next((x) => x.msg.method === 'BYE'), 'FreeSWITCH got BYE');
 });
 
 t.test('407 with a wrong password: rejected (403), FreeSWITCH leg torn down', async (t) => {

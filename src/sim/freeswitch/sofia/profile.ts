@@ -6,11 +6,12 @@
  * profile's dialplan context; its media is RTP on a port of its own.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Clock } from '../../../clock.js';
 import type { Logger } from '../../../observability/logger.js';
 import {
-  getHeader, getHeaders, parseSip, serializeSip, tagOf, uriOf, uriTarget, viaBranch, type SipHeader, type SipMessage,
+  getHeader, getHeaders, parseSip, serializeSip, SipStreamSplitter, tagOf, uriOf, uriTarget, viaBranch, type SipHeader, type SipMessage,
 } from '../../drachtio/sip-message.js';
 import { HANGUP_CAUSES } from '../channel-state.js';
 import { SRC } from '../event-factory.js';
@@ -46,6 +47,9 @@ export interface SofiaProfileOptions {
   context?: string;
 }
 
+/** Where a message came from / goes to; `tcp` = the connection it arrived on. */
+interface Peer { address: string; port: number; tcp?: TcpSocket }
+
 interface Dialog {
   callId: string;
   localTag: string;
@@ -56,7 +60,7 @@ interface Dialog {
   localNameAddr: string;
   remoteTarget: string;
   routeSet: string[];
-  src: { address: string; port: number };
+  src: Peer;
   localCseq: number;
   session: Session;
   rtp: RtpEndpoint;
@@ -79,7 +83,7 @@ interface Dialog {
   cancelRetransmit: () => void;
   unwatch: () => void;
   /** Outgoing leg (we sent the INVITE). */
-  uac?: { target: { address: string; port: number }; settle: (r: Session | string) => void; settled: boolean; inviteText: string };
+  uac?: { target: Peer; settle: (r: Session | string) => void; settled: boolean; inviteText: string };
 }
 
 /**
@@ -95,6 +99,8 @@ export class SofiaProfile {
   private readonly uacTransactions = new Map<string, () => void>();
   private readonly timers = new Set<() => void>();
   private closed = false;
+  private tcp: Server | undefined;
+  private readonly tcpConns = new Set<TcpSocket>();
   readonly name: string;
   private readonly host: string;
   private readonly context: string;
@@ -117,10 +123,40 @@ export class SofiaProfile {
       s.bind(this.o.port ?? 5080, this.host, () => { s.off('error', reject); resolve(); });
     });
     s.on('error', (err) => this.o.logger.warn({ err }, 'sim sofia: socket error'));
-    s.on('message', (b, rinfo) => this.onDatagram(b, rinfo));
+    s.on('message', (b, rinfo) => this.onDatagram(b, { address: rinfo.address, port: rinfo.port }));
     this.o.core.registerEndpoint('sofia', (req) => this.originate(req));
     this.boundPort = s.address().port;
+    await this.listenTcp();
     this.o.logger.info({ port: this.boundPort, profile: this.name }, 'sim sofia: listening');
+  }
+
+  /** TCP on the same port (RFC 3261 §18: UDP and TCP together); skipped with a warning when the port is taken. */
+  private async listenTcp(): Promise<void> {
+    const srv = createServer((c) => this.acceptTcp(c));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(this.boundPort, this.host, () => { srv.off('error', reject); resolve(); });
+      });
+      srv.on('error', () => {});
+      this.tcp = srv;
+    } catch (err) {
+      this.o.logger.warn({ err, port: this.boundPort }, 'sim sofia: tcp listen failed, udp only');
+    }
+  }
+
+  private acceptTcp(c: TcpSocket): void {
+    if (this.closed || this.tcpConns.size >= MAX_DIALOGS) { c.destroy(); return; }
+    this.tcpConns.add(c);
+    c.on('close', () => this.tcpConns.delete(c));
+    c.on('error', () => {});
+    const split = new SipStreamSplitter(MAX_DATAGRAM_BYTES);
+    const peer: Peer = { address: c.remoteAddress ?? '', port: c.remotePort ?? 0, tcp: c };
+    c.on('data', (chunk) => {
+      const { messages, overflow } = split.push(chunk);
+      for (const m of messages) this.onDatagram(Buffer.from(m, 'utf8'), peer);
+      if (overflow) c.destroy();
+    });
   }
 
   /** Closes RTP sockets, timers and the SIP socket (idempotent). Hang channels up first for BYEs to go out. */
@@ -130,6 +166,9 @@ export class SofiaProfile {
     for (const c of [...this.timers]) c();
     this.timers.clear();
     for (const d of this.dialogs.values()) { d.cancelRetransmit(); d.rtp.close(); }
+    for (const c of this.tcpConns) c.destroy();
+    const tcp = this.tcp;
+    if (tcp) await new Promise<void>((r) => tcp.close(() => r()));
     const s = this.sock;
     this.sock = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
@@ -141,14 +180,19 @@ export class SofiaProfile {
     return () => { cancel(); this.timers.delete(cancel); };
   }
 
-  private send(text: string, address: string, port: number): void {
-    if (!this.sock || this.closed) return;
-    this.sock.send(Buffer.from(text, 'utf8'), port, address);
+  /** Sends on the peer's TCP connection when it has one, else as a UDP datagram. */
+  private send(text: string, peer: Peer): void {
+    if (this.closed) return;
+    if (peer.tcp) {
+      if (!peer.tcp.destroyed && peer.tcp.writable) peer.tcp.write(text);
+      return;
+    }
+    this.sock?.send(Buffer.from(text, 'utf8'), peer.port, peer.address);
   }
 
   private get hostPort(): string { return `${this.host}:${this.boundPort}`; }
 
-  private onDatagram(b: Buffer, rinfo: RemoteInfo): void {
+  private onDatagram(b: Buffer, rinfo: Peer): void {
     if (b.length > MAX_DATAGRAM_BYTES) return;
     const text = b.toString('utf8');
     if (text.trim() === '') return; // CRLF keep-alive
@@ -174,7 +218,7 @@ export class SofiaProfile {
     }
   }
 
-  private onRequest(msg: SipMessage, rinfo: RemoteInfo): void {
+  private onRequest(msg: SipMessage, rinfo: Peer): void {
     const toTag = tagOf(getHeader(msg, 'to'));
     const callId = getHeader(msg, 'call-id') as string;
     const d = toTag ? this.dialogs.get(`${callId};${toTag}`) : undefined;
@@ -234,7 +278,7 @@ export class SofiaProfile {
   }
 
   /** Builds a response: Vias (top one with received/rport), From, To (+ tag), Call-ID, CSeq. */
-  private buildResponse(req: SipMessage, rinfo: { address: string; port: number }, status: number, extra: [string, string][] = [], body = '', toTag?: string): string {
+  private buildResponse(req: SipMessage, rinfo: Peer, status: number, extra: [string, string][] = [], body = '', toTag?: string): string {
     const h: SipHeader[] = [];
     const vias = req.headers.filter((x) => /^(via|v)$/i.test(x.name));
     vias.forEach((v, i) => {
@@ -261,23 +305,23 @@ export class SofiaProfile {
   }
 
   /** A response outside an INVITE dialog's own flow; final responses to requests without a To tag get one. */
-  private respond(req: SipMessage, rinfo: { address: string; port: number }, status: number, extra: [string, string][] = [], toTag?: string): void {
+  private respond(req: SipMessage, rinfo: Peer, status: number, extra: [string, string][] = [], toTag?: string): void {
     const needTag = status >= 200 && !tagOf(getHeader(req, 'to'));
-    this.send(this.buildResponse(req, rinfo, status, extra, '', needTag ? toTag ?? randomTag() : undefined), rinfo.address, rinfo.port);
+    this.send(this.buildResponse(req, rinfo, status, extra, '', needTag ? toTag ?? randomTag() : undefined), rinfo);
   }
 
   private contact(user: string): string { return `<sip:${user}@${this.hostPort};transport=udp>`; }
 
-  private onInvite(msg: SipMessage, rinfo: RemoteInfo): void {
+  private onInvite(msg: SipMessage, rinfo: Peer): void {
     const branch = viaBranch(getHeader(msg, 'via')) ?? '';
     const known = this.byBranch.get(branch);
     if (known) {
       // Retransmitted INVITE: repeat the last response.
-      if (known.lastInviteResponse) this.send(known.lastInviteResponse, rinfo.address, rinfo.port);
+      if (known.lastInviteResponse) this.send(known.lastInviteResponse, rinfo);
       return;
     }
     if (this.dialogs.size >= MAX_DIALOGS) { this.respond(msg, rinfo, 503); return; }
-    this.send(this.buildResponse(msg, rinfo, 100), rinfo.address, rinfo.port);
+    this.send(this.buildResponse(msg, rinfo, 100), rinfo);
     let remote: RemoteAudio | undefined;
     let neg: Negotiated | undefined;
     const hasSdp = msg.body.trim() !== '' && /application\/sdp/i.test(getHeader(msg, 'content-type') ?? '');
@@ -285,14 +329,14 @@ export class SofiaProfile {
       remote = parseSdpAudio(msg.body);
       neg = remote ? negotiate(remote) : undefined;
       if (!remote || !neg) {
-        this.send(this.buildResponse(msg, rinfo, 488, [['Reason', q850('INCOMPATIBLE_DESTINATION')]], '', randomTag()), rinfo.address, rinfo.port);
+        this.send(this.buildResponse(msg, rinfo, 488, [['Reason', q850('INCOMPATIBLE_DESTINATION')]], '', randomTag()), rinfo);
         return;
       }
     }
     void this.createChannel(msg, rinfo, branch, remote, neg);
   }
 
-  private async createChannel(msg: SipMessage, rinfo: RemoteInfo, branch: string, remote: RemoteAudio | undefined, neg: Negotiated | undefined): Promise<void> {
+  private async createChannel(msg: SipMessage, rinfo: Peer, branch: string, remote: RemoteAudio | undefined, neg: Negotiated | undefined): Promise<void> {
     const { core } = this.o;
     const rtp = new RtpEndpoint(this.host);
     let rtpPort: number;
@@ -329,7 +373,7 @@ export class SofiaProfile {
       callId, localTag, remoteTag: tagOf(from) ?? '', remoteNameAddr: from, localNameAddr: `${to};tag=${localTag}`,
       remoteTarget: contactVal ? uriOf(contactVal) : `sip:${rinfo.address}:${rinfo.port}`,
       routeSet: getHeaders(msg, 'record-route').flatMap((v) => v.split(/,(?![^<]*>)/)).map((x) => x.trim()).filter((x) => x !== ''),
-      src: { address: rinfo.address, port: rinfo.port }, localCseq: Math.floor(Math.random() * 10000) + 1,
+      src: rinfo, localCseq: Math.floor(Math.random() * 10000) + 1,
       session, rtp, rtpPort, invite: msg, inviteBranch: branch, lastInviteResponse: undefined, finalSent: false,
       acked: false, confirmed: false, lateSdp: !remote, negotiated: neg, remote, localSdp: undefined,
       sdpOrigin: sdpOrigin(core.clockNowUs()), progressSent: false, remoteEnded: false, cancelRetransmit: () => {}, unwatch: () => {},
@@ -466,7 +510,7 @@ export class SofiaProfile {
         s.channel.setVar('endpoint_disposition', 'EARLY MEDIA');
         const r = this.buildResponse(d.invite, d.src, 183, [['Contact', this.contact(s.channel.profile.destinationNumber)]], this.localSdp(d), d.localTag);
         d.lastInviteResponse = r;
-        this.send(r, d.src.address, d.src.port);
+        this.send(r, d.src);
       });
     } else if (ev === 'CHANNEL_ANSWER') {
       if (d.finalSent) return;
@@ -506,7 +550,7 @@ export class SofiaProfile {
   private retransmitUntilAck(d: Dialog, text: string): void {
     d.cancelRetransmit();
     d.lastInviteResponse = text;
-    this.send(text, d.src.address, d.src.port);
+    this.send(text, d.src);
     let interval = T1_MS;
     let elapsed = 0;
     let cancel = (): void => {};
@@ -518,7 +562,7 @@ export class SofiaProfile {
         if (!d.session.isHungUp) d.session.hangup('RECOVERY_ON_TIMER_EXPIRE');
         return;
       }
-      this.send(text, d.src.address, d.src.port);
+      this.send(text, d.src);
       interval = Math.min(interval * 2, T2_MS);
       cancel = this.timer(step, interval);
     };
@@ -544,7 +588,7 @@ export class SofiaProfile {
     }
   }
 
-  private onReInvite(d: Dialog, msg: SipMessage, rinfo: RemoteInfo): void {
+  private onReInvite(d: Dialog, msg: SipMessage, rinfo: Peer): void {
     if (msg.body.trim() !== '') {
       const remote = parseSdpAudio(msg.body);
       const neg = remote ? negotiate(remote) : undefined;
@@ -556,7 +600,7 @@ export class SofiaProfile {
       d.localSdp = undefined;
     }
     const r = this.buildResponse(msg, rinfo, 200, [['Contact', this.contact(d.session.channel.profile.destinationNumber)]], this.localSdp(d));
-    this.send(r, rinfo.address, rinfo.port);
+    this.send(r, rinfo);
   }
 
   /**
@@ -665,7 +709,7 @@ export class SofiaProfile {
     let cancelRetx = (): void => {};
     const retx = (): void => {
       if (d.lastInviteResponse !== undefined || this.closed) return;
-      this.send(inviteText, target.address, target.port);
+      this.send(inviteText, target);
       if (elapsed >= 64 * T1_MS) { session.hangup('RECOVERY_ON_TIMER_EXPIRE'); return; }
       cancelRetx = this.timer(retx, interval);
       elapsed += interval;
@@ -753,7 +797,7 @@ export class SofiaProfile {
       { name: 'Content-Length', value: '0' },
     ];
     const uri = d.confirmed ? d.remoteTarget : d.invite.uri;
-    this.send(serializeSip({ kind: 'request', method: 'ACK', uri, status: 0, reason: '', headers: h, body: '' }), address, port);
+    this.send(serializeSip({ kind: 'request', method: 'ACK', uri, status: 0, reason: '', headers: h, body: '' }), { address, port });
   }
 
   /** CANCEL of our pending INVITE (same branch, RFC 3261 §9.1). */
@@ -770,19 +814,20 @@ export class SofiaProfile {
       { name: 'Reason', value: q850(d.session.channel.hangupCause ?? 'ORIGINATOR_CANCEL') },
       { name: 'Content-Length', value: '0' },
     ];
-    this.send(serializeSip({ kind: 'request', method: 'CANCEL', uri: d.invite.uri, status: 0, reason: '', headers: h, body: '' }), uac.target.address, uac.target.port);
+    this.send(serializeSip({ kind: 'request', method: 'CANCEL', uri: d.invite.uri, status: 0, reason: '', headers: h, body: '' }), uac.target);
     uac.settle(d.session.channel.hangupCause ?? 'ORIGINATOR_CANCEL');
   }
 
   /** BYE within the dialog with `Reason: Q.850;cause=N;text="CAUSE"`, retransmitted until a final response. */
   private sendBye(d: Dialog, cause: string): void {
     const branch = `z9hG4bK${randomBytes(8).toString('hex')}`;
+    const transport = d.src.tcp ? 'TCP' : 'UDP';
     const target = d.routeSet.length > 0 ? uriOf(d.routeSet[0]) : d.remoteTarget;
     const t = uriTarget(target);
     const address = t?.host ?? d.src.address;
     const port = t?.port ?? 5060;
     const h: SipHeader[] = [
-      { name: 'Via', value: `SIP/2.0/UDP ${this.hostPort};rport;branch=${branch}` },
+      { name: 'Via', value: `SIP/2.0/${transport} ${this.hostPort};rport;branch=${branch}` },
       { name: 'Max-Forwards', value: '70' },
       { name: 'From', value: d.localNameAddr },
       { name: 'To', value: d.remoteNameAddr },
@@ -803,7 +848,7 @@ export class SofiaProfile {
     this.uacTransactions.set(branch, stop);
     const fire = (): void => {
       if (this.closed) return;
-      this.send(text, address, port);
+      this.send(text, d.src.tcp ? d.src : { address, port });
       if (++tries >= 7) { this.timer(stop, interval); return; }
       cancel = this.timer(fire, interval);
       interval = Math.min(interval * 2, T2_MS);
