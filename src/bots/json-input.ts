@@ -150,3 +150,25 @@ export function decodeBase64Into(
 export function isCommand(x: unknown): x is BotCommand {
   return typeof x === 'object' && x !== null && 'kind' in x;
 }
+
+/**
+ * The bot → fsbridge control messages that Twilio Media Streams and Exotel share: `mark` and
+ * `clear` act; `dtmf`, `hangup` and `transfer` (native-only) are ignored with
+ * BOT_UNSUPPORTED_EVENT; anything else is BOT_UNKNOWN_EVENT. `media` is each adapter's own.
+ */
+export function carrierControl(event: string, msg: Record<string, unknown>): BotCommand[] {
+  switch (event) {
+    case 'mark': {
+      const name = requireString(msg, 'mark', 'name', MAX_MARK_NAME_CHARS);
+      return typeof name === 'string' ? [{ kind: 'mark', name }] : [name];
+    }
+    case 'clear':
+      return [{ kind: 'clear' }];
+    case 'dtmf':
+    case 'hangup':
+    case 'transfer':
+      return [botIgnored('BOT_UNSUPPORTED_EVENT')];
+    default:
+      return [botIgnored('BOT_UNKNOWN_EVENT')];
+  }
+}

@@ -4,14 +4,19 @@ import { dirname } from 'node:path';
 /** Who ended a call: the far end, the bot, fsbridge itself, the HTTP API, or a daemon shutdown. */
 export type EndedBy = 'caller' | 'callee' | 'bot' | 'fsbridge' | 'api' | 'shutdown';
 
-/** One line of the call record file (JSON Lines). Times are ISO 8601 UTC. */
-export interface CallRecord {
+/** Who a call is: its ids, direction, bot and numbers (phone numbers are personal data). */
+export interface CallIdentity {
   callId: string;
+  /** FreeSWITCH's channel uuid ('' for a SIP call that ended before FreeSWITCH took it). */
   fsUuid: string;
   direction: 'inbound' | 'outbound';
   bot: string | null;
   from: string;
   to: string;
+}
+
+/** One line of the call record file (JSON Lines). Times are ISO 8601 UTC. */
+export interface CallRecord extends CallIdentity {
   offeredAt: string;
   answeredAt: string | null;
   connectedAt: string | null;

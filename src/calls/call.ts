@@ -3,15 +3,10 @@ import type { Clock } from '../clock.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { canTransition, isLive, type CallState } from './call-state.js';
 import { causeFromName, type HangupCause } from './hangup-causes.js';
-import type { CallRecord, EndedBy } from './call-record.js';
+import type { CallIdentity, CallRecord, EndedBy } from './call-record.js';
 
-export interface CallInit {
-  callId: string;
-  fsUuid: string;
-  direction: 'inbound' | 'outbound';
-  bot: string | null;
-  from: string;
-  to: string;
+export interface CallInit extends CallIdentity {
+  /** Parameters for the bot (`fsbridge_param_*`, or given by the API). */
   params: Record<string, string>;
 }
 

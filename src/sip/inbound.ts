@@ -202,10 +202,12 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     this.o.metrics.counter('fsbridge_sip_inbound_invites_total', 'Inbound INVITEs by outcome.').inc({ result });
   }
 
-  private reject(res: any, status: number, code: SipErrorCode, source: string, to: string | undefined, headers: Record<string, string> = {}): void {
+  private reject(res: any, status: number, code: SipErrorCode, source: string, to: string | undefined, headers: Record<string, string> = {}, quiet = false): void {
     this.o.metrics.error(code);
     this.counter(code);
-    this.o.logger.info({ code, status, source, to }, 'inbound INVITE rejected');
+    // a flood must not turn into a log flood: those rejections are counted, logged at debug
+    if (quiet) this.o.logger.debug({ code, status, source }, 'inbound INVITE rejected');
+    else this.o.logger.info({ code, status, source, to }, 'inbound INVITE rejected');
     try { res.send(status, { headers }); } catch { /* the transaction is gone */ }
     this.safeEmit('rejected', { code, sipStatus: status, source, to });
   }
@@ -215,7 +217,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     const maxInProgress = this.o.maxInProgress ?? 200;
     const retryAfter = String(this.o.retryAfterSec ?? 5);
     if (this.closed || this.inProgress >= maxInProgress) {
-      this.reject(res, 503, 'SIP_INBOUND_OVER_CAPACITY', source, undefined, { 'Retry-After': retryAfter });
+      this.reject(res, 503, 'SIP_INBOUND_OVER_CAPACITY', source, undefined, { 'Retry-After': retryAfter }, true);
       return;
     }
     this.inProgress++;

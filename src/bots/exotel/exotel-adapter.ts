@@ -1,7 +1,7 @@
 import type { BotAdapter, BotCommand, CallInfo } from '../adapter.js';
 import {
-  DEFAULT_MAX_MESSAGE_BYTES, MAX_MARK_NAME_CHARS, ScratchBuffer, botError, botIgnored, decodeBase64Into, isCommand,
-  parseJsonMessage, requireString,
+  DEFAULT_MAX_MESSAGE_BYTES, ScratchBuffer, botError, botIgnored, decodeBase64Into, isCommand,
+  parseJsonMessage, requireString, carrierControl,
 } from '../json-input.js';
 import { leBytesToPcm, pcmToLeBytes } from '../pcm-bytes.js';
 import { exotelCallSid, exotelStreamSid } from '../sids.js';
@@ -177,18 +177,8 @@ export class ExotelAdapter implements BotAdapter {
         if (dec.n % 2 !== 0) return [botError('BOT_BAD_AUDIO_LENGTH', 'media.payload')];
         return [{ kind: 'audio', pcm: leBytesToPcm(dec.bytes, dec.n), sampleRateHz: this.sampleRateHz }];
       }
-      case 'mark': {
-        const name = requireString(msg, 'mark', 'name', MAX_MARK_NAME_CHARS);
-        return typeof name === 'string' ? [{ kind: 'mark', name }] : [name];
-      }
-      case 'clear':
-        return [{ kind: 'clear' }];
-      case 'dtmf':
-      case 'hangup':
-      case 'transfer':
-        return [botIgnored('BOT_UNSUPPORTED_EVENT')];
       default:
-        return [botIgnored('BOT_UNKNOWN_EVENT')];
+        return carrierControl(parsed.event, msg);
     }
   }
 

@@ -1,8 +1,8 @@
 import { ulawDecode, ulawEncode } from '../../media/g711.js';
 import type { BotAdapter, BotCommand, CallInfo } from '../adapter.js';
 import {
-  DEFAULT_MAX_MESSAGE_BYTES, MAX_MARK_NAME_CHARS, ScratchBuffer, botIgnored, decodeBase64Into, isCommand, parseJsonMessage,
-  requireString,
+  DEFAULT_MAX_MESSAGE_BYTES, ScratchBuffer, botIgnored, decodeBase64Into, isCommand, parseJsonMessage,
+  requireString, carrierControl,
 } from '../json-input.js';
 import { twilioCallSid, twilioStreamSid } from '../sids.js';
 
@@ -131,18 +131,8 @@ export class TwilioAdapter implements BotAdapter {
         ulawDecode(dec.bytes, pcm, dec.n);
         return [{ kind: 'audio', pcm, sampleRateHz: RATE_HZ }];
       }
-      case 'mark': {
-        const name = requireString(msg, 'mark', 'name', MAX_MARK_NAME_CHARS);
-        return typeof name === 'string' ? [{ kind: 'mark', name }] : [name];
-      }
-      case 'clear':
-        return [{ kind: 'clear' }];
-      case 'dtmf':
-      case 'hangup':
-      case 'transfer':
-        return [botIgnored('BOT_UNSUPPORTED_EVENT')];
       default:
-        return [botIgnored('BOT_UNKNOWN_EVENT')];
+        return carrierControl(parsed.event, msg);
     }
   }
 

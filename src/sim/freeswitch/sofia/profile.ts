@@ -175,6 +175,7 @@ export class SofiaProfile {
   }
 
   private timer(fn: () => void, ms: number): () => void {
+    if (this.closed) return () => {};
     const cancel = this.o.clock.setTimeout(() => { this.timers.delete(cancel); fn(); }, ms);
     this.timers.add(cancel);
     return () => { cancel(); this.timers.delete(cancel); };
@@ -434,7 +435,8 @@ export class SofiaProfile {
     for (const h of msg.headers) if (/^x-/i.test(h.name)) v(`sip_h_${h.name}`, h.value);
     if (remote) v('switch_r_sdp', msg.body);
     v('ep_codec_string', 'CORE_PCM_MODULE.PCMU@8000h@20i@64000b,CORE_PCM_MODULE.PCMA@8000h@20i@64000b');
-    v('endpoint_disposition', remote ? 'RECEIVED' : 'DELAYED NEGOTIATION');
+    // Captured on an inbound sofia channel before answer (the offer was in the INVITE).
+    v('endpoint_disposition', 'DELAYED NEGOTIATION');
     if (remote && neg) this.applyNegotiation(d, remote, neg);
     d.unwatch = core.watchChannel(uuid, (ev) => this.onChannelEvent(d, ev));
     const stopSend = session.media.onWriteFrame((pcm) => rtp.sendFrame(pcm));
@@ -503,11 +505,12 @@ export class SofiaProfile {
     const s = d.session;
     if (d.uac && ev !== 'CHANNEL_HANGUP') return;
     if (ev === 'CHANNEL_PROGRESS_MEDIA') {
+      // Captured: CHANNEL_ANSWER of a sofia channel shows endpoint_disposition EARLY MEDIA.
+      s.channel.setVar('endpoint_disposition', 'EARLY MEDIA');
       // answer() pre-answers first; only a pre-answer that stays one sends 183.
       queueMicrotask(() => {
         if (s.channel.answered || s.isHungUp || d.finalSent || d.progressSent || d.lateSdp) return;
         d.progressSent = true;
-        s.channel.setVar('endpoint_disposition', 'EARLY MEDIA');
         const r = this.buildResponse(d.invite, d.src, 183, [['Contact', this.contact(s.channel.profile.destinationNumber)]], this.localSdp(d), d.localTag);
         d.lastInviteResponse = r;
         this.send(r, d.src);
