@@ -14,7 +14,7 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { Pacer } from './pacer.js';
 import { PlayoutBuffer } from './playout-buffer.js';
-import { streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
+import { queueAudio, queueMark, streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
 
 /** Options of {@link StreamPlayback}. */
 export interface StreamPlaybackOptions {
@@ -80,22 +80,13 @@ export class StreamPlayback implements PlaybackController {
 
   pushAudio(pcm: Int16Array): void {
     if (this.closed || pcm.length === 0) return;
-    if (this.buffer.push(pcm) > 0) {
-      this.metrics.error('MEDIA_PLAYOUT_OVERFLOW');
-      this.log.warn({ code: 'MEDIA_PLAYOUT_OVERFLOW', droppedSamples: this.buffer.droppedSamples }, 'playout buffer full, oldest audio dropped');
-    }
+    queueAudio(this.buffer, pcm, this.metrics, this.log);
     this.pacer.start();
   }
 
   mark(name: string): void {
     if (this.closed) return;
-    if (!this.buffer.mark(name)) {
-      this.metrics.error('MEDIA_TOO_MANY_MARKS');
-      this.log.warn({ code: 'MEDIA_TOO_MANY_MARKS' }, 'too many pending marks, answered at once');
-      this.actions.markPlayed(name);
-      return;
-    }
-    this.pacer.start();
+    if (queueMark(this.buffer, name, this.actions, this.metrics, this.log)) this.pacer.start();
   }
 
   clear(): void {

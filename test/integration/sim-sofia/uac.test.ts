@@ -223,13 +223,17 @@ t.test('3PCC: INVITE without SDP gets the offer in the 200, the answer comes in 
   t.equal(hc.get('variable_rtp_use_codec_name'), 'PCMU');
 });
 
-t.test('CANCEL of a ringing INVITE: 200 to CANCEL, 487 to INVITE, ORIGINATOR_CANCEL', async (t) => {
+t.test('pre_answer sends 183 with SDP; CANCEL of the pending INVITE: 200 to CANCEL, 487 to INVITE, ORIGINATOR_CANCEL', async (t) => {
   const { ob, tw, sip, rtp, waitEvent } = await setup(t);
   const inv = invite(sip.port, tw.sipPort, rtp.port, { xcall: 'cancel-me' });
   sip.send(inv.text, tw.sipPort);
   const conn = await within(ob.accept(), 5000, 'outbound socket');
   const data = await conn.connect();
   const uuid = data['Unique-ID'];
+  conn.execute('pre_answer');
+  const r183 = (await within(sip.wait(isStatus(183)), 5000, '183')).toString();
+  t.match(r183.split('\r\n\r\n')[1], /^v=0\r\no=FreeSWITCH /, '183 carries the SDP answer');
+  await within(waitEvent((e) => e.name === 'CHANNEL_PROGRESS_MEDIA' && e.get('Unique-ID') === uuid), 5000, 'progress media');
   sip.send([
     `CANCEL sip:+15551234@127.0.0.1:${tw.sipPort} SIP/2.0`,
     `Via: SIP/2.0/UDP 127.0.0.1:${sip.port};rport;branch=${inv.branch}`,
