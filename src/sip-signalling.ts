@@ -58,6 +58,11 @@ export class SipSignalling {
 
   start(): void {
     this.regs.start();
+    // SIP dialogs do not survive a drachtio-server restart: end the calls that were up.
+    this.link.on('disconnected', () => {
+      this.inbound?.hangupAll('NORMAL_TEMPORARY_FAILURE');
+      this.dialer?.hangupAll('NORMAL_TEMPORARY_FAILURE');
+    });
     const { drachtio: d, logger, metrics, clock } = this.o;
     this.link.connect({ host: d.host, port: d.port, secret: d.secret }).then(() => {
       if (this.closed) return;

@@ -96,6 +96,7 @@ export class SofiaProfile {
   private readonly byBranch = new Map<string, Dialog>();
   /** Our outgoing INVITEs by Via branch (kept apart: a call to the twin itself reuses the branch). */
   private readonly uacInvites = new Map<string, Dialog>();
+  private readonly pendingInvites = new Set<string>();
   private readonly uacTransactions = new Map<string, () => void>();
   private readonly timers = new Set<() => void>();
   private closed = false;
@@ -321,8 +322,10 @@ export class SofiaProfile {
       if (known.lastInviteResponse) this.send(known.lastInviteResponse, rinfo);
       return;
     }
+    if (this.pendingInvites.has(branch)) return; // retransmission while the channel is being set up
     if (this.dialogs.size >= MAX_DIALOGS) { this.respond(msg, rinfo, 503); return; }
-    this.send(this.buildResponse(msg, rinfo, 100), rinfo);
+    const trying = this.buildResponse(msg, rinfo, 100);
+    this.send(trying, rinfo);
     let remote: RemoteAudio | undefined;
     let neg: Negotiated | undefined;
     const hasSdp = msg.body.trim() !== '' && /application\/sdp/i.test(getHeader(msg, 'content-type') ?? '');
@@ -334,10 +337,13 @@ export class SofiaProfile {
         return;
       }
     }
-    void this.createChannel(msg, rinfo, branch, remote, neg);
+    this.pendingInvites.add(branch);
+    void this.createChannel(msg, rinfo, branch, remote, neg, trying).finally(() => this.pendingInvites.delete(branch));
   }
 
-  private async createChannel(msg: SipMessage, rinfo: Peer, branch: string, remote: RemoteAudio | undefined, neg: Negotiated | undefined): Promise<void> {
+  private async createChannel(
+    msg: SipMessage, rinfo: Peer, branch: string, remote: RemoteAudio | undefined, neg: Negotiated | undefined, trying: string,
+  ): Promise<void> {
     const { core } = this.o;
     const rtp = new RtpEndpoint(this.host);
     let rtpPort: number;
@@ -375,12 +381,13 @@ export class SofiaProfile {
       remoteTarget: contactVal ? uriOf(contactVal) : `sip:${rinfo.address}:${rinfo.port}`,
       routeSet: getHeaders(msg, 'record-route').flatMap((v) => v.split(/,(?![^<]*>)/)).map((x) => x.trim()).filter((x) => x !== ''),
       src: rinfo, localCseq: Math.floor(Math.random() * 10000) + 1,
-      session, rtp, rtpPort, invite: msg, inviteBranch: branch, lastInviteResponse: undefined, finalSent: false,
+      session, rtp, rtpPort, invite: msg, inviteBranch: branch, lastInviteResponse: trying, finalSent: false,
       acked: false, confirmed: false, lateSdp: !remote, negotiated: neg, remote, localSdp: undefined,
       sdpOrigin: sdpOrigin(core.clockNowUs()), progressSent: false, remoteEnded: false, cancelRetransmit: () => {}, unwatch: () => {},
     };
     this.dialogs.set(`${callId};${localTag}`, d);
     this.byBranch.set(branch, d);
+    this.pendingInvites.delete(branch);
     const v = (k: string, val: string | undefined): void => { session.channel.setVar(k, val); };
     const via = getHeader(msg, 'via') as string;
     const viaM = /^SIP\/2\.0\/(\w+)\s+([^;:\s]+)(?::(\d+))?/i.exec(via);
