@@ -73,9 +73,21 @@ export async function runDialplanCall(
   }
   const call = adm.call;
   let leg: BotLeg | null = null;
+  // Outbound: the dial's outcome. A failed dial tears FreeSWITCH's leg down itself, so the channel
+  // can end before the outcome is known; the record must still say why (busy, no answer, ...).
+  let peerSettled = false;
+  const peer = opts.waitForPeer?.().then((o) => {
+    peerSettled = true;
+    if (!o.ok) {
+      call.annotate({ sipStatus: o.sipStatus, result: o.result });
+      call.beginEnding(o.endedBy, o.cause, o.errorCode);
+    }
+    return o;
+  });
   channel.onGone((fsCause) => {
     if (leg) void leg.stop().catch(() => {});
-    call.finish(fsCause);
+    if (peer && !peerSettled) void peer.then(() => call.finish(fsCause));
+    else call.finish(fsCause);
   });
   channel.onDtmf((digit) => {
     call.logger.debug({ digit }, 'caller dtmf');
@@ -105,11 +117,11 @@ export async function runDialplanCall(
     await endCall('fsbridge', 'NORMAL_TEMPORARY_FAILURE', 'CALL_ANSWER_FAILED');
     return call;
   }
-  if (opts.waitForPeer) {
-    const peer = await opts.waitForPeer();
-    if (!peer.ok) {
-      call.annotate({ sipStatus: peer.sipStatus, result: peer.result });
-      await endCall(peer.endedBy, peer.cause, peer.errorCode);
+  if (peer) {
+    const o = await peer;
+    if (!o.ok) {
+      // beginEnding already recorded who and why; ask FreeSWITCH to drop its leg if still there.
+      await channel.hangup(o.cause).catch(() => {});
       return call;
     }
     call.annotate({ result: 'answered' });

@@ -1,0 +1,122 @@
+// Done-criteria of issue 4 (calls): a sipp UAC calls a DID through drachtio-server (twin); fsbridge
+// bridges it into FreeSWITCH's (twin) SIP profile, whose dialplan sockets back to fsbridge, and the
+// bot hears the caller's RTP while the caller's leg gets the bot's audio; an API call to a sipp UAS
+// (the trunk) is answered, talks to a bot and is hung up from the bot side. Each leaves one call
+// record with the right cause.
+import t, { type Test } from 'tap';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { runSipp, freeUdpPort, haveBinary, waitUdpBound } from './sipp-runner.js';
+import { startTwin } from '../integration/sip/srf-helpers.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { Daemon } from '../../src/daemon.js';
+import { FreeswitchTwin } from '../../src/sim/freeswitch/index.js';
+import { startEchoBot } from '../../src/bots/sample/echo-bot.js';
+import type { CallRecord } from '../../src/calls/call-record.js';
+import type { Call } from '../../src/calls/call.js';
+import { ROOT } from '../helpers/process.js';
+import { until } from '../helpers/harness.js';
+
+const DID = '15551234';
+const PCAP = '/usr/share/sip-tester/g711a.pcap';
+
+async function setup(t: Test, trunkPort: number, botOpts: Parameters<typeof startEchoBot>[0]) {
+  const dir = mkdtempSync(join(tmpdir(), 'fsbridge-sip-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const bot = await startEchoBot(botOpts);
+  t.teardown(() => bot.close());
+  const drachtio = await startTwin();
+  t.teardown(() => drachtio.close());
+  const fs = new FreeswitchTwin({ port: 0, dialplanDir: `${ROOT}dialplans`, logger: silentLogger(), tempDir: join(dir, 'fs'), sip: { host: '127.0.0.1', port: 0 } });
+  await fs.start();
+  t.teardown(() => fs.close());
+  const text = `
+freeswitch: { esl: { port: ${fs.port}, password: ClueCon }, outboundSocket: { port: 0 } }
+media: { listen: "127.0.0.1:0" }
+api: { listen: "127.0.0.1:0", token: tok }
+drachtio: { host: 127.0.0.1, port: ${drachtio.adminPort}, secret: cymru, sipProfileUri: "sip:127.0.0.1:${fs.sipPort}" }
+trunks:
+  - name: operator
+    registrar: "sip:127.0.0.1:${trunkPort}"
+    register: false
+    inbound: { allow: [127.0.0.1/32] }
+bots:
+  echo: { url: "${bot.url}twilio", protocol: twilio }
+routes:
+  - { did: "+${DID}", bot: echo }
+calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))} }
+`;
+  const loaded = loadConfig({ text, env: {} });
+  if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('\n'));
+  const daemon = new Daemon({ config: loaded.config, logger: silentLogger() });
+  t.teardown(() => daemon.close());
+  const ports = await daemon.start();
+  await daemon.ready;
+  await fs.api(`global_setvar fsbridge_outbound_socket=127.0.0.1:${ports.outboundSocket}`);
+  await until(() => daemon.metrics.gauge('fsbridge_drachtio_connected', '').get() === 1, 5000, 'drachtio link');
+  const records = () => (existsSync(join(dir, 'calls.jsonl')) ? readFileSync(join(dir, 'calls.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as CallRecord) : []);
+  return { bot, drachtio, fs, daemon, ports, records };
+}
+
+if (!haveBinary('sipp')) {
+  t.test('sipp is not installed', { skip: true }, async () => {});
+} else {
+  t.test('a sipp caller dials a DID: bridged into FreeSWITCH, talks to the bot, hangs up', { skip: existsSync(PCAP) ? false : `no ${PCAP}` }, async (t) => {
+    const greeting = new Int16Array(8000).map((_, i) => Math.round(9000 * Math.sin((2 * Math.PI * 600 * i) / 8000)));
+    const h = await setup(t, 9, { protocol: 'twilio', port: 0, greeting });
+    const calls: Call[] = [];
+    h.daemon.calls.on('call', (c) => calls.push(c));
+    const run = runSipp('uac-invite-audio.xml', { port: await freeUdpPort(), mediaPort: await freeUdpPort(), remote: `127.0.0.1:${h.drachtio.sipPort}`, extra: ['-s', DID] });
+    t.teardown(() => { if (run.child.exitCode === null) run.child.kill(); });
+    const res = await run.done;
+    t.equal(res.code, 0, res.code === 0 ? 'sipp: INVITE answered, audio sent, BYE answered' : res.output.slice(-3000));
+    t.equal(calls.length, 1, 'one call reached fsbridge through FreeSWITCH');
+    t.match(calls[0]?.init, { direction: 'inbound', bot: 'echo', to: DID });
+    await until(() => h.records().length === 1, 5000, 'the call record');
+    t.match(h.records()[0], { direction: 'inbound', bot: 'echo', endedBy: 'caller', cause: 'NORMAL_CLEARING' });
+    t.ok(h.bot.stats.audioMessagesIn > 20, `the bot heard the caller's RTP (${h.bot.stats.audioMessagesIn} media messages)`);
+    const ear = h.fs.earRecording(calls[0].fsUuid);
+    let loud = 0;
+    for (const s of ear) if (Math.abs(s) > 300) loud++;
+    t.ok(loud > 2000, `the bot's audio was played on the caller's leg, which FreeSWITCH sends as RTP (${loud} loud samples)`);
+  });
+
+  t.test('POST /v1/calls to a sipp trunk: answered, talks to the bot, the bot hangs up', async (t) => {
+    const trunkPort = await freeUdpPort();
+    const uas = runSipp('uas-trunk-answer.xml', { port: trunkPort, mediaPort: await freeUdpPort(), timeoutSec: 20 });
+    t.teardown(() => { if (uas.child.exitCode === null) uas.child.kill(); });
+    t.ok(await waitUdpBound(trunkPort), 'sipp trunk listening');
+    const h = await setup(t, trunkPort, { protocol: 'twilio', port: 0, hangupAfterMs: 1500 });
+    const r = await fetch(`http://127.0.0.1:${h.ports.api}/v1/calls`, {
+      method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+      body: JSON.stringify({ to: '4915112345', from: DID, trunk: 'operator', bot: 'echo', params: { campaign: 'c1' }, timeoutSec: 10 }),
+    });
+    const body = await r.json() as { callId: string; result: string };
+    t.equal(r.status, 200);
+    t.match(body, { result: 'answered' });
+    const res = await uas.done;
+    t.equal(res.code, 0, res.code === 0 ? 'the trunk got INVITE, ACK and the BYE' : res.output.slice(-3000));
+    await until(() => h.records().length === 1, 5000, 'the call record');
+    t.match(h.records()[0], { callId: body.callId, direction: 'outbound', bot: 'echo', endedBy: 'bot', cause: 'NORMAL_CLEARING', result: 'answered' });
+    t.match(h.bot.stats.lastStart, { start: { customParameters: { campaign: 'c1' } } });
+  });
+
+  t.test('POST /v1/calls to a busy trunk: result busy with the SIP status, one record', async (t) => {
+    const trunkPort = await freeUdpPort();
+    const uas = runSipp('uas-trunk-busy.xml', { port: trunkPort, mediaPort: await freeUdpPort(), timeoutSec: 20 });
+    t.teardown(() => { if (uas.child.exitCode === null) uas.child.kill(); });
+    t.ok(await waitUdpBound(trunkPort), 'sipp trunk listening');
+    const h = await setup(t, trunkPort, { protocol: 'twilio', port: 0 });
+    const r = await fetch(`http://127.0.0.1:${h.ports.api}/v1/calls`, {
+      method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+      body: JSON.stringify({ to: '4915112345', trunk: 'operator', bot: 'echo' }),
+    });
+    const body = await r.json() as { callId: string };
+    t.match(body, { result: 'busy', sipStatus: 486, cause: 'USER_BUSY' });
+    await until(() => h.records().length === 1, 5000, 'the call record');
+    t.match(h.records()[0], { callId: body.callId, direction: 'outbound', endedBy: 'callee', cause: 'USER_BUSY', causeCode: 17, sipStatus: 486, result: 'busy' });
+    t.equal(h.bot.stats.connections, 0, 'no bot connection for a call nobody answered');
+  });
+}
