@@ -9,7 +9,7 @@ commands:
   check-config --config FILE        validate a configuration file (exit 0 valid, 2 invalid)
   print-config --config FILE        print the effective configuration, secrets redacted
   status [--api URL] [--token T]    list live calls through the HTTP API
-  sim freeswitch [--esl H:P] [--password P] [--dialplan DIR] [--playback file|stream]
+  sim freeswitch [--esl H:P] [--password P] [--dialplan DIR] [--playback file|stream] [--sip H:P] [--var k=v,...]
                                     run the FreeSWITCH twin until SIGTERM
   sim drachtio [--admin H:P] [--secret S] [--sip H:P]
                                     run the drachtio-server twin until SIGTERM

@@ -19,8 +19,8 @@ export const SIP_SIM_ERRORS = {
     consequence: 'the application gets NOK with the reason',
   },
   SIP_SIM_BAD_SIP_FROM_NETWORK: {
-    meaning: 'A datagram or stream segment on the SIP port was not a SIP message.',
-    consequence: 'the message is dropped (a stream connection is closed)',
+    meaning: 'A datagram or stream segment on the SIP port was not a well-formed SIP message (src/sim/drachtio/sip-sanity.ts).',
+    consequence: 'a request with a usable Via is answered 400 (505 for another SIP version), anything else is dropped; a stream connection is closed',
   },
   SIP_SIM_TRANSACTION_TIMEOUT: {
     meaning: 'A client transaction got no final response within 64*T1.',

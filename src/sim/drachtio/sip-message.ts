@@ -150,9 +150,16 @@ export function capitalizeAfterDash(name: string): string {
  */
 export class SipStreamSplitter {
   private buf = Buffer.alloc(0);
+  private broken = false;
   constructor(private readonly maxBytes = 65_536) {}
 
-  push(chunk: Buffer): { messages: string[]; overflow: boolean } {
+  /**
+   * `framingError`: a Content-Length that is not a non-negative integer (RFC 4475 §3.1.2.3); the
+   * message's head is returned (for a 400) and the stream is unusable from then on: the owner
+   * should close the connection. Later pushes return nothing.
+   */
+  push(chunk: Buffer): { messages: string[]; overflow: boolean; framingError?: boolean } {
+    if (this.broken) return { messages: [], overflow: false, framingError: true };
     this.buf = Buffer.concat([this.buf, chunk]);
     const messages: string[] = [];
     for (;;) {
@@ -160,8 +167,14 @@ export class SipStreamSplitter {
       const end = this.buf.indexOf('\r\n\r\n');
       if (end < 0) break;
       const head = this.buf.subarray(0, end).toString('utf8');
-      const cl = /\r\n(?:content-length|l)[ \t]*:[ \t]*(\d+)/i.exec('\r\n' + head);
-      const len = cl ? Number(cl[1]) : 0;
+      const cl = /\r\n(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)/i.exec('\r\n' + head);
+      if (cl && !/^\d+[ \t]*$/.test(cl[1])) {
+        messages.push(this.buf.subarray(0, end + 4).toString('utf8'));
+        this.buf = Buffer.alloc(0);
+        this.broken = true;
+        return { messages, overflow: false, framingError: true };
+      }
+      const len = cl ? Number(cl[1].trim()) : 0;
       if (this.buf.length < end + 4 + len) break;
       messages.push(this.buf.subarray(0, end + 4 + len).toString('utf8'));
       this.buf = this.buf.subarray(end + 4 + len);

@@ -21,6 +21,7 @@ import {
   parseSip, serializeSip, getHeader, getHeaders, removeHeader, tagOf, uriOf, uriTarget, viaBranch,
   capitalizeAfterDash, canonicalName, SipStreamSplitter, type SipMessage, type SipHeader,
 } from './sip-message.js';
+import { checkSip } from './sip-sanity.js';
 
 /** Options of {@link DrachtioTwin}. Ports 0 pick free ports. */
 export interface DrachtioTwinOptions {
@@ -606,8 +607,13 @@ export class DrachtioTwin {
     this.tcpConns.set(key, s);
     const splitter = new SipStreamSplitter();
     s.on('data', (chunk: Buffer) => {
-      const { messages, overflow } = splitter.push(chunk);
+      const { messages, overflow, framingError } = splitter.push(chunk);
       for (const m of messages) this.onNetworkMessage(m, r);
+      if (framingError && !s.destroyed) {
+        // A bad Content-Length breaks the stream's framing (RFC 4475 §3.1.2.3): close it.
+        s.end();
+        return;
+      }
       if (overflow) {
         this.error('SIP_SIM_BAD_SIP_FROM_NETWORK', { address: r.address }, 'drachtio twin closed a SIP stream with an oversize message');
         s.destroy();
@@ -625,6 +631,15 @@ export class DrachtioTwin {
   private onNetworkMessage(text: string, r: Remote): void {
     if (this.closed) return;
     if (/^\s*$/.test(text)) return; // keep-alive
+    const verdict = checkSip(text, r.proto === 'tcp');
+    if (verdict.action !== 'accept') {
+      this.error('SIP_SIM_BAD_SIP_FROM_NETWORK', { address: r.address, port: r.port, why: verdict.why, status: verdict.action === 'reply' ? verdict.status : 0 },
+        'drachtio twin refused a malformed SIP message');
+      if (verdict.action === 'reply') this.replyNetwork(verdict.msg, r, verdict.status, verdict.reason);
+      // sofia-sip shuts a stream down after answering (or dropping) a malformed request.
+      if (r.proto === 'tcp') this.tcpConns.get(`${r.address}:${r.port}`)?.end();
+      return;
+    }
     const m = parseSip(text);
     if (!m || !getHeader(m, 'call-id') || !getHeader(m, 'cseq') || !getHeader(m, 'via')) {
       this.error('SIP_SIM_BAD_SIP_FROM_NETWORK', { address: r.address, port: r.port }, 'drachtio twin dropped an unparsable SIP message');

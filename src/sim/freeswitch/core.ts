@@ -47,7 +47,7 @@ export class FsCore implements SessionHost {
   private readonly sessions = new Map<string, Session>();
   private readonly subscribers = new Set<(ev: FsEvent) => void>();
   private readonly apps = new Map<string, AppHandler>();
-  private readonly watchers = new Map<string, (eventName: string) => void>();
+  private readonly watchers = new Map<string, (eventName: string, ev: FsEvent) => void>();
   private readonly ears = new Map<string, Int16Array>();
   private nextSessionId = 1;
   /** Global variables (vars.xml `set`, global_setvar). */
@@ -104,10 +104,11 @@ export class FsCore implements SessionHost {
       ...session.channel.eventData(opts.extended ?? true),
       ...(opts.after ?? []),
     ];
-    this.deliver(new FsEvent(headers, opts.body));
+    const ev = new FsEvent(headers, opts.body);
+    this.deliver(ev);
     const w = this.watchers.get(session.uuid);
     if (w) {
-      try { w(name); } catch (err) { this.logger.warn({ err }, 'sim freeswitch: channel watcher failed'); }
+      try { w(name, ev); } catch (err) { this.logger.warn({ err }, 'sim freeswitch: channel watcher failed'); }
     }
   }
 
@@ -116,7 +117,7 @@ export class FsCore implements SessionHost {
    * (an endpoint such as the sofia profile turns CHANNEL_ANSWER / CHANNEL_HANGUP into signalling).
    * One watcher per channel; returns the removal function.
    */
-  watchChannel(uuid: string, fn: (eventName: string) => void): () => void {
+  watchChannel(uuid: string, fn: (eventName: string, ev: FsEvent) => void): () => void {
     this.watchers.set(uuid, fn);
     return () => { if (this.watchers.get(uuid) === fn) this.watchers.delete(uuid); };
   }

@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { FsEvent } from '../../../src/sim/freeswitch/event.js';
 import { decodeG711, encodeG711 } from '../../../src/sim/freeswitch/sofia/g711.js';
 import { buildRtp, parseRtp } from '../../../src/sim/freeswitch/sofia/rtp.js';
@@ -22,7 +22,7 @@ async function freeUdpPort(): Promise<number> {
 
 /** Runs sipp once with a scenario (placeholders replaced); resolves with its exit code and logs. */
 async function runSipp(
-  t: Parameters<Parameters<typeof t.test>[1]>[0], scenario: string, repl: Record<string, string>, target: number, sipPort?: number,
+  t: Test, scenario: string, repl: Record<string, string>, target: number, sipPort?: number,
 ): Promise<{ code: number | null; log: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sim-sofia-sipp-'));
   let scen: string[];
@@ -52,7 +52,7 @@ async function runSipp(
   return { code, log };
 }
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup(t: Test) {
   const ob = new OutboundListener();
   const tw = await startTwin(await ob.listen());
   const rtp = new Udp();

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { FsEvent } from '../../../src/sim/freeswitch/event.js';
 import { decodeG711, encodeG711 } from '../../../src/sim/freeswitch/sofia/g711.js';
 import { buildRtp, parseRtp } from '../../../src/sim/freeswitch/sofia/rtp.js';
@@ -6,7 +6,7 @@ import { parseSdpAudio } from '../../../src/sim/freeswitch/sofia/sdp.js';
 import { OutboundListener, sineFrames, sipHeader, startTwin, toneRatio, Udp, within } from './helpers.js';
 
 const UA = 'FreeSWITCH-mod_sofia/1.10.12-release~64bit';
-type TapTest = Parameters<Parameters<typeof t.test>[1]>[0];
+type TapTest = Test;
 
 /** A test UAC on a UDP socket. */
 async function setup(t: TapTest) {
@@ -103,8 +103,8 @@ t.test('OPTIONS gets 200 with the sofia User-Agent; bad requests get 400 / 481; 
   await within(sip.wait(isStatus(400, 'OPTIONS')), 5000, 'missing Call-ID 400');
 });
 
-t.test('INVITE with SDP: socket, answer → 200 (PCMA chosen), RTP both ways, hangup → BYE with Reason', async (t) => {
-  const { ob, tw, sip, rtp, waitEvent } = await setup(t);
+t.test('INVITE with SDP: socket, answer → 200 (PCMA chosen), RTP both ways, DTMF, hangup → BYE with Reason', async (t) => {
+  const { ob, tw, sip, rtp, events, waitEvent } = await setup(t);
   const inv = invite(sip.port, tw.sipPort, rtp.port, { xcall: 'fsb-call-42' });
   sip.send(inv.text, tw.sipPort);
   await within(sip.wait(isStatus(100)), 5000, '100 Trying');
@@ -158,6 +158,20 @@ t.test('INVITE with SDP: socket, answer → 200 (PCMA chosen), RTP both ways, ha
   }
   t.ok(gotTone, 'the 1000 Hz sent as RTP is the channel\'s caller audio');
 
+  // RFC 4733 DTMF from the caller: one DTMF event per digit (end packets are sent three times).
+  const sendDigit = (code: number, ts: number): void => {
+    for (const [end, dur] of [[false, 160], [false, 320], [true, 800], [true, 800], [true, 800]] as const) {
+      const pl = Buffer.from([code, end ? 0x8a : 0x0a, dur >> 8, dur & 0xff]);
+      rtp.send(buildRtp({ payloadType: 101, marker: dur === 160, sequence: ts & 0xffff, timestamp: ts, ssrc: 1234, payload: pl }), remote.port);
+    }
+  };
+  sendDigit(5, 100_000);
+  sendDigit(11, 200_000);
+  const dtmfHash = await within(waitEvent((e) => e.name === 'DTMF' && e.get('Unique-ID') === uuid && e.get('DTMF-Digit') === '#'), 5000, 'DTMF #');
+  t.equal(dtmfHash.get('DTMF-Source'), 'RTP');
+  t.equal(dtmfHash.get('DTMF-Duration'), '800');
+  t.equal(events.filter((e) => e.name === 'DTMF' && e.get('DTMF-Digit') === '5').length, 1, 'digit 5 reported once');
+
   // Ear: silence first, then the broadcast tone, as PCMA RTP to the SDP address.
   const before = rtp.got.length;
   t.equal(await tw.api(`uuid_broadcast ${uuid} tone_stream://%(3000,0,440) aleg`), '+OK Message sent\n');
@@ -209,6 +223,11 @@ t.test('3PCC: INVITE without SDP gets the offer in the 200, the answer comes in 
   t.equal(pkt?.payloadType, 0);
   t.ok(pkt?.payload.every((b) => b === 0xff), 'idle μ-law silence 0xFF');
   const uuid = data['Unique-ID'];
+  // uuid_send_dtmf on a sofia channel: RFC 4733 events to the far end.
+  t.equal(await tw.api(`uuid_send_dtmf ${uuid} 7`), '+OK Success\n');
+  const ev = parseRtp(await within(rtp.wait((d) => parseRtp(d)?.payloadType === 101 && (d[13] & 0x80) !== 0), 5000, 'dtmf end packet'));
+  t.equal(ev?.payload[0], 7, 'event 7');
+  t.equal(ev?.payload.readUInt16BE(2), 2000, 'duration 2000 samples');
   const toTag = /tag=([^;\s]+)/.exec(sipHeader(ok, 'To') ?? '')?.[1];
   sip.send([
     `BYE sip:+15551234@127.0.0.1:${tw.sipPort} SIP/2.0`,

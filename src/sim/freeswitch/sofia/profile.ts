@@ -13,8 +13,11 @@ import type { Logger } from '../../../observability/logger.js';
 import {
   getHeader, getHeaders, parseSip, serializeSip, SipStreamSplitter, tagOf, uriOf, uriTarget, viaBranch, type SipHeader, type SipMessage,
 } from '../../drachtio/sip-message.js';
+import { checkSip } from '../../drachtio/sip-sanity.js';
+import type { SIP_SIM_ERRORS } from '../../drachtio/error-codes.js';
 import { HANGUP_CAUSES } from '../channel-state.js';
 import { SRC } from '../event-factory.js';
+import type { FsEvent } from '../event.js';
 import type { CallerProfile } from '../channel.js';
 import type { FsCore } from '../core.js';
 import type { Session } from '../session.js';
@@ -154,9 +157,10 @@ export class SofiaProfile {
     const split = new SipStreamSplitter(MAX_DATAGRAM_BYTES);
     const peer: Peer = { address: c.remoteAddress ?? '', port: c.remotePort ?? 0, tcp: c };
     c.on('data', (chunk) => {
-      const { messages, overflow } = split.push(chunk);
+      const { messages, overflow, framingError } = split.push(chunk);
       for (const m of messages) this.onDatagram(Buffer.from(m, 'utf8'), peer);
-      if (overflow) c.destroy();
+      if (framingError) c.end(); // a bad Content-Length breaks the framing (RFC 4475 §3.1.2.3)
+      else if (overflow) c.destroy();
     });
   }
 
@@ -198,12 +202,18 @@ export class SofiaProfile {
     if (b.length > MAX_DATAGRAM_BYTES) return;
     const text = b.toString('utf8');
     if (text.trim() === '') return; // CRLF keep-alive
-    const msg = parseSip(text);
-    if (!msg) {
-      // sofia-sip drops what it cannot parse as a SIP message.
-      this.o.logger.debug({ from: rinfo.address, bytes: b.length }, 'sim sofia: unparsable datagram dropped');
+    const verdict = checkSip(text, rinfo.tcp !== undefined);
+    if (verdict.action !== 'accept') {
+      // sofia-sip answers a malformed request 400 (505 for another version) when its Via is usable,
+      // drops anything else, and shuts a stream down afterwards (nta.c agent_recv_request).
+      const code: keyof typeof SIP_SIM_ERRORS = 'SIP_SIM_BAD_SIP_FROM_NETWORK';
+      this.o.logger.warn({ code, from: rinfo.address, why: verdict.why, status: verdict.action === 'reply' ? verdict.status : 0 }, 'sim sofia: malformed SIP message refused');
+      if (verdict.action === 'reply') this.send(this.buildResponse(verdict.msg, rinfo, verdict.status, [], '', tagOf(getHeader(verdict.msg, 'to')) ? undefined : randomTag(), verdict.reason), rinfo);
+      rinfo.tcp?.end();
       return;
     }
+    const msg = parseSip(text);
+    if (!msg) return; // not reached: checkSip accepted it
     if (msg.kind === 'response') { this.onResponse(msg); return; }
     const via = getHeader(msg, 'via');
     if (!via) return; // nowhere to answer
@@ -280,7 +290,7 @@ export class SofiaProfile {
   }
 
   /** Builds a response: Vias (top one with received/rport), From, To (+ tag), Call-ID, CSeq. */
-  private buildResponse(req: SipMessage, rinfo: Peer, status: number, extra: [string, string][] = [], body = '', toTag?: string): string {
+  private buildResponse(req: SipMessage, rinfo: Peer, status: number, extra: [string, string][] = [], body = '', toTag?: string, reason?: string): string {
     const h: SipHeader[] = [];
     const vias = req.headers.filter((x) => /^(via|v)$/i.test(x.name));
     vias.forEach((v, i) => {
@@ -291,19 +301,19 @@ export class SofiaProfile {
       }
       h.push({ name: 'Via', value });
     });
-    h.push({ name: 'From', value: getHeader(req, 'from') as string });
-    let to = getHeader(req, 'to') as string;
+    h.push({ name: 'From', value: getHeader(req, 'from') ?? '' });
+    let to = getHeader(req, 'to') ?? '';
     if (toTag && !tagOf(to)) to += `;tag=${toTag}`;
     h.push({ name: 'To', value: to });
-    h.push({ name: 'Call-ID', value: getHeader(req, 'call-id') as string });
-    h.push({ name: 'CSeq', value: getHeader(req, 'cseq') as string });
+    h.push({ name: 'Call-ID', value: getHeader(req, 'call-id') ?? '' });
+    h.push({ name: 'CSeq', value: getHeader(req, 'cseq') ?? '' });
     for (const [name, value] of extra) h.push({ name, value });
     h.push({ name: 'User-Agent', value: SOFIA_USER_AGENT });
     h.push({ name: 'Allow', value: ALLOW });
     h.push({ name: 'Supported', value: SUPPORTED });
     if (body !== '') h.push({ name: 'Content-Type', value: 'application/sdp' }, { name: 'Content-Disposition', value: 'session' });
     h.push({ name: 'Content-Length', value: String(Buffer.byteLength(body)) });
-    return serializeSip({ kind: 'response', method: req.method, uri: '', status, reason: REASON_PHRASES[status] ?? 'Unknown', headers: h, body });
+    return serializeSip({ kind: 'response', method: req.method, uri: '', status, reason: reason ?? REASON_PHRASES[status] ?? 'Unknown', headers: h, body });
   }
 
   /** A response outside an INVITE dialog's own flow; final responses to requests without a To tag get one. */
@@ -445,7 +455,7 @@ export class SofiaProfile {
     // Captured on an inbound sofia channel before answer (the offer was in the INVITE).
     v('endpoint_disposition', 'DELAYED NEGOTIATION');
     if (remote && neg) this.applyNegotiation(d, remote, neg);
-    d.unwatch = core.watchChannel(uuid, (ev) => this.onChannelEvent(d, ev));
+    d.unwatch = core.watchChannel(uuid, (name, ev) => this.onChannelEvent(d, name, ev));
     const stopSend = session.media.onWriteFrame((pcm) => rtp.sendFrame(pcm));
     void session.done.then(() => {
       stopSend();
@@ -493,7 +503,15 @@ export class SofiaProfile {
     if (neg.dtmfPt !== undefined) { v('rtp_2833_send_payload', String(neg.dtmfPt)); v('rtp_2833_recv_payload', String(neg.dtmfPt)); }
     v('remote_media_ip', remote.ip);
     v('remote_media_port', String(remote.port));
-    d.rtp.setRemote({ ip: remote.ip, port: remote.port, codec: neg.codec, pt: neg.pt });
+    d.rtp.setRemote({ ip: remote.ip, port: remote.port, codec: neg.codec, pt: neg.pt, dtmfPt: neg.dtmfPt });
+    d.rtp.onDtmf = (digit, samples) => {
+      if (d.session.isHungUp) return;
+      // rfc2833 DTMF from the far end (switch_channel_queue_dtmf fires DTMF).
+      d.session.fire('DTMF', SRC.dtmf, {
+        extended: false,
+        after: [['DTMF-Digit', digit], ['DTMF-Duration', String(samples)], ['DTMF-Source', 'RTP']],
+      });
+    };
   }
 
   private localSdp(d: Dialog): string {
@@ -508,8 +526,15 @@ export class SofiaProfile {
     return d.localSdp;
   }
 
-  private onChannelEvent(d: Dialog, ev: string): void {
+  private onChannelEvent(d: Dialog, ev: string, event: FsEvent): void {
     const s = d.session;
+    if (ev === 'DTMF' && event.get('DTMF-Source') === 'APP') {
+      // uuid_send_dtmf: the digits go to the far end as rfc2833 events.
+      const digit = event.get('DTMF-Digit');
+      // DTMF-Duration is in samples (8 kHz).
+      if (digit) d.rtp.sendDtmf(digit, Number(event.get('DTMF-Duration')) || 800);
+      return;
+    }
     if (d.uac && ev !== 'CHANNEL_HANGUP') return;
     if (ev === 'CHANNEL_PROGRESS_MEDIA') {
       // Captured: CHANNEL_ANSWER of a sofia channel shows endpoint_disposition EARLY MEDIA.
@@ -693,7 +718,7 @@ export class SofiaProfile {
     };
     this.dialogs.set(`${callId};${localTag}`, d);
     this.uacInvites.set(branch, d);
-    d.unwatch = core.watchChannel(uuid, (ev) => this.onChannelEvent(d, ev));
+    d.unwatch = core.watchChannel(uuid, (name, ev) => this.onChannelEvent(d, name, ev));
     const stopSend = session.media.onWriteFrame((pcm) => rtp.sendFrame(pcm));
     void session.done.then(() => {
       stopSend();

@@ -90,7 +90,19 @@ export class RtpCallerSource implements SampleSource {
 }
 
 /** Where and how to send: set once the SDP exchange completed. */
-export interface RtpRemote { ip: string; port: number; codec: G711Codec; pt: number }
+export interface RtpRemote {
+  ip: string; port: number; codec: G711Codec; pt: number;
+  /** telephone-event payload type (RFC 4733), if negotiated. */
+  dtmfPt?: number;
+}
+
+const DTMF_DIGITS = '0123456789*#ABCD';
+
+/** An RFC 4733 telephone-event payload: digit (0-9 * # A-D), end bit, duration in samples. undefined if not a DTMF digit. */
+export function parseTelephoneEvent(payload: Buffer): { digit: string; end: boolean; durationSamples: number } | undefined {
+  if (payload.length < 4 || payload[0] >= DTMF_DIGITS.length) return undefined;
+  return { digit: DTMF_DIGITS[payload[0]], end: (payload[1] & 0x80) !== 0, durationSamples: payload.readUInt16BE(2) };
+}
 
 /**
  * One channel's RTP socket. bind() picks a port; received packets with the negotiated payload
@@ -106,6 +118,9 @@ export class RtpEndpoint {
   private first = true;
   packetsIn = 0;
   packetsOut = 0;
+  /** Called once per received DTMF digit (at its first end packet; end retransmissions are ignored). */
+  onDtmf: (digit: string, durationSamples: number) => void = () => {};
+  private lastDtmfTs: number | undefined;
 
   constructor(private readonly host: string, rand: () => number = Math.random) {
     this.seq = Math.floor(rand() * 0x10000);
@@ -134,7 +149,16 @@ export class RtpEndpoint {
   private onPacket(b: Buffer): void {
     const r = this.remote;
     const p = parseRtp(b);
-    if (!p || !r || p.payloadType !== r.pt) return;
+    if (!p || !r) return;
+    if (r.dtmfPt !== undefined && p.payloadType === r.dtmfPt) {
+      const ev = parseTelephoneEvent(p.payload);
+      if (ev?.end && p.timestamp !== this.lastDtmfTs) {
+        this.lastDtmfTs = p.timestamp;
+        this.onDtmf(ev.digit, ev.durationSamples);
+      }
+      return;
+    }
+    if (p.payloadType !== r.pt) return;
     this.packetsIn++;
     this.caller.push(decodeG711(r.codec, p.payload));
   }
@@ -150,6 +174,26 @@ export class RtpEndpoint {
     this.ts = (this.ts + pcm.length) >>> 0;
     this.packetsOut++;
     s.send(pkt, r.port, r.ip);
+  }
+
+  /**
+   * Sends one RFC 4733 digit: a start packet (marker) and three end packets, all with the
+   * timestamp of the event start; media timestamps move on by the duration. No-op without a
+   * negotiated telephone-event type.
+   */
+  sendDtmf(digit: string, durationSamples = 800): void {
+    const r = this.remote;
+    const s = this.sock;
+    const code = DTMF_DIGITS.indexOf(digit.toUpperCase());
+    if (!r || !s || r.dtmfPt === undefined || code < 0 || r.port === 0) return;
+    const dur = Math.max(160, Math.min(0xffff, durationSamples));
+    const steps: [boolean, number][] = [[false, 160], [true, dur], [true, dur], [true, dur]];
+    for (const [end, d] of steps) {
+      const payload = Buffer.from([code, (end ? 0x80 : 0) | 10, d >> 8, d & 0xff]);
+      s.send(buildRtp({ payloadType: r.dtmfPt, marker: !end, sequence: this.seq, timestamp: this.ts, ssrc: this.ssrc, payload }), r.port, r.ip);
+      this.seq = (this.seq + 1) & 0xffff;
+    }
+    this.ts = (this.ts + dur) >>> 0;
   }
 
   /** Closes the socket (idempotent). */
