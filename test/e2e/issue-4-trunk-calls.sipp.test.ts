@@ -83,9 +83,9 @@ if (!haveBinary('sipp')) {
     t.ok(loud > 2000, `the bot's audio was played on the caller's leg, which FreeSWITCH sends as RTP (${loud} loud samples)`);
   });
 
-  t.test('POST /v1/calls to a sipp trunk: answered, talks to the bot, the bot hangs up', async (t) => {
+  t.test('POST /v1/calls to a sipp trunk: answered, talks to the bot, the bot hangs up', { skip: existsSync(PCAP) ? false : `no ${PCAP}` }, async (t) => {
     const trunkPort = await freeUdpPort();
-    const uas = runSipp('uas-trunk-answer.xml', { port: trunkPort, mediaPort: await freeUdpPort(), timeoutSec: 20 });
+    const uas = runSipp('uas-trunk-answer-audio.xml', { port: trunkPort, mediaPort: await freeUdpPort(), timeoutSec: 20 });
     t.teardown(() => { if (uas.child.exitCode === null) uas.child.kill(); });
     t.ok(await waitUdpBound(trunkPort), 'sipp trunk listening');
     const h = await setup(t, trunkPort, { protocol: 'twilio', port: 0, hangupAfterMs: 1500 });
@@ -101,6 +101,7 @@ if (!haveBinary('sipp')) {
     await until(() => h.records().length === 1, 5000, 'the call record');
     t.match(h.records()[0], { callId: body.callId, direction: 'outbound', bot: 'echo', endedBy: 'bot', cause: 'NORMAL_CLEARING', result: 'answered' });
     t.match(h.bot.stats.lastStart, { start: { customParameters: { campaign: 'c1' } } });
+    t.ok(h.bot.stats.audioMessagesIn > 20, `the bot heard the callee's RTP (${h.bot.stats.audioMessagesIn} media messages)`);
   });
 
   t.test('POST /v1/calls to a busy trunk: result busy with the SIP status, one record', async (t) => {
