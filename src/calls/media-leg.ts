@@ -43,8 +43,8 @@ export interface MediaLegOptions {
 
 type EndedCb = (why: { cause: string; endedBy: 'bot' | 'fsbridge'; errorCode?: string }) => void;
 
-/** Largest caller/bot frame handled without allocation (samples). Bigger messages are split. */
-const SCRATCH_SAMPLES = 16384;
+/** Largest message resampled (samples in); longer ones are cut (mod_audio_stream sends 20–100 ms). */
+const MAX_RESAMPLE_IN = 8192;
 /** Text messages for mod_audio_stream kept while its websocket is not open yet. */
 const MAX_PENDING_TEXT = 64;
 /** How long the fallback prompt may take before the call is hung up anyway. */
@@ -70,7 +70,8 @@ export class MediaLeg implements BotLeg, MediaSink {
   private readonly playback: PlaybackController;
   private readonly up = new Upsampler8kTo16k();
   private readonly down = new Downsampler16kTo8k();
-  private readonly scratch = new Int16Array(SCRATCH_SAMPLES);
+  /** Resampler output, allocated on first use (most calls never resample) and grown, rarely. */
+  private scratch: Int16Array | null = null;
   private broadcastChain: Promise<unknown> = Promise.resolve();
   private endedCb: EndedCb | null = null;
   private endedFired = false;
@@ -323,9 +324,11 @@ export class MediaLeg implements BotLeg, MediaSink {
 
   /** 8 ↔ 16 kHz into the scratch buffer (valid until the next call). */
   private resample(pcm: Int16Array, fromHz: number, toHz: number): Int16Array {
-    const n = Math.min(pcm.length, SCRATCH_SAMPLES / 2);
-    if (fromHz === 8000 && toHz === 16000) return this.scratch.subarray(0, this.up.process(pcm, this.scratch, n));
-    if (fromHz === 16000 && toHz === 8000) return this.scratch.subarray(0, this.down.process(pcm, this.scratch, n));
+    const n = Math.min(pcm.length, MAX_RESAMPLE_IN);
+    if (!this.scratch || this.scratch.length < 2 * n + 2) this.scratch = new Int16Array(2 * n + 2);
+    const out = this.scratch;
+    if (fromHz === 8000 && toHz === 16000) return out.subarray(0, this.up.process(pcm, out, n));
+    if (fromHz === 16000 && toHz === 8000) return out.subarray(0, this.down.process(pcm, out, n));
     return pcm;
   }
 

@@ -10,15 +10,18 @@ import { endianness } from 'node:os';
 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
+/** Scratch allocated at first: 100 ms of 16 kHz stereo L16 (bigger messages grow it, rarely). */
+const INITIAL_SCRATCH_BYTES = 6400;
+
 export class PcmFramer {
   private carry = -1;
-  private readonly scratch: Int16Array;
-  private readonly bytes: Uint8Array;
+  private scratch: Int16Array;
+  private bytes: Uint8Array;
   private lastView: Int16Array;
 
   /** `maxMessageBytes`: the largest message push() will be given (the websocket's maxPayload). */
   constructor(readonly maxMessageBytes: number) {
-    this.scratch = new Int16Array(Math.ceil((maxMessageBytes + 2) / 2));
+    this.scratch = new Int16Array(Math.ceil((Math.min(maxMessageBytes, INITIAL_SCRATCH_BYTES) + 2) / 2));
     this.bytes = new Uint8Array(this.scratch.buffer);
     this.lastView = this.scratch.subarray(0, 0);
   }
@@ -35,6 +38,12 @@ export class PcmFramer {
   push(data: Uint8Array): Int16Array {
     const len = data.length;
     if (len > this.maxMessageBytes) throw new RangeError('message larger than maxMessageBytes');
+    // Grown to the largest message seen (never shrunk): steady message sizes allocate nothing.
+    if (len + 1 > this.bytes.length) {
+      this.scratch = new Int16Array(Math.ceil((len + 2) / 2));
+      this.bytes = new Uint8Array(this.scratch.buffer);
+      this.lastView = this.scratch.subarray(0, 0);
+    }
     const bytes = this.bytes;
     let total = len;
     if (this.carry >= 0) {

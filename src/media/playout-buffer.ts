@@ -13,7 +13,7 @@ export interface PlayoutBufferOptions {
   sampleRateHz: number;
   /** Hard bound on buffered audio; pushing beyond it drops the oldest samples. Default 60 000 ms. */
   maxBufferMs?: number;
-  /** Ring size allocated at first; it doubles (rarely, never per frame) up to maxBufferMs. Default 2 000 ms. */
+  /** Ring size allocated at first; it doubles (rarely, never per frame) up to maxBufferMs. Default 500 ms. */
   initialBufferMs?: number;
   /** Bound on pending marks; mark() refuses beyond it. Default 1024. */
   maxMarks?: number;
@@ -61,7 +61,7 @@ export class PlayoutBuffer {
   constructor(opts: PlayoutBufferOptions) {
     this.sampleRateHz = opts.sampleRateHz;
     this.maxSamples = Math.max(1, Math.round(((opts.maxBufferMs ?? 60_000) * opts.sampleRateHz) / 1000));
-    const initial = Math.round(((opts.initialBufferMs ?? 2_000) * opts.sampleRateHz) / 1000);
+    const initial = Math.round(((opts.initialBufferMs ?? 500) * opts.sampleRateHz) / 1000);
     this.ring = new Int16Array(Math.max(1, Math.min(this.maxSamples, initial)));
     this.maxMarks = opts.maxMarks ?? 1024;
   }

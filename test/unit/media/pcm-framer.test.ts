@@ -56,3 +56,17 @@ t.test('the view is reused for repeated lengths; reset drops the carry', async (
   t.same(Array.from(f.push(new Uint8Array([0x34, 0x12]))), [0x1234]);
   t.throws(() => f.push(new Uint8Array(1025)), RangeError);
 });
+
+t.test('messages bigger than the first scratch grow it, and samples stay exact', async (t) => {
+  const f = new PcmFramer(65536);
+  const big = new Uint8Array(20001);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+  const a = f.push(big);
+  t.equal(a.length, 10000);
+  t.equal(a[9999], ((big[19999] << 8) | big[19998]) << 16 >> 16);
+  t.ok(f.hasCarry, 'the odd byte is carried');
+  const b = f.push(new Uint8Array([0x12, 0x34, 0x56]));
+  t.equal(b.length, 2);
+  t.equal(b[0], ((0x12 << 8) | big[20000]) << 16 >> 16);
+  t.equal(b[1], ((0x56 << 8) | 0x34) << 16 >> 16);
+});
