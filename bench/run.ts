@@ -1,10 +1,10 @@
 /**
- * `npm run bench`: runs the codec benchmark (bench/codec.ts) and the media-loop benchmark
+ * `npm run bench`: runs the codec benchmark (bench/codec.ts), the SIP benchmark (bench/sip.ts) and the media-loop benchmark
  * (bench/media-loop.ts) and writes docs/benchmarks.md with the machine, the date, the command,
  * the tables, and a verdict on each budget of design.md.
  *
  * Options are passed through to the media loop: `--quick`, `--calls 50,100`, `--modes relay,twilio`,
- * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark.
+ * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark, `--no-sip` the SIP benchmark (bench/sip.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -41,6 +41,20 @@ if (argv.includes('--no-codec')) {
     }
   } catch (err) {
     codecSection = `Not run: bench/codec.ts failed (${(err as Error).message}).`;
+  }
+}
+
+// SIP signalling (bench/sip.ts): registration refresh for 200 trunks and a stepped call rate.
+let sipSection: string;
+if (argv.includes('--no-sip')) {
+  sipSection = '## SIP signalling\n\nNot run (`--no-sip`).';
+} else {
+  try {
+    const sip = await import('./sip.js');
+    console.log('SIP benchmark…');
+    sipSection = sip.formatSipBench(await sip.runSipBench({ quick: argv.includes('--quick') }));
+  } catch (err) {
+    sipSection = `## SIP signalling\n\nNot run: bench/sip.ts failed (${(err as Error).message}).`;
   }
 }
 
@@ -153,14 +167,16 @@ ${resourceTable(res)}
   chunk only when less than one frame of sent audio is left, and a tick that wakes up late restarts
   the far end's timeline at "now", so each late timer wake-up is added to the backlog for good (and the
   far end is about to run dry at every send). This is fsbridge's behaviour, not the benchmark's.
-- Memory per call: from reading the code, each media leg preallocates a 64 KiB PCM framer scratch
-  (src/media/pcm-framer.ts, sized from the 65 536-byte max message), a 32 KiB resampling scratch
-  (src/calls/media-leg.ts, 16 384 samples) and a 32 KiB playout ring (2 s at 8 kHz,
-  src/media/playout-buffer.ts), about 128 KiB before any traffic; the relay keeps nothing per call
-  besides its two sockets.
+- Memory per call: each media leg holds its websocket pair, the protocol adapter, a playout ring
+  that starts at 500 ms (8 KiB at 8 kHz) and doubles when a bot bursts, and a PCM framer scratch
+  sized to the largest message seen (6.4 KiB at first); the relay keeps nothing per call besides its
+  two sockets. (Before 2026-11-22 the leg preallocated about 128 KiB: 64 KiB framer, 32 KiB
+  resampling scratch, 32 KiB ring.)
 
 ## Codec (G.711, 20 ms frames)
 
 ${codecSection}
+
+${sipSection}
 `;
 }

@@ -41,11 +41,17 @@ export interface SrfRequestLike {
   on(event: 'response', fn: (res: SrfResponseLike) => void): unknown;
   get(name: string): string | undefined;
 }
-/** The part of drachtio-srf used here: `srf.request(uri, opts)`. */
+/**
+ * The part of drachtio-srf used here: `srf.request(uri, opts, callback)`. The callback form
+ * matters: srf calls it as soon as drachtio-server echoes the sent request, before it handles
+ * the next message on the admin connection. With the Promise form the listener is attached a
+ * microtask later, and a registrar's 200 that arrives in the same read as the echo is emitted
+ * to nobody (found by bench/sip.ts: most REGISTERs to a fast registrar timed out).
+ */
 export interface SrfRequester {
   request(uri: string, opts: {
     method: string; headers: Record<string, string>; auth?: { username: string; password: string };
-  }): Promise<SrfRequestLike>;
+  }, callback: (err: Error | null | undefined, req: SrfRequestLike) => void): unknown;
 }
 
 /** Registration status of one trunk, for the API. */
@@ -246,16 +252,23 @@ export class TrunkRegistration extends TypedEmitter<TrunkRegistrationEvents> {
     };
     const cancelTimeout = this.o.clock.setTimeout(() => finish(0), this.o.requestTimeoutMs ?? 32_000);
     this.requestTimers.add(cancelTimeout);
-    this.o.srf.request(registrar, {
-      method: 'REGISTER', headers, auth: { username: this.trunk.authUsername ?? this.trunk.username, password: this.trunk.password },
-    }).then((req) => {
+    const onSent = (err: Error | null | undefined, req: SrfRequestLike) => {
+      if (err) {
+        this.log.warn({ code: 'SIP_REGISTER_FAILED', registrar, reason: err.message }, 'REGISTER could not be sent');
+        this.o.metrics.error('SIP_REGISTER_FAILED');
+        finish(0);
+        return;
+      }
       const sentContact = req.get('Contact');
       req.on('response', (res) => { if (res.status >= 200) finish(res.status, res, sentContact); });
-    }, (err: unknown) => {
-      this.log.warn({ code: 'SIP_REGISTER_FAILED', registrar, reason: err instanceof Error ? err.message : String(err) }, 'REGISTER could not be sent');
-      this.o.metrics.error('SIP_REGISTER_FAILED');
-      finish(0);
-    });
+    };
+    try {
+      this.o.srf.request(registrar, {
+        method: 'REGISTER', headers, auth: { username: this.trunk.authUsername ?? this.trunk.username, password: this.trunk.password },
+      }, onSent);
+    } catch (err) {
+      onSent(err instanceof Error ? err : new Error(String(err)), undefined as never);
+    }
   }
 }
 

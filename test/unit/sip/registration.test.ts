@@ -12,8 +12,9 @@ const PASSWORD = 'Pa55-never-logged';
 class FakeSrf implements SrfRequester {
   sent: { uri: string; headers: Record<string, string>; auth?: { username: string; password: string }; respond: (status: number, h?: Record<string, string>) => void }[] = [];
   failNext = false;
-  async request(uri: string, opts: { method: string; headers: Record<string, string>; auth?: { username: string; password: string } }) {
-    if (this.failNext) { this.failNext = false; throw new Error('socket closed'); }
+  request(uri: string, opts: { method: string; headers: Record<string, string>; auth?: { username: string; password: string } },
+    cb: (err: Error | null | undefined, req: { on: (e: 'response', fn: (r: SrfResponseLike) => void) => void; get: (n: string) => string | undefined }) => void) {
+    if (this.failNext) { this.failNext = false; queueMicrotask(() => cb(new Error('socket closed'), undefined as never)); return; }
     let listener: (r: SrfResponseLike) => void = () => {};
     const entry = {
       uri, headers: opts.headers, auth: opts.auth,
@@ -23,7 +24,9 @@ class FakeSrf implements SrfRequester {
       },
     };
     this.sent.push(entry);
-    return { on: (_e: 'response', fn: (r: SrfResponseLike) => void) => { listener = fn; }, get: (n: string) => (n === 'Contact' ? '<sip:alice@127.0.0.1:5060>' : undefined) };
+    const req = { on: (_e: 'response', fn: (r: SrfResponseLike) => void) => { listener = fn; }, get: (n: string) => (n === 'Contact' ? '<sip:alice@127.0.0.1:5060>' : undefined) };
+    // As drachtio-srf: the callback runs when the sent request is echoed, asynchronously.
+    queueMicrotask(() => cb(null, req));
   }
 }
 
