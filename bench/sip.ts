@@ -15,7 +15,6 @@
  * (≤ 1 min with quick).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import { systemClock } from '../src/clock.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { MetricsRegistry } from '../src/observability/metrics.js';
 import { DrachtioTwin } from '../src/sim/drachtio/twin.js';
+import { freeUdpPort, waitUdpBound } from './lib/udp-port.js';
 import {
   RegistrationManager, type SrfRequester, type SrfRequestLike, type TrunkRegistrationConfig,
 } from '../src/sip/registration.js';
@@ -136,28 +136,6 @@ function cpuMeter(twin: ChildProcess, sipp: () => ChildProcess | undefined): () 
   };
 }
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
-
-/** True once something has bound UDP `port` (bounded: 100 tries, 50 ms apart). */
-async function waitUdpBound(port: number): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    const s = createSocket('udp4');
-    const taken = await new Promise<boolean>((resolve) => {
-      s.once('error', () => resolve(true));
-      s.bind(port, '127.0.0.1', () => resolve(false));
-    });
-    await new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } });
-    if (taken) return true;
-    await sleep(50);
-  }
-  return false;
-}
 
 /** Registrar: answers every REGISTER of a Call-ID with 200, echoing Contact and Expires, forever (loop). */
 const REGISTRAR_XML = `<?xml version="1.0" encoding="ISO-8859-1" ?>

@@ -1,23 +1,15 @@
 // Runs sipp as a child process for e2e tests (loopback only).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+
+export { freeUdpPort, waitUdpBound } from '../../bench/lib/udp-port.js';
 
 export const SIPP_DIR = join(dirname(fileURLToPath(import.meta.url)), 'sipp');
 
 /** True when the binary is on PATH. */
 export function haveBinary(name: string): boolean {
   try { execFileSync('which', [name], { stdio: 'ignore' }); return true; } catch { return false; }
-}
-
-/** A UDP port that was free a moment ago (the child binds it right after). */
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
 }
 
 export interface SippRun { child: ChildProcess; done: Promise<{ code: number | null; output: string }> }
@@ -37,17 +29,3 @@ export function runSipp(scenario: string, opts: { port: number; mediaPort: numbe
   return { child, done };
 }
 
-/** Resolves true once something has bound UDP `port` on 127.0.0.1 (bounded: 100 tries, 50 ms apart). */
-export async function waitUdpBound(port: number): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    const s = createSocket('udp4');
-    const taken = await new Promise<boolean>((resolve) => {
-      s.once('error', () => resolve(true));
-      s.bind(port, '127.0.0.1', () => resolve(false));
-    });
-    await new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } });
-    if (taken) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}

@@ -1,0 +1,26 @@
+// Loopback UDP port helpers for runs that start sipp (bench/sip.ts and the e2e tests).
+import { createSocket } from 'node:dgram';
+
+/** A UDP port on 127.0.0.1 that was free a moment ago (the child binds it right after). */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/** Resolves true once something has bound UDP `port` on 127.0.0.1 (bounded: 100 tries, 50 ms apart). */
+export async function waitUdpBound(port: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    const s = createSocket('udp4');
+    const taken = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(true));
+      s.bind(port, '127.0.0.1', () => resolve(false));
+    });
+    await new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } });
+    if (taken) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
