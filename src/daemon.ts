@@ -14,12 +14,12 @@ import { CallManager } from './calls/call-manager.js';
 import { JsonlRecordFile } from './calls/call-record.js';
 import { runDialplanCall } from './calls/dialplan-call.js';
 import { causeFromName } from './calls/hangup-causes.js';
-import type { ChannelPort } from './calls/ports.js';
+import { sessionChannel } from './calls/session-channel.js';
 import type { Call } from './calls/call.js';
 import { MediaLeg } from './calls/media-leg.js';
 import { hex32, twilioCallSid } from './bots/sids.js';
-import { SipSignalling } from './sip-signalling.js';
-import type { DialResult } from './sip/outbound.js';
+import { SipSignalling, type SipCallEnded } from './sip-signalling.js';
+import type { DialResult, FreeswitchLegRequest } from './sip/outbound.js';
 import type { PeerOutcome } from './calls/dialplan-call.js';
 
 export interface DaemonOptions {
@@ -45,6 +45,10 @@ interface PendingSipCall {
   params: Record<string, string>;
   /** Outbound: the dial's outcome. */
   peer?: () => Promise<PeerOutcome>;
+  /** Outbound: the callee answered (from then on the SIP side reports the call's end). */
+  answered?: boolean;
+  /** Stops the wait for FreeSWITCH's socket connection of an answered outbound call. */
+  cancelWait?: () => void;
 }
 
 function hostPort(s: string): { host: string; port: number } {
@@ -127,17 +131,11 @@ export class Daemon {
           this.pending.set(req.callId, { direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk } });
           return { ok: true };
         },
-        onInboundEnded: (e) => {
-          // Ended before FreeSWITCH's channel reached fsbridge (cancelled, FreeSWITCH refused):
-          // the call still leaves its one record.
-          const p = this.pending.get(e.callId);
-          if (!p) return;
-          this.pending.delete(e.callId);
-          this.calls.recordUnconnected(
-            { callId: e.callId, fsUuid: '', direction: 'inbound', bot: p.bot, from: p.from, to: p.to, params: p.params },
-            e.by === 'caller' ? 'caller' : 'fsbridge', e.cause, { sipStatus: e.sipStatus },
-          );
+        freeswitch: {
+          originate: (r) => this.originateFreeswitchLeg(r),
+          kill: (fsUuid, cause) => { void this.control.uuidKill(fsUuid, cause); },
         },
+        onCallEnded: (e) => this.onSipCallEnded(e),
         onFatal: (code) => {
           const err = new FsbridgeError(code, 'drachtio-server refused the secret (drachtio.secret)');
           this.log.fatal({ code }, err.message);
@@ -196,6 +194,13 @@ export class Daemon {
     this.control.on('event', (ev) => this.onControlEvent(ev));
     this.control.on('reconciled', ({ uuids }) => this.reconcile(uuids));
     this.outbound.on('session', (s) => this.onSession(s));
+    // A SIP call whose fsbridge call ended (FreeSWITCH lost, bot or API hang-up) must not leave its
+    // trunk leg up: BYE it (a no-op when the SIP side ended first). A channel that left fsbridge's
+    // control alive (transferred) keeps its SIP legs: the caller talks to the transfer target.
+    this.calls.on('call', (c) => c.once('ended', (rec) => {
+      if (rec.result === 'transferred' || rec.errorCode === 'CALL_CHANNEL_LEFT') return;
+      this.sip?.hangup(c.callId, rec.cause);
+    }));
 
     const m = await this.media.listen();
     this.ports.media = m.port;
@@ -243,13 +248,20 @@ export class Daemon {
   }
 
   private onSession(s: OutboundSession): void {
-    const channel = channelPort(s);
+    const channel = sessionChannel(s, this.control);
     const varNames = Object.keys(s.channelData.variables);
-    // A SIP call fsbridge routed or dialled comes back through the `fsbridge` dialplan context
-    // with its call id (X-Fsbridge-Call); anything else is a dialplan-triggered call.
+    // A SIP call fsbridge routed or dialled comes back (the `fsbridge` dialplan context, or the
+    // originate of an outbound call) with its call id; anything else is a dialplan-triggered call.
     const sipCallId = s.getVar('fsbridge_call_id') ?? s.getVar('sip_h_X-Fsbridge-Call');
     const p = sipCallId ? this.pending.get(sipCallId) : undefined;
-    if (sipCallId && p) this.pending.delete(sipCallId);
+    if (sipCallId && !p) {
+      // Its call already ended (or never was fsbridge's): it has its record; let the channel go.
+      this.metrics.error('CALL_STALE_SESSION');
+      this.log.warn({ code: 'CALL_STALE_SESSION', callId: sipCallId, fsUuid: s.uuid }, 'socket connection for a call that is not pending');
+      void s.hangup('NORMAL_CLEARING').finally(() => s.close());
+      return;
+    }
+    if (sipCallId && p) { this.pending.delete(sipCallId); p.cancelWait?.(); }
     void runDialplanCall(channel, varNames, {
       calls: this.calls,
       logger: this.log,
@@ -292,25 +304,88 @@ export class Daemon {
     let settle!: (o: PeerOutcome) => void;
     const peer = new Promise<PeerOutcome>((r) => { settle = r; });
     const from = str('from');
-    this.pending.set(callId, { direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params, peer: () => peer });
+    const pending: PendingSipCall = { direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params, peer: () => peer };
+    this.pending.set(callId, pending);
     const r: DialResult = await this.sip!.dial({ callId, to: to!, from, trunk: trunk!, timeoutSec });
-    if (r.result === 'answered') settle({ ok: true });
-    else {
+    if (r.result === 'answered') {
+      settle({ ok: true });
+      if (this.pending.get(callId) === pending) {
+        // FreeSWITCH now runs `socket`; if its connection never comes (fsbridge_outbound_socket
+        // wrong or unreachable), both legs are hung up and the call still gets its record.
+        pending.answered = true;
+        pending.cancelWait = this.clock.setTimeout(() => {
+          if (this.pending.get(callId) !== pending) return;
+          this.sip?.hangup(callId, 'NORMAL_TEMPORARY_FAILURE');
+          void this.control.uuidKill(r.fsUuid, 'NORMAL_TEMPORARY_FAILURE');
+          this.recordPendingEnd(callId, pending, 'fsbridge', 'NORMAL_TEMPORARY_FAILURE', { code: 'CALL_SOCKET_NOT_REACHED', result: 'answered' });
+        }, cfg.freeswitch.outboundSocket.handshakeTimeoutMs);
+      }
+    } else {
       settle({
         ok: false, endedBy: r.result === 'failed' ? 'fsbridge' : 'callee', cause: r.cause,
         sipStatus: r.sipStatus, result: r.result, errorCode: r.code,
       });
-      if (this.pending.delete(callId)) {
-        // FreeSWITCH's leg never reached fsbridge: the call leaves its record here.
-        this.calls.recordUnconnected(
-          { callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params },
-          r.result === 'failed' ? 'fsbridge' : 'callee', r.cause, { sipStatus: r.sipStatus, result: r.result, code: r.code },
-        );
+      // FreeSWITCH's leg never reached fsbridge: the call leaves its record here.
+      if (this.pending.get(callId) === pending) {
+        this.recordPendingEnd(callId, pending, r.result === 'failed' ? 'fsbridge' : 'callee', r.cause, { sipStatus: r.sipStatus, result: r.result, code: r.code });
       }
     }
     const out: Record<string, unknown> = { callId, result: r.result };
     if (r.result !== 'answered') Object.assign(out, { sipStatus: r.sipStatus, cause: r.cause, ...(r.code ? { code: r.code } : {}) });
     return { status: 200, body: out };
+  }
+
+  /**
+   * The SIP side of a call ended. Before FreeSWITCH's channel reached fsbridge the call is
+   * recorded here; after, the fsbridge call is ended (its FreeSWITCH channel hung up, the bot
+   * released), unless FreeSWITCH's own leg ended it (its channel reports that itself).
+   */
+  private onSipCallEnded(e: SipCallEnded): void {
+    const p = this.pending.get(e.callId);
+    if (p) {
+      if (p.direction === 'outbound' && !p.answered) return; // the dial's result records it
+      const endedBy = e.code ? 'fsbridge' : e.by;
+      this.recordPendingEnd(e.callId, p, endedBy, e.cause, {
+        sipStatus: e.sipStatus, code: e.code ?? (p.answered ? 'CALL_SOCKET_NOT_REACHED' : undefined), result: p.answered ? 'answered' : undefined,
+      });
+      return;
+    }
+    const call = this.calls.get(e.callId);
+    if (!call || !call.live || e.by === 'freeswitch') return;
+    void call.end(e.by === 'fsbridge' ? 'fsbridge' : e.by, e.cause, e.code);
+  }
+
+  /** The one record of a SIP call whose FreeSWITCH channel never reached fsbridge. */
+  private recordPendingEnd(
+    callId: string, p: PendingSipCall, endedBy: 'caller' | 'callee' | 'freeswitch' | 'fsbridge', cause: string,
+    extra: { sipStatus?: number; result?: string; code?: string },
+  ): void {
+    this.pending.delete(callId);
+    p.cancelWait?.();
+    if (extra.code === 'CALL_SOCKET_NOT_REACHED') {
+      this.metrics.error(extra.code);
+      this.log.warn({ code: extra.code, callId }, 'answered outbound call never reached the outbound socket (check fsbridge_outbound_socket)');
+    }
+    this.calls.recordUnconnected(
+      { callId, fsUuid: '', direction: p.direction, bot: p.bot, from: p.from, to: p.to, params: p.params }, endedBy, cause, extra,
+    );
+  }
+
+  /**
+   * FreeSWITCH's leg of an outbound call: `originate` through the `fsbridge` profile to
+   * drachtio-server, running `socket ${fsbridge_outbound_socket} async full` once answered (the
+   * same global variable the dialplans use). Resolves when FreeSWITCH is done with the originate.
+   */
+  private async originateFreeswitchLeg(r: FreeswitchLegRequest): Promise<{ ok: true } | { ok: false; cause: string }> {
+    const vars = [
+      `origination_uuid=${r.fsUuid}`, `fsbridge_call_id=${r.callId}`, `sip_h_X-Fsbridge-Call=${r.callId}`,
+      `origination_caller_id_number=${r.from}`, `originate_timeout=${r.timeoutSec}`,
+    ];
+    const res = await this.control.originate(`{${vars.join(',')}}sofia/fsbridge/${r.uri}`,
+      '&socket(${fsbridge_outbound_socket} async full)', (r.timeoutSec + 10) * 1000);
+    if (res.ok) return { ok: true };
+    const cause = /^-ERR ([A-Z_]+)/.exec(res.reply ?? '')?.[1] ?? 'NORMAL_TEMPORARY_FAILURE';
+    return { ok: false, cause };
   }
 
   private makeLeg(call: Call): MediaLeg {
@@ -327,7 +402,8 @@ export class Daemon {
       clock: this.clock, logger: call.logger, metrics: this.metrics,
     });
     this.legs.set(call.fsUuid, leg);
-    call.on('ended', () => this.legs.delete(call.fsUuid));
+    // a transferred channel can come back as a new call with the same uuid: remove only our own leg
+    call.on('ended', () => { if (this.legs.get(call.fsUuid) === leg) this.legs.delete(call.fsUuid); });
     return leg;
   }
 
@@ -343,37 +419,9 @@ export class Daemon {
       if (live.has(c.fsUuid)) continue;
       this.metrics.error('CALL_CHANNEL_VANISHED');
       c.logger.warn({ code: 'CALL_CHANNEL_VANISHED' }, 'channel gone after reconnect');
-      c.beginEnding('fsbridge', 'NORMAL_CLEARING', 'CALL_CHANNEL_VANISHED');
-      c.finish(causeFromName('NORMAL_CLEARING'));
+      c.beginEnding('freeswitch', 'NORMAL_TEMPORARY_FAILURE', 'CALL_CHANNEL_VANISHED');
+      void this.legs.get(c.fsUuid)?.stop().catch(() => {});
+      c.finish(causeFromName('NORMAL_TEMPORARY_FAILURE'));
     }
   }
-}
-
-/** Adapts an outbound socket session to the call layer's ChannelPort. */
-function channelPort(s: OutboundSession): ChannelPort {
-  const h = s.channelData.headers;
-  return {
-    fsUuid: s.uuid,
-    from: h['Caller-Caller-ID-Number'] ?? h['Channel-Caller-ID-Number'] ?? '',
-    to: h['Caller-Destination-Number'] ?? h['Channel-Destination-Number'] ?? '',
-    getVar: (name) => s.getVar(name),
-    async answer() {
-      const r = await s.answer();
-      if (!r.ok) throw new FsbridgeError(r.code, 'answer failed');
-    },
-    async hangup(cause) {
-      const r = await s.hangup(cause);
-      if (!r.ok && r.code !== 'ESL_DISCONNECTED') throw new FsbridgeError(r.code, 'hangup failed');
-    },
-    onGone(cb) {
-      let done = false;
-      s.on('hangup', ({ cause }) => { if (!done) { done = true; cb(causeFromName(cause)); } });
-      s.on('close', () => { if (!done) { done = true; cb(causeFromName('NORMAL_CLEARING')); } });
-    },
-    onDtmf(cb) {
-      s.on('event', (ev) => {
-        if (ev.name === 'DTMF' && ev.headers['DTMF-Digit']) cb(ev.headers['DTMF-Digit']);
-      });
-    },
-  };
 }

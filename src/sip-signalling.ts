@@ -4,8 +4,8 @@ import type { Clock } from './clock.js';
 import type { DeepReadonly, DrachtioConfig, RouteConfig, TrunkConfig } from './config/schema.js';
 import { DrachtioLink } from './sip/drachtio-link.js';
 import { LinkedRegistrations } from './sip/link-registrations.js';
-import { InboundCalls, type AdmitRequest, type AdmitResult, type InboundEnded } from './sip/inbound.js';
-import { OutboundDialer, type DialRequest, type DialResult } from './sip/outbound.js';
+import { InboundCalls, type AdmitRequest, type AdmitResult } from './sip/inbound.js';
+import { OutboundDialer, type DialRequest, type DialResult, type FreeswitchDialer } from './sip/outbound.js';
 import type { TrunkRegistrationConfig, TrunkRegistrationStatus } from './sip/registration.js';
 
 /** Trunks that register: `register: true` with a username and a password. */
@@ -18,20 +18,42 @@ export function registeringTrunks(trunks: readonly DeepReadonly<TrunkConfig>[]):
     }));
 }
 
+/** A SIP call fsbridge took or placed ended on the SIP side (once per call). */
+export interface SipCallEnded {
+  callId: string;
+  direction: 'inbound' | 'outbound';
+  /** Who ended it: the far end (caller / callee), FreeSWITCH's leg, or fsbridge (e.g. drachtio-server lost). */
+  by: 'caller' | 'callee' | 'freeswitch' | 'fsbridge';
+  /** Q.850 cause name. */
+  cause: string;
+  /** The final status when the call failed before answer. */
+  sipStatus?: number;
+  /** Why fsbridge ended it (SIP_DRACHTIO_LOST), when it did. */
+  code?: string;
+}
+
 export interface SipSignallingOptions {
   drachtio: DeepReadonly<DrachtioConfig>;
   trunks: readonly DeepReadonly<TrunkConfig>[];
   routes: readonly DeepReadonly<RouteConfig>[];
   answerTimeoutMs: number;
+  /** How fsbridge makes FreeSWITCH place the FreeSWITCH leg of an outbound call. */
+  freeswitch: FreeswitchDialer;
   logger: Logger;
   metrics: MetricsRegistry;
   clock: Clock;
   /** Admission of an inbound trunk call (capacity, draining). */
   admit: (req: AdmitRequest) => AdmitResult;
-  /** An admitted inbound call ended on the SIP side (e.g. cancelled before FreeSWITCH took it). */
-  onInboundEnded: (e: InboundEnded) => void;
+  /** A SIP call ended on the SIP side: before FreeSWITCH took it, or after (BYE, drachtio lost). */
+  onCallEnded: (e: SipCallEnded) => void;
   /** drachtio-server refused the secret. */
   onFatal: (code: string) => void;
+}
+
+/** The host of a SIP URI (`sip:127.0.0.1:5080;transport=udp` → `127.0.0.1`). */
+function uriHost(uri: string): string {
+  const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)/i.exec(uri.trim());
+  return m ? m[1].replace(/^\[|\]$/g, '') : '';
 }
 
 /**
@@ -39,6 +61,8 @@ export interface SipSignallingOptions {
  * follow it (registered again after every reconnect), inbound trunk calls bridged into
  * FreeSWITCH, and the outbound dialer. start() does not wait for drachtio-server (the link
  * retries); close() unregisters (Expires: 0), stops taking calls and disconnects. Idempotent.
+ * When the link drops, every SIP call (set up or being set up) ends at once with
+ * SIP_DRACHTIO_LOST: drachtio-server's dialogs do not survive it.
  */
 export class SipSignalling {
   private readonly link: DrachtioLink;
@@ -58,22 +82,35 @@ export class SipSignalling {
 
   start(): void {
     this.regs.start();
-    // SIP dialogs do not survive a drachtio-server restart: end the calls that were up.
     this.link.on('disconnected', () => {
-      this.inbound?.hangupAll('NORMAL_TEMPORARY_FAILURE');
-      this.dialer?.hangupAll('NORMAL_TEMPORARY_FAILURE');
+      const n = (this.inbound?.dropAll('NORMAL_TEMPORARY_FAILURE') ?? 0) + (this.dialer?.dropAll('NORMAL_TEMPORARY_FAILURE') ?? 0);
+      if (n > 0) {
+        this.o.metrics.error('SIP_DRACHTIO_LOST');
+        this.o.logger.warn({ code: 'SIP_DRACHTIO_LOST', calls: n }, 'drachtio-server lost: its SIP calls are ended');
+      }
     });
     const { drachtio: d, logger, metrics, clock } = this.o;
     this.link.connect({ host: d.host, port: d.port, secret: d.secret }).then(() => {
       if (this.closed) return;
-      const common = { srf: this.link.srf, trunks: this.o.trunks as TrunkConfig[], sipProfileUri: d.sipProfileUri, metrics, clock };
-      this.inbound = new InboundCalls({
-        ...common, routes: this.o.routes as RouteConfig[], admit: this.o.admit,
-        answerTimeoutMs: this.o.answerTimeoutMs, logger: logger.child({ component: 'sip-inbound' }),
+      const common = { srf: this.link.srf, trunks: this.o.trunks as TrunkConfig[], metrics, clock };
+      this.dialer = new OutboundDialer({
+        ...common, freeswitch: this.o.freeswitch, drachtioSipAddress: () => this.link.sipAddress,
+        freeswitchHost: uriHost(d.sipProfileUri), logger: logger.child({ component: 'sip-outbound' }),
       });
-      this.inbound.on('ended', (e) => this.o.onInboundEnded(e));
+      this.dialer.on('ended', (e) => this.o.onCallEnded({
+        callId: e.callId, direction: 'outbound', by: e.by, cause: e.cause, ...(e.by === 'fsbridge' && !this.link.connected ? { code: 'SIP_DRACHTIO_LOST' } : {}),
+      }));
+      const dialer = this.dialer;
+      this.inbound = new InboundCalls({
+        ...common, sipProfileUri: d.sipProfileUri, routes: this.o.routes as RouteConfig[], admit: this.o.admit,
+        answerTimeoutMs: this.o.answerTimeoutMs, logger: logger.child({ component: 'sip-inbound' }),
+        claim: (req, res) => dialer.claim(req, res),
+      });
+      this.inbound.on('ended', (e) => this.o.onCallEnded({
+        callId: e.callId, direction: 'inbound', by: e.by, cause: e.cause, sipStatus: e.sipStatus,
+        ...(e.by === 'fsbridge' && !this.link.connected ? { code: 'SIP_DRACHTIO_LOST' } : {}),
+      }));
       this.inbound.start();
-      this.dialer = new OutboundDialer({ ...common, logger: logger.child({ component: 'sip-outbound' }) });
     }, (err: { code?: string }) => {
       if (!this.closed) this.o.onFatal(err.code ?? 'SIP_DRACHTIO_AUTH_FAILED');
     });
@@ -81,7 +118,7 @@ export class SipSignalling {
 
   /** Places an outbound call; a value, never an exception. */
   async dial(req: DialRequest): Promise<DialResult> {
-    if (!this.dialer) return { result: 'failed', callId: req.callId, cause: 'NORMAL_TEMPORARY_FAILURE', code: 'SIP_OUTBOUND_FAILED' };
+    if (!this.dialer || !this.link.connected) return { result: 'failed', callId: req.callId, cause: 'NORMAL_TEMPORARY_FAILURE', code: 'SIP_OUTBOUND_FAILED' };
     return this.dialer.dial(req);
   }
 

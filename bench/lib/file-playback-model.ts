@@ -60,6 +60,7 @@ export function modelUtterance(segmentMs: number, maxSegmentMs: number, bot: 'bu
         clock.setTimeout(() => fp.onPlaybackStop(file), fsBusyUntil - now);
       },
       breakAll: () => {},
+      breakCurrent: () => {},
       markPlayed: () => {},
     },
   });

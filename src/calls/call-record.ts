@@ -1,8 +1,11 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** Who ended a call: the far end, the bot, fsbridge itself, the HTTP API, or a daemon shutdown. */
-export type EndedBy = 'caller' | 'callee' | 'bot' | 'fsbridge' | 'api' | 'shutdown';
+/**
+ * Who ended a call: the far end, the bot, fsbridge itself, the HTTP API, a daemon shutdown, or
+ * FreeSWITCH (the media server was lost, or the channel was taken out of fsbridge's control).
+ */
+export type EndedBy = 'caller' | 'callee' | 'bot' | 'fsbridge' | 'api' | 'shutdown' | 'freeswitch';
 
 /** Who a call is: its ids, direction, bot and numbers (phone numbers are personal data). */
 export interface CallIdentity {
@@ -27,7 +30,10 @@ export interface CallRecord extends CallIdentity {
   causeCode: number;
   endedBy: EndedBy;
   sipStatus?: number;
+  /** Outbound: the dial's result (answered, busy, ...); any call: `transferred` when the bot transferred it. */
   result?: string;
+  /** Where the bot transferred the call (result `transferred`). */
+  transferTarget?: string;
   errorCode?: string;
 }
 

@@ -10,6 +10,9 @@ export interface CallInit extends CallIdentity {
   params: Record<string, string>;
 }
 
+/** What the call record says beyond state and cause. */
+export interface CallAnnotation { sipStatus?: number; result?: string; transferTarget?: string }
+
 type CallEvents = {
   state: [CallState, CallState];
   ended: [CallRecord];
@@ -27,7 +30,7 @@ export class Call extends TypedEmitter<CallEvents> {
   private endedBy: EndedBy | null = null;
   private requestedCause: HangupCause | null = null;
   private errorCode: string | undefined;
-  private extra: { sipStatus?: number; result?: string } = {};
+  private extra: CallAnnotation = {};
   private record: CallRecord | null = null;
   private ender: ((endedBy: EndedBy, causeName: string, errorCode?: string) => Promise<void>) | null = null;
 
@@ -102,8 +105,8 @@ export class Call extends TypedEmitter<CallEvents> {
     return this.record;
   }
 
-  /** Adds the SIP outcome (status, dial result) to the call record. */
-  annotate(extra: { sipStatus?: number; result?: string }): void {
+  /** Adds the SIP outcome (status, dial result) or a transfer to the call record. */
+  annotate(extra: CallAnnotation): void {
     this.extra = { ...this.extra, ...extra };
   }
 

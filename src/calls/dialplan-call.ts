@@ -2,8 +2,9 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { CallManager } from './call-manager.js';
 import type { Call } from './call.js';
-import type { BotLeg, ChannelPort } from './ports.js';
+import type { BotLeg, BotLegEnd, ChannelPort } from './ports.js';
 import type { EndedBy } from './call-record.js';
+import { causeFromName } from './hangup-causes.js';
 
 export interface DialplanCallDeps {
   calls: CallManager;
@@ -84,7 +85,13 @@ export async function runDialplanCall(
     }
     return o;
   });
-  channel.onGone((fsCause) => {
+  channel.onGone((fsCause, lost) => {
+    // FreeSWITCH's side vanished without reporting a hang-up: the record says so (unless fsbridge
+    // had already started ending the call, e.g. it let a transferred channel go).
+    if (lost && call.beginEnding('freeswitch', fsCause.name, 'CALL_FREESWITCH_LOST')) {
+      deps.metrics.error('CALL_FREESWITCH_LOST');
+      call.logger.warn({ code: 'CALL_FREESWITCH_LOST' }, 'connection to FreeSWITCH closed without a hang-up');
+    }
     if (leg) void leg.stop().catch(() => {});
     if (peer && !peerSettled) void peer.then(() => call.finish(fsCause));
     else call.finish(fsCause);
@@ -92,6 +99,22 @@ export async function runDialplanCall(
   channel.onDtmf((digit) => {
     call.logger.debug({ digit }, 'caller dtmf');
     leg?.dtmf(digit);
+  });
+  // The channel left fsbridge's control alive (its `socket` app ended: a transfer). When fsbridge
+  // asked for it, the record already says so; otherwise someone else moved the call.
+  let transferring = false;
+  channel.onLeft(() => {
+    if (!transferring && call.beginEnding('freeswitch', 'NORMAL_CLEARING', 'CALL_CHANNEL_LEFT')) {
+      deps.metrics.error('CALL_CHANNEL_LEFT');
+      call.logger.info({ code: 'CALL_CHANNEL_LEFT' }, 'channel left fsbridge\'s control');
+    }
+    // The stream is detached but nothing else is sent to the channel: it runs someone else's
+    // extension now (a uuid_break would cut that extension's audio).
+    const released = leg && !transferring ? leg.stop({ detachStream: true }).catch(() => {}) : Promise.resolve();
+    void released.then(() => {
+      channel.release();
+      call.finish(causeFromName('NORMAL_CLEARING'));
+    });
   });
 
   const endCall = async (endedBy: EndedBy, causeName: string, errorCode?: string) => {
@@ -102,6 +125,25 @@ export async function runDialplanCall(
     });
   };
   call.bindEnder(endCall);
+  // The bot asked to transfer the caller: release the bot and the stream first (nothing of the
+  // bot may reach the transfer target), then transfer; the call ends for fsbridge when FreeSWITCH
+  // reports the channel left the socket application (onLeft above).
+  const transferCall = async (target: string) => {
+    if (!call.beginEnding('bot', 'NORMAL_CLEARING')) return;
+    transferring = true;
+    call.annotate({ result: 'transferred', transferTarget: target });
+    call.logger.info({ transferTarget: target }, 'transferring the call');
+    if (leg) await leg.stop({ detachStream: true, breakPlayback: true }).catch(() => {});
+    if (await channel.transfer(target)) return;
+    deps.metrics.error('CALL_TRANSFER_FAILED');
+    call.logger.warn({ code: 'CALL_TRANSFER_FAILED', transferTarget: target }, 'transfer refused, hanging up');
+    call.annotate({ result: 'transfer-failed' });
+    await channel.hangup('NORMAL_TEMPORARY_FAILURE').catch(() => {});
+  };
+  const onLegEnded = (why: BotLegEnd) => {
+    if (why.transferTarget !== undefined) void transferCall(why.transferTarget);
+    else void endCall(why.endedBy, why.cause, why.errorCode);
+  };
 
   if (!bot || !deps.hasBot(bot)) {
     deps.metrics.error('CALL_UNKNOWN_BOT');
@@ -111,6 +153,9 @@ export async function runDialplanCall(
   }
   try {
     await channel.answer();
+    // FreeSWITCH's playback stops at a `*` from the caller by default (playback_terminators):
+    // the bot's audio must only stop when the bot says so.
+    await channel.setVar('playback_terminators', 'none');
   } catch (err) {
     deps.metrics.error('CALL_ANSWER_FAILED');
     call.logger.warn({ err, code: 'CALL_ANSWER_FAILED' }, 'answer failed');
@@ -129,7 +174,7 @@ export async function runDialplanCall(
   if (!call.transition('answered')) return call; // the caller left while we answered
   leg = deps.makeBotLeg(call, channel);
   if (!leg) return call;
-  leg.onEnded((why) => { void endCall(why.endedBy, why.cause, why.errorCode); });
+  leg.onEnded(onLegEnded);
   try {
     await leg.start();
     if (call.live) call.transition('connected');

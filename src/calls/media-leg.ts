@@ -11,12 +11,13 @@ import type { PlaybackActions, PlaybackController } from '../media/playback.js';
 import { FilePlayback } from '../media/file-playback.js';
 import { StreamPlayback } from '../media/stream-playback.js';
 import { Downsampler16kTo8k, Upsampler8kTo16k } from '../media/resample.js';
+import { Reframer } from '../media/reframer.js';
 import { BotConnection, type BotConnectionOptions } from '../bots/client.js';
 import { createBotAdapter } from '../bots/create-adapter.js';
 import type { BotAdapter, BotCommand, CallInfo } from '../bots/adapter.js';
 import type { BotConfig } from '../config/schema.js';
 import type { DeepReadonly } from '../config/schema.js';
-import type { BotLeg } from './ports.js';
+import type { BotLeg, BotLegEnd } from './ports.js';
 
 /** The ESL commands the media leg uses (a subset of EslControl, so tests can fake it). */
 export type StreamControl = Pick<EslControl, 'audioStreamStart' | 'audioStreamStop' | 'uuidBroadcast' | 'uuidBreak' | 'uuidSendDtmf' | 'bgapi'>;
@@ -41,7 +42,7 @@ export interface MediaLegOptions {
   connectBot?: (o: BotConnectionOptions) => BotConnection;
 }
 
-type EndedCb = (why: { cause: string; endedBy: 'bot' | 'fsbridge'; errorCode?: string }) => void;
+type EndedCb = (why: BotLegEnd) => void;
 
 /** Largest message resampled (samples in); longer ones are cut (mod_audio_stream sends 20–100 ms). */
 const MAX_RESAMPLE_IN = 8192;
@@ -68,11 +69,15 @@ export class MediaLeg implements BotLeg, MediaSink {
   private conn: MediaConnection | null = null;
   private pendingText: string[] = [];
   private readonly playback: PlaybackController;
+  /** Caller audio in 20 ms frames whatever the channel's packet time (30 ms trunks). */
+  private readonly reframer: Reframer;
   private readonly up = new Upsampler8kTo16k();
   private readonly down = new Downsampler16kTo8k();
   /** Resampler output, allocated on first use (most calls never resample) and grown, rarely. */
   private scratch: Int16Array | null = null;
   private broadcastChain: Promise<unknown> = Promise.resolve();
+  /** Bumped by every break: broadcasts queued before it are dropped, not sent after it. */
+  private playGeneration = 0;
   private endedCb: EndedCb | null = null;
   private endedFired = false;
   private stopped = false;
@@ -85,10 +90,12 @@ export class MediaLeg implements BotLeg, MediaSink {
     this.fsUuid = o.info.fsUuid;
     this.log = o.logger;
     this.adapter = this.makeAdapter(0);
+    this.reframer = new Reframer(o.fsSampleRateHz / 50, (frame) => this.frameToBot(frame));
     const actions: PlaybackActions = {
       sendText: (t) => this.sendToFs(t),
       broadcast: (file) => this.broadcast(file),
-      breakAll: () => { void this.o.control.uuidBreak(this.fsUuid, 'all'); },
+      breakAll: () => this.breakAll(),
+      breakCurrent: () => { void this.o.control.uuidBreak(this.fsUuid, undefined); },
       markPlayed: (name) => this.sendToBot(this.adapter.markPlayed(name)),
     };
     const common = { clock: o.clock, logger: o.logger, metrics: o.metrics, actions, sampleRateHz: o.fsSampleRateHz };
@@ -119,12 +126,21 @@ export class MediaLeg implements BotLeg, MediaSink {
     await this.connectBot();
   }
 
-  /** Caller hung up or fsbridge ends the call: `stop` to the bot, close 1000. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Caller hung up or fsbridge ends the call: `stop` to the bot, close 1000. With `detachStream`
+   * (the channel lives on) `uuid_audio_stream stop` detaches the stream, and with `breakPlayback`
+   * the bot audio still playing is broken off (`uuid_break all`); resolves when FreeSWITCH
+   * answered those. Idempotent.
+   */
+  async stop(opts: { detachStream?: boolean; breakPlayback?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.cancelFallback?.();
     this.playback.close();
+    const detached = Promise.all([
+      opts.breakPlayback ? this.o.control.uuidBreak(this.fsUuid, 'all') : null,
+      opts.detachStream ? this.o.control.audioStreamStop(this.fsUuid) : null,
+    ]);
     const bot = this.bot;
     if (bot && bot.state === 'open') {
       this.sendToBot(this.adapter.stop('callended'));
@@ -132,6 +148,7 @@ export class MediaLeg implements BotLeg, MediaSink {
     } else bot?.close(1000);
     this.o.media.forget(this.o.info.callId);
     this.conn?.close(1000, 'call ended');
+    await detached;
   }
 
   dtmf(digit: string): void {
@@ -160,6 +177,10 @@ export class MediaLeg implements BotLeg, MediaSink {
           return;
       }
     }
+    if (ev.name === 'PLAYBACK_START') {
+      this.playback.onPlaybackStart(ev.headers['Playback-File-Path'] ?? '');
+      return;
+    }
     if (ev.name === 'PLAYBACK_STOP') {
       const file = ev.headers['Playback-File-Path'] ?? '';
       if (this.fallbackFile !== null && file === this.fallbackFile) {
@@ -179,12 +200,16 @@ export class MediaLeg implements BotLeg, MediaSink {
     for (const t of pending) conn.sendText(t);
   }
 
-  onAudio(pcm: Int16Array, sampleRateHz: number): void {
+  onAudio(pcm: Int16Array, _sampleRateHz: number): void {
     if (!this.bot || this.bot.state !== 'open') return;
+    this.reframer.push(pcm);
+  }
+
+  /** One 20 ms frame of caller audio (at fsSampleRateHz) to the bot, in its rate and format. */
+  private frameToBot(frame: Int16Array): void {
     const want = this.adapter.sampleRateHz;
-    let frame = pcm;
-    if (want !== sampleRateHz) frame = this.resample(pcm, sampleRateHz, want);
-    this.sendToBot(this.adapter.audio(frame));
+    const have = this.o.fsSampleRateHz;
+    this.sendToBot(this.adapter.audio(want === have ? frame : this.resample(frame, have, want)));
   }
 
   onText(_text: string): void {
@@ -290,9 +315,7 @@ export class MediaLeg implements BotLeg, MediaSink {
       case 'clear': this.playback.clear(); return;
       case 'dtmf': void this.o.control.uuidSendDtmf(this.fsUuid, c.digits); return;
       case 'hangup': this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot' }); return;
-      case 'transfer':
-        void this.o.control.bgapi(`uuid_transfer ${this.fsUuid} ${c.target.replace(/\s/g, '')}`);
-        return;
+      case 'transfer': this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot', transferTarget: c.target }); return;
       case 'ignored':
       case 'error':
         this.o.metrics.error(c.code);
@@ -319,7 +342,19 @@ export class MediaLeg implements BotLeg, MediaSink {
 
   /** uuid_broadcast in order: each waits for the previous command's reply. */
   private broadcast(file: string): void {
-    this.broadcastChain = this.broadcastChain.then(() => this.o.control.uuidBroadcast(this.fsUuid, file, 'aleg'));
+    const gen = this.playGeneration;
+    this.broadcastChain = this.broadcastChain.then(() => (gen === this.playGeneration && !this.stopped
+      ? this.o.control.uuidBroadcast(this.fsUuid, file, 'aleg')
+      : undefined));
+  }
+
+  /**
+   * `uuid_break <uuid> all`, after the broadcast in flight (if any) and instead of the ones still
+   * queued: a broadcast sent after the break would play cleared audio (seen on the real FreeSWITCH).
+   */
+  private breakAll(): void {
+    this.playGeneration++;
+    this.broadcastChain = this.broadcastChain.then(() => this.o.control.uuidBreak(this.fsUuid, 'all'));
   }
 
   /** 8 ↔ 16 kHz into the scratch buffer (valid until the next call). */

@@ -15,10 +15,31 @@ export interface ChannelPort {
   answer(): Promise<void>;
   /** Asks FreeSWITCH to hang up with a Q.850 cause name; resolves when the request was accepted. */
   hangup(causeName: string): Promise<void>;
-  /** Registers the callback for the channel's end (called once, with FreeSWITCH's cause). */
-  onGone(cb: (cause: HangupCause) => void): void;
+  /**
+   * Registers the callback for the channel's end (called once): with FreeSWITCH's cause, or with
+   * `lost: true` when the connection to FreeSWITCH closed without a hang-up being reported
+   * (FreeSWITCH stopped or crashed; the channel's fate is unknown).
+   */
+  onGone(cb: (cause: HangupCause, lost?: boolean) => void): void;
   /** Registers the callback for caller DTMF digits. */
   onDtmf(cb: (digit: string) => void): void;
+  /** Sets a channel variable; resolves when FreeSWITCH applied it (failures are ignored). */
+  setVar(name: string, value: string): Promise<void>;
+  /** `uuid_transfer` to an extension of the channel's context; resolves whether FreeSWITCH accepted it. */
+  transfer(target: string): Promise<boolean>;
+  /**
+   * Registers the callback for the channel leaving fsbridge's control while it lives on: its
+   * `socket` application ended (a transfer, by the bot or by someone else). Called at most once,
+   * never after the channel hung up.
+   */
+  onLeft(cb: () => void): void;
+  /**
+   * Lets go of a channel that left fsbridge's control: no callback fires afterwards and no
+   * command is sent. The outbound socket is left to FreeSWITCH, which closes it when the channel
+   * ends: closing it earlier clears the channel's control flag and would end the park of a
+   * `socket` application the channel runs next (seen on FreeSWITCH 1.10.12).
+   */
+  release(): void;
 }
 
 /**
@@ -28,8 +49,15 @@ export interface ChannelPort {
  */
 export interface BotLeg {
   start(): Promise<void>;
-  /** The caller hung up or fsbridge ends the call: send `stop`, close 1000. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * The caller hung up or fsbridge ends the call: send `stop`, close 1000. With `detachStream`
+   * (the channel lives on, e.g. transferred) the audio stream is stopped, and with
+   * `breakPlayback` bot audio still playing is broken off too. Idempotent.
+   */
+  stop(opts?: { detachStream?: boolean; breakPlayback?: boolean }): Promise<void>;
   dtmf(digit: string): void;
-  onEnded(cb: (why: { cause: string; endedBy: 'bot' | 'fsbridge'; errorCode?: string }) => void): void;
+  onEnded(cb: (why: BotLegEnd) => void): void;
 }
+
+/** Why the bot side ended the call; `transferTarget`: the bot asked to transfer the caller there. */
+export interface BotLegEnd { cause: string; endedBy: 'bot' | 'fsbridge'; errorCode?: string; transferTarget?: string }

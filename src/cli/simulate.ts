@@ -109,11 +109,11 @@ calls: { recordFile: ${JSON.stringify(join(work, 'calls.jsonl'))}, drainTimeoutM
     say('call placed', { caller: 'loopback/bot-sim-a', uuid: aLeg });
 
     if (o.dtmf) {
-      // The caller's key presses arrive on the channel fsbridge controls (the loopback B leg).
+      // The caller presses keys on its own leg (A); on a loopback pair FreeSWITCH delivers them to
+      // the other leg (B), the channel fsbridge controls, as the real FreeSWITCH does.
       const digits = o.dtmf;
       setTimeout(() => {
-        const call = daemon.calls.list()[0];
-        if (call) void twin.api(`uuid_send_dtmf ${call.fsUuid} ${digits}`).then(() => say('caller pressed', { digits }));
+        void twin.api(`uuid_send_dtmf ${aLeg} ${digits}`).then(() => say('caller pressed', { digits }));
       }, Math.min(2000, o.seconds * 500));
     }
     // Progress once a second: how much audio went each way so far.

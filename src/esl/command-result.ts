@@ -43,7 +43,7 @@ export function parseGetvarReply(body: string): EslResult<string | undefined> {
 }
 
 /**
- * `show channels as json` → the channel uuids. FreeSWITCH prints `{"row_count":0}` when there are no
+ * `show channels as json` → the channel uuids. FreeSWITCH 1.10.12 prints `{"row_count": 0}` when there are no
  * channels and `{"row_count":N,"rows":[{"uuid":...},...]}` otherwise.
  */
 export function parseShowChannelsJson(body: string): EslResult<string[]> {

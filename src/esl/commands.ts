@@ -55,7 +55,14 @@ export const buildCommand = {
     return meta === undefined ? undefined : ok('uuid_audio_stream', uuid, 'start', url, mix, rate, meta);
   },
   audioStreamStop: (uuid: string) => (isValidUuid(uuid) ? ok('uuid_audio_stream', uuid, 'stop') : undefined),
-  /** `originate <dial string> <app or &app(arg)>`, e.g. `originate {origination_uuid=...}loopback/9999 &park`. */
-  originate: (dialString: string, app: string) => (NO_SPACE.test(dialString) ? ok('originate', dialString, app) : undefined),
+  /**
+   * `originate <dial string> <app or &app(arg)>`, e.g. `originate {origination_uuid=...}loopback/9999 &park`.
+   * An app with spaces (`&socket(host:port async full)`) is single-quoted: FreeSWITCH's argument
+   * splitter groups quoted text and drops the quotes; so the app must not hold a quote itself.
+   */
+  originate: (dialString: string, app: string) => {
+    if (!NO_SPACE.test(dialString) || app.includes("'")) return undefined;
+    return ok('originate', dialString, /\s/.test(app) ? `'${app}'` : app);
+  },
   showChannelsJson: () => 'show channels as json',
 };

@@ -44,6 +44,9 @@ export interface FilePlaybackOptions {
   playbackGraceMs?: number;
 }
 
+/** Bound on remembered cleared files (a few per clear; more only if PLAYBACK events never come). */
+const MAX_CLEARED_FILES = 64;
+
 interface Segment {
   durationMs: number;
   file: string | null;
@@ -69,6 +72,12 @@ export class FilePlayback implements PlaybackController {
   private readonly inFlight: Segment[] = [];
   /** ::play events still to come for segments dropped by clear(); they must not be broadcast. */
   private staleAnnouncements = 0;
+  /**
+   * Files already broadcast when clear() ran. uuid_break cannot stop a broadcast that FreeSWITCH
+   * has taken from its queue but not started yet (it waits for lead frames first): seen on the real
+   * FreeSWITCH 1.10.12, such a file played in full after the break. Its PLAYBACK_START breaks it.
+   */
+  private readonly clearedFiles = new Set<string>();
   private lastPushMs = -Infinity;
   private cancelIdle: (() => void) | null = null;
   private cancelWatchdog: (() => void) | null = null;
@@ -128,6 +137,7 @@ export class FilePlayback implements PlaybackController {
     const names: string[] = [];
     for (const s of this.inFlight) {
       if (s.file === null) this.staleAnnouncements++;
+      else if (s.file !== '' && this.clearedFiles.size < MAX_CLEARED_FILES) this.clearedFiles.add(s.file);
       for (const m of s.marksAfter) names.push(m);
     }
     this.inFlight.length = 0;
@@ -169,8 +179,15 @@ export class FilePlayback implements PlaybackController {
     this.completeHead();
   }
 
+  /** `PLAYBACK_START` fired for this `Playback-File-Path`: a file cleared before it started is broken now. */
+  onPlaybackStart(file: string): void {
+    if (this.closed || !this.clearedFiles.delete(file)) return;
+    this.actions.breakCurrent();
+  }
+
   onPlaybackStop(file: string): void {
     if (this.closed || file === '') return;
+    this.clearedFiles.delete(file);
     const seg = this.inFlight.find((s) => s.file === file);
     if (!seg) return; // someone else's playback, or a segment dropped by clear()
     seg.done = true;
@@ -185,6 +202,7 @@ export class FilePlayback implements PlaybackController {
     this.stopWatchdog();
     this.buffer.clear();
     this.inFlight.length = 0;
+    this.clearedFiles.clear();
   }
 
   /** Answers marks of finished segments at the head, in order, and refills the pipeline. */

@@ -17,6 +17,8 @@ export interface PlaybackActions {
   broadcast(file: string): void;
   /** Stop what FreeSWITCH is playing now and flush its queue (`uuid_break <uuid> all`). */
   breakAll(): void;
+  /** Stop only what FreeSWITCH is playing now (`uuid_break <uuid>`); queued broadcasts stay. */
+  breakCurrent(): void;
   /** The audio before this mark has played (or was cleared): answer the bot's mark. In placement order. */
   markPlayed(name: string): void;
 }
@@ -36,6 +38,8 @@ export interface PlaybackController {
   onPlay(file: string): void;
   /** `mod_audio_stream::json` fired with one of our streamAudio messages (the module refused it). */
   onRejected(): void;
+  /** `PLAYBACK_START` fired for this `Playback-File-Path`. */
+  onPlaybackStart(file: string): void;
   /** `PLAYBACK_STOP` fired for this `Playback-File-Path`. */
   onPlaybackStop(file: string): void;
   /** Stops timers; no action is called afterwards. Pending marks are abandoned. Safe to call twice. */

@@ -105,6 +105,7 @@ export class StreamPlayback implements PlaybackController {
   /** Not used in stream mode. */
   onRejected(): void {}
   /** Not used in stream mode. */
+  onPlaybackStart(_file: string): void {}
   onPlaybackStop(_file: string): void {}
 
   close(): void {

@@ -11,6 +11,16 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { FsbridgeError } from '../errors.js';
 
+/**
+ * drachtio-server's SIP address (`host:port`) from the hostport list it announces on
+ * authentication (`tcp/127.0.0.1:5060,udp/127.0.0.1:5060` from drachtio-server v0.9.4): a UDP one, loopback preferred (that
+ * is where FreeSWITCH on the same host sends fsbridge's outbound calls). undefined if none.
+ */
+export function sipAddressFromHostport(hostport: string): string | undefined {
+  const udp = hostport.split(',').map((x) => x.trim()).filter((x) => x.startsWith('udp/')).map((x) => x.slice(4));
+  return udp.find((a) => a.startsWith('127.')) ?? udp[0];
+}
+
 /** Where drachtio-server's admin port is. */
 export interface DrachtioLinkTarget {
   host: string;
@@ -62,6 +72,11 @@ export class DrachtioLink extends TypedEmitter<DrachtioLinkEvents> {
   /** True while authenticated to drachtio-server. */
   get connected(): boolean { return this.up; }
 
+  /** drachtio-server's SIP address (`host:port`) as announced on the last authentication. */
+  get sipAddress(): string | undefined { return this.hostport === undefined ? undefined : sipAddressFromHostport(this.hostport); }
+
+  private hostport: string | undefined;
+
   /**
    * Connects and resolves once authenticated. Rejects with FsbridgeError SIP_DRACHTIO_AUTH_FAILED
    * if drachtio-server refuses the secret (the link is closed then). Connection refusals are retried, the promise stays pending.
@@ -88,6 +103,7 @@ export class DrachtioLink extends TypedEmitter<DrachtioLinkEvents> {
         }
         const reconnect = this.everConnected;
         this.everConnected = true;
+        this.hostport = hostport;
         this.up = true;
         up.set(1);
         if (reconnect) reconnects.inc();

@@ -47,8 +47,12 @@ export const SIP_ERRORS = {
     consequence: 'the dial fails at once; no INVITE is sent',
   },
   SIP_OUTBOUND_FREESWITCH_FAILED: {
-    meaning: 'The INVITE to FreeSWITCH\'s SIP profile for an outbound call failed or brought no SDP.',
-    consequence: 'the dial fails; nothing is sent to the trunk',
+    meaning: 'FreeSWITCH did not place its leg of an outbound call (originate refused, or its INVITE did not reach drachtio-server in time), or cancelled it.',
+    consequence: 'the dial fails; nothing (more) is sent to the trunk',
+  },
+  SIP_DRACHTIO_LOST: {
+    meaning: 'The connection to drachtio-server dropped while SIP calls were up or being set up (its dialogs and transactions do not survive).',
+    consequence: 'those calls end at once (FreeSWITCH channel hung up, bot released), each with a record; fsbridge reconnects and registers again',
   },
   SIP_OUTBOUND_FAILED: {
     meaning: 'The trunk answered an outbound INVITE with a failure status other than busy, no answer or rejection, or it could not be sent.',

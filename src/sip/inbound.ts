@@ -58,6 +58,11 @@ export interface InboundCallsOptions {
   /** Call id generator (default randomUUID). */
   newCallId?: () => string;
   /**
+   * Offered every INVITE first: returns true when it took it (FreeSWITCH's leg of an outbound
+   * dial, see OutboundDialer.claim); such an INVITE is no inbound call.
+   */
+  claim?: (req: any, res: any) => boolean;
+  /**
    * Time FreeSWITCH has to answer the bridged INVITE (default 30000 ms); then its leg is
    * cancelled and the caller gets 503 + Retry-After (CallsConfig.answerTimeoutMs fits here).
    */
@@ -116,6 +121,8 @@ interface LiveCall {
   hungUp?: string;
   /** The pending INVITE toward FreeSWITCH (before answer). */
   cancelB?: () => void;
+  /** Settles the B2BUA in progress at once (drachtio-server lost). */
+  abandon?: (cause: string) => void;
 }
 
 /**
@@ -179,18 +186,16 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
   }
 
   /**
-   * Ends every call (hangup() each) and releases its record at once, also for calls still being
-   * set up. For shutdown, and for a lost drachtio link: drachtio-server's dialogs belong to the
-   * old connection, so no BYE would ever reach these calls (the BYEs sent here may not go out).
-   * Returns how many calls were ended.
+   * drachtio-server is gone: its dialogs and transactions went with it (no BYE or final answer
+   * will ever get out), and drachtio-srf drops pending requests without settling them. Every
+   * call, answered or being set up, ends at once (`ended` by fsbridge, released from the
+   * in-progress count). Returns how many calls were ended.
    */
-  hangupAll(causeName = 'NORMAL_CLEARING'): number {
+  dropAll(causeName = 'NORMAL_TEMPORARY_FAILURE'): number {
     const all = [...this.calls.values()];
     for (const c of all) {
-      const answered = Boolean(c.uas && c.uac);
-      this.hangup(c.info.callId, causeName);
-      // before answer the caller is answered with the cause's status (see hangup())
-      this.finish(c, { callId: c.info.callId, by: 'fsbridge', cause: causeName, ...(answered ? {} : { sipStatus: causeToSipStatus(causeName) }) });
+      if (c.uas && c.uac) this.finish(c, { callId: c.info.callId, by: 'fsbridge', cause: causeName });
+      else c.abandon?.(causeName);
     }
     return all.length;
   }
@@ -213,6 +218,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
   }
 
   private async onInvite(req: any, res: any): Promise<void> {
+    if (this.o.claim?.(req, res)) return;
     const source: string = req.source_address ?? '';
     const maxInProgress = this.o.maxInProgress ?? 200;
     const retryAfter = String(this.o.retryAfterSec ?? 5);
@@ -273,18 +279,28 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
       try { uacReq?.cancel(); } catch { /* already final */ }
     }, this.o.answerTimeoutMs ?? 30_000);
     call.cancelB = () => { try { uacReq?.cancel(); } catch { /* already final */ } };
+    let abandoned: string | null = null;
+    const lost = new Promise<never>((_r, rej) => {
+      call.abandon = (cause) => { abandoned = cause; rej(new Error('drachtio-server lost')); };
+    });
+    lost.catch(() => {});
     let legs: { uas: any; uac: any };
     try {
-      legs = await this.o.srf.createB2BUA(req, res, uriWithUser(this.o.sipProfileUri, to), {
+      legs = await Promise.race([lost, this.o.srf.createB2BUA(req, res, uriWithUser(this.o.sipProfileUri, to), {
         headers: { 'X-Fsbridge-Call': callId },
         // failures are answered here, so that a timeout is not passed on as FreeSWITCH's 487
         passFailure: false,
       }, {
         cbRequest: (_e: unknown, r: any) => { uacReq = r; if (timedOut || call.hungUp) { try { r.cancel(); } catch { /* final */ } } },
-      });
+      })]);
     } catch (err: any) {
       cancelTimer();
       release();
+      call.abandon = undefined;
+      if (abandoned) {
+        this.finish(call, { callId, by: 'fsbridge', cause: abandoned });
+        return;
+      }
       const status: number = typeof err?.status === 'number' ? err.status : 500;
       if (cancelled) {
         // srf answered the caller's CANCEL with 200 and the INVITE with 487 already.
@@ -312,6 +328,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     }
     cancelTimer();
     release();
+    call.abandon = undefined;
     call.uas = legs.uas;
     call.uac = legs.uac;
     call.cancelB = undefined;

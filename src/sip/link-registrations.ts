@@ -1,9 +1,11 @@
 /**
  * Trunk registrations tied to the drachtio link: they start when the link first comes up and
- * are redone after every reconnect, because a restarted drachtio-server has lost the
- * transactions and its SIP address may have changed (the Contact registered before may be stale).
- * The old set is stopped (unregister, bounded by requestTimeoutMs) before the new one starts, so
- * the two never race on the same binding.
+ * are redone at once after every reconnect, because a restarted drachtio-server has lost the
+ * transactions and its SIP address may have changed. The old set is abandoned, not unregistered:
+ * the new REGISTER replaces the binding (same Contact), and waiting for un-REGISTER answers that
+ * may never come (a registrar that is down) would leave the trunks unregistered meanwhile. stop()
+ * unregisters while the link is up (each trunk bounded by unregisterTimeoutMs), and only abandons
+ * when it is down.
  */
 import type { DrachtioLink } from './drachtio-link.js';
 import { RegistrationManager, type RegistrationOptions, type TrunkRegistrationConfig, type TrunkRegistrationStatus } from './registration.js';
@@ -36,21 +38,22 @@ export class LinkedRegistrations {
     return this.current?.status() ?? [];
   }
 
-  /** Stops following the link and unregisters. Idempotent. */
+  /** Stops following the link and unregisters (abandons when the link is down). Idempotent. */
   async stop(): Promise<void> {
     if (this.closed) return this.chain;
     this.closed = true;
     this.link.off('connected', this.onConnected);
-    this.chain = this.chain.then(async () => { await this.current?.stop(); this.current = undefined; });
+    this.chain = this.chain.then(async () => {
+      if (this.link.connected) await this.current?.stop();
+      else this.current?.abandon();
+      this.current = undefined;
+    });
     return this.chain;
   }
 
   private async renew(): Promise<void> {
     if (this.closed) return;
-    const old = this.current;
-    this.current = undefined;
-    if (old) await old.stop();
-    if (this.closed) return;
+    this.current?.abandon();
     this.generation++;
     this.current = new RegistrationManager(this.configs, { ...this.o, srf: this.link.srf });
     this.current.start();

@@ -1,14 +1,24 @@
 /**
- * Outbound calls through drachtio, third-party call control (RFC 3725 flow I, protocols.md §4.4):
- *  1. INVITE without SDP to FreeSWITCH's SIP profile with `X-Fsbridge-Call: <callId>`;
- *     FreeSWITCH offers in its 200 OK, which is held un-ACKed (srf createUAC noAck).
- *  2. INVITE to the trunk (`sip:<to>@<registrar host>`) with FreeSWITCH's offer; srf answers a
- *     401/407 with the trunk's credentials; 18x are reported as `progress`.
- *  3. The trunk's answer SDP goes to FreeSWITCH in the ACK.
- * Failures map through causes.ts; the FreeSWITCH leg is then ACKed and BYEd. After answer a
- * BYE on either leg ends the other. Per trunk, {@link TrunkLimiter} enforces maxConcurrent,
- * callsPerSecond and queueMax (a full queue fails the dial at once, nothing is sent).
+ * Outbound calls: FreeSWITCH places the call, drachtio-server carries it to the trunk.
+ *
+ *  1. fsbridge asks FreeSWITCH (through an injected {@link FreeswitchDialer}: `originate
+ *     sofia/fsbridge/sip:<number>@<drachtio-server> &socket(...)`) to call out through its
+ *     `fsbridge` profile, with `X-Fsbridge-Call: <callId>`. FreeSWITCH makes an ordinary SDP
+ *     offer (plain RTP; an SDP-less 3PCC INVITE would need `enable-3pcc` and makes FreeSWITCH
+ *     1.10.12 offer SRTP only, which plain-RTP carriers reject).
+ *  2. drachtio-server hands that INVITE to fsbridge ({@link OutboundDialer.claim}), which sends it
+ *     on to the trunk as a B2BUA (`sip:<number>@<trunk registrar>`, 401/407 answered with the
+ *     trunk's credentials); 18x go back to FreeSWITCH and are reported as `progress`; the
+ *     trunk's answer (or failure) goes back to FreeSWITCH.
+ *  3. Ringing is an ordinary INVITE transaction, bounded only by the request's timeoutSec (then
+ *     CANCEL → `no-answer`), so a callee may ring for minutes. Once answered, FreeSWITCH runs
+ *     `socket` and the call reaches fsbridge like any other; a BYE on either leg ends the other.
+ *
+ * Per trunk, {@link TrunkLimiter} enforces maxConcurrent, callsPerSecond and queueMax (a full
+ * queue fails the dial at once, nothing is sent). A lost drachtio link ends every dial in
+ * progress and every answered call at once ({@link OutboundDialer.dropAll}).
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -20,7 +30,7 @@ import { TrunkLimiter, type Release } from './trunk-limiter.js';
 
 /** One outbound dial. */
 export interface DialRequest {
-  /** fsbridge's call id; sent to FreeSWITCH as X-Fsbridge-Call. */
+  /** fsbridge's call id; FreeSWITCH sends it back as X-Fsbridge-Call and `fsbridge_call_id`. */
   callId: string;
   /** The number to call (request-URI user toward the trunk). */
   to: string;
@@ -34,14 +44,37 @@ export interface DialRequest {
   headers?: Record<string, string>;
 }
 
-/** A dial that was answered: both dialogs and a way to end the call. */
+/** What FreeSWITCH is asked to dial (see {@link FreeswitchDialer}). */
+export interface FreeswitchLegRequest {
+  callId: string;
+  /** The uuid FreeSWITCH gives the channel (origination_uuid). */
+  fsUuid: string;
+  /** Where FreeSWITCH sends its INVITE: `sip:<number>@<drachtio-server SIP address>`. */
+  uri: string;
+  /** Caller id number. */
+  from: string;
+  /** FreeSWITCH's own give-up time (a little longer than the ring time fsbridge enforces). */
+  timeoutSec: number;
+}
+
+/** How the dialer makes FreeSWITCH place the call (ESL originate, wired by the daemon). */
+export interface FreeswitchDialer {
+  /**
+   * Starts the FreeSWITCH leg. Resolves once FreeSWITCH is done with the originate: ok:true when
+   * the call was answered, ok:false with FreeSWITCH's cause otherwise (e.g. the profile is down).
+   * Never rejects.
+   */
+  originate(r: FreeswitchLegRequest): Promise<{ ok: true } | { ok: false; cause: string }>;
+  /** Hangs the FreeSWITCH leg up if it exists (best effort). */
+  kill(fsUuid: string, cause: string): void;
+}
+
+/** A dial that was answered: both dialogs. */
 export interface DialAnswered {
   result: 'answered';
   callId: string;
-  /** srf Dialog toward the trunk. */
-  trunkDialog: any;
-  /** srf Dialog toward FreeSWITCH. */
-  fsDialog: any;
+  /** FreeSWITCH's channel uuid. */
+  fsUuid: string;
 }
 
 /** A dial that failed. */
@@ -70,16 +103,27 @@ export type OutboundDialerEvents = {
 export interface OutboundDialerOptions {
   srf: any;
   trunks: readonly TrunkConfig[];
-  /** FreeSWITCH's SIP profile URI (DrachtioConfig.sipProfileUri). */
-  sipProfileUri: string;
+  freeswitch: FreeswitchDialer;
+  /** drachtio-server's SIP address as FreeSWITCH reaches it (`host:port`), once known. */
+  drachtioSipAddress: () => string | undefined;
+  /** Host FreeSWITCH's INVITEs come from (the fsbridge profile's address); others are not claimed. */
+  freeswitchHost: string;
   logger: Logger;
   metrics: MetricsRegistry;
   clock?: Clock;
-  /** Time FreeSWITCH has to answer the SDP-less INVITE (default 10000 ms). */
-  freeswitchTimeoutMs?: number;
+  /** Time FreeSWITCH has to send its INVITE after the originate (default 10000 ms). */
+  freeswitchInviteTimeoutMs?: number;
 }
 
-interface Answered { callId: string; trunkDialog: any; fsDialog: any; release: Release; ended: boolean }
+/** FreeSWITCH's INVITE, or why it will not come. */
+type FsInvite = { req: any; res: any } | { failed: string; code?: SipErrorCode };
+
+interface Pending {
+  fsUuid: string;
+  settle: (v: FsInvite) => void;
+}
+
+interface Answered { callId: string; fsUuid: string; uas: any; uac: any; release: Release; ended: boolean }
 
 /** Classifies a trunk's final failure status (RFC 3398 causes via causes.ts). */
 export function classifyFailure(status: number): DialFailed['result'] {
@@ -89,16 +133,18 @@ export function classifyFailure(status: number): DialFailed['result'] {
   return 'failed';
 }
 
-/** Rejects every stream of an SDP (port 0, RFC 3264 §6), to ACK a 200 OK that is being abandoned. */
-function rejectAllStreams(sdp: string): string {
-  return sdp.replace(/^m=(\S+) \d+/gm, 'm=$1 0');
-}
+/** Numbers and caller ids reach a FreeSWITCH dial string: no separators, quotes or spaces. */
+const DIALABLE = /^\+?[0-9A-Za-z*#._-]{1,64}$/;
 
 /** Dials out through trunks. dial() never throws; it resolves with a {@link DialResult}. */
 export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
   private readonly o: OutboundDialerOptions;
   private readonly clock: Clock;
   private readonly limiters = new Map<string, TrunkLimiter>();
+  /** Dials waiting for FreeSWITCH's INVITE, by call id. */
+  private readonly pending = new Map<string, Pending>();
+  /** Dials whose B2BUA is in progress: how to abandon each. */
+  private readonly ringing = new Map<string, () => void>();
   private readonly calls = new Map<string, Answered>();
   private closed = false;
 
@@ -110,11 +156,27 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
 
   /** Answered calls not yet ended. */
   get activeCalls(): number { return this.calls.size; }
+  /** Dials not yet answered or failed (waiting for FreeSWITCH or ringing). */
+  get dialsInProgress(): number { return this.pending.size + this.ringing.size; }
 
   /** Per-trunk slot use: {inUse, waiting}. */
   trunkLoad(trunk: string): { inUse: number; waiting: number } {
     const l = this.limiters.get(trunk);
     return { inUse: l?.inUse ?? 0, waiting: l?.waiting ?? 0 };
+  }
+
+  /**
+   * An INVITE that drachtio-server received: taken (true) when it is FreeSWITCH's leg of a dial
+   * in progress (X-Fsbridge-Call names a pending dial and it comes from FreeSWITCH's host).
+   */
+  claim(req: any, res: any): boolean {
+    const id = req.get?.('X-Fsbridge-Call');
+    if (typeof id !== 'string') return false;
+    const p = this.pending.get(id);
+    if (!p || req.source_address !== this.o.freeswitchHost) return false;
+    this.pending.delete(id);
+    p.settle({ req, res });
+    return true;
   }
 
   /** Ends an answered call with BYE on both legs (Reason: Q.850). False when unknown. */
@@ -123,19 +185,22 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
     if (!c || c.ended) return false;
     const headers = { Reason: reasonHeader(causeName) };
     this.finish(c, 'fsbridge', causeName);
-    c.trunkDialog.destroy({ headers }).catch(() => {});
-    c.fsDialog.destroy({ headers }).catch(() => {});
+    c.uac.destroy({ headers }).catch(() => {});
+    c.uas.destroy({ headers }).catch(() => {});
     return true;
   }
 
   /**
-   * Ends every answered call (BYE both legs, records released at once). For shutdown and for a
-   * lost drachtio link. Dials still in progress end through their own timers. Returns the count.
+   * drachtio-server is gone: its transactions and dialogs went with it, and drachtio-srf drops
+   * pending requests without settling them. Every dial in progress fails at once (its FreeSWITCH
+   * leg is killed) and every answered call ends (`ended` by fsbridge). Returns how many.
    */
-  hangupAll(causeName = 'NORMAL_CLEARING'): number {
-    const ids = [...this.calls.keys()];
-    for (const id of ids) this.hangup(id, causeName);
-    return ids.length;
+  dropAll(causeName = 'NORMAL_TEMPORARY_FAILURE'): number {
+    let n = 0;
+    for (const [id, p] of [...this.pending]) { this.pending.delete(id); p.settle({ failed: causeName, code: 'SIP_DRACHTIO_LOST' }); n++; }
+    for (const abandon of [...this.ringing.values()]) { abandon(); n++; }
+    for (const c of [...this.calls.values()]) { this.finish(c, 'fsbridge', causeName); this.o.freeswitch.kill(c.fsUuid, causeName); n++; }
+    return n;
   }
 
   /** Refuses new and queued dials; answered calls are left alone. Idempotent. */
@@ -175,100 +240,116 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
     }
   }
 
+  /** 1. FreeSWITCH's leg: originate, then wait for its INVITE to reach drachtio-server. */
+  private async freeswitchInvite(req: DialRequest, from: string, fsUuid: string): Promise<FsInvite> {
+    const { callId } = req;
+    const drachtio = this.o.drachtioSipAddress();
+    if (!drachtio) return { failed: 'NORMAL_TEMPORARY_FAILURE' };
+    if (!DIALABLE.test(req.to) || !DIALABLE.test(from)) return { failed: 'INVALID_NUMBER_FORMAT' };
+    let cancelTimer = () => {};
+    const got = new Promise<FsInvite>((resolve) => {
+      let done = false;
+      const settle = (v: FsInvite) => { if (!done) { done = true; cancelTimer(); resolve(v); } };
+      this.pending.set(callId, { fsUuid, settle });
+      cancelTimer = this.clock.setTimeout(() => {
+        if (this.pending.get(callId)?.settle === settle) this.pending.delete(callId);
+        settle({ failed: 'RECOVERY_ON_TIMER_EXPIRE' });
+      }, this.o.freeswitchInviteTimeoutMs ?? 10_000);
+      void this.o.freeswitch.originate({
+        callId, fsUuid, uri: `sip:${req.to}@${drachtio}`, from, timeoutSec: req.timeoutSec + 15,
+      }).then((r) => {
+        // FreeSWITCH gave up before its INVITE reached us (profile down, bad URI, ...).
+        if (!r.ok && this.pending.get(callId)?.settle === settle) { this.pending.delete(callId); settle({ failed: r.cause }); }
+      });
+    });
+    return got;
+  }
+
   private async place(req: DialRequest, trunk: TrunkConfig, release: Release): Promise<DialResult> {
     const { srf, logger } = this.o;
     const { callId } = req;
     const from = req.from ?? trunk.outbound.from ?? 'fsbridge';
-    // 1. FreeSWITCH leg, no SDP: FreeSWITCH offers in the 200 OK.
-    let fsReq: any;
-    let fsTimedOut = false;
-    const cancelFsTimer = this.clock.setTimeout(() => { fsTimedOut = true; try { fsReq?.cancel(); } catch { /* done */ } }, this.o.freeswitchTimeoutMs ?? 10_000);
-    let fsLeg: { sdp: string; ack: (sdp: string) => Promise<any>; destroy?: () => Promise<void> };
-    try {
-      fsLeg = await srf.createUAC(uriWithUser(this.o.sipProfileUri, req.to), {
-        noAck: true,
-        headers: { 'X-Fsbridge-Call': callId, From: `<sip:${from}@localhost>` },
-      }, { cbRequest: (_e: unknown, r: any) => { fsReq = r; } });
-    } catch (err: any) {
-      cancelFsTimer();
-      const status = typeof err?.status === 'number' ? err.status : undefined;
-      logger.warn({ callId, status, fsTimedOut }, 'FreeSWITCH leg of an outbound call failed');
-      return this.fail(callId, 'failed', status ? sipStatusToCause(status).name : 'NORMAL_TEMPORARY_FAILURE', { sipStatus: status, code: 'SIP_OUTBOUND_FREESWITCH_FAILED' });
+    const fsUuid = randomUUID();
+    const fs = await this.freeswitchInvite(req, from, fsUuid);
+    if ('failed' in fs) {
+      this.o.freeswitch.kill(fsUuid, 'NORMAL_TEMPORARY_FAILURE');
+      logger.warn({ callId, cause: fs.failed }, 'FreeSWITCH leg of an outbound call failed');
+      return this.fail(callId, 'failed', fs.failed === 'INVALID_NUMBER_FORMAT' ? fs.failed : 'NORMAL_TEMPORARY_FAILURE', { code: fs.code ?? 'SIP_OUTBOUND_FREESWITCH_FAILED' });
     }
-    cancelFsTimer();
-    const abandonFs = async (): Promise<void> => {
-      try {
-        if (fsLeg.destroy) { await fsLeg.destroy(); return; }
-        const d = await fsLeg.ack(rejectAllStreams(fsLeg.sdp));
-        await d.destroy();
-      } catch { /* FreeSWITCH leg already gone */ }
-    };
-    if (!fsLeg?.sdp) {
-      await abandonFs();
-      return this.fail(callId, 'failed', 'INCOMPATIBLE_DESTINATION', { code: 'SIP_OUTBOUND_FREESWITCH_FAILED' });
-    }
-    // 2. Trunk leg with FreeSWITCH's offer.
+    // 2. The trunk leg, as a B2BUA of FreeSWITCH's INVITE.
     let trunkReq: any;
     let noAnswer = false;
-    const cancelRing = this.clock.setTimeout(() => { noAnswer = true; try { trunkReq?.cancel(); } catch { /* done */ } }, req.timeoutSec * 1000);
+    let freeswitchCancelled = false;
+    let abandoned: string | null = null;
+    fs.req.on?.('cancel', () => { freeswitchCancelled = true; });
+    const cancelTrunk = () => { try { trunkReq?.cancel(); } catch { /* already final */ } };
+    const cancelRing = this.clock.setTimeout(() => { noAnswer = true; cancelTrunk(); }, req.timeoutSec * 1000);
+    let abandon!: (cause: string) => void;
+    // drachtio-server lost: srf will never settle this B2BUA; settle it here.
+    const lost = new Promise<never>((_res, rej) => {
+      abandon = (cause) => { abandoned = cause; cancelTrunk(); rej(new Error('drachtio-server lost')); };
+    });
+    lost.catch(() => {});
+    this.ringing.set(callId, () => abandon('NORMAL_TEMPORARY_FAILURE'));
     const auth = trunk.username && trunk.password ? { username: trunk.username, password: trunk.password } : undefined;
-    let trunkDialog: any;
+    let legs: { uas: any; uac: any };
     try {
-      trunkDialog = await srf.createUAC(uriWithUser(trunk.registrar, req.to), {
-        localSdp: fsLeg.sdp,
+      legs = await Promise.race([lost, srf.createB2BUA(fs.req, fs.res, uriWithUser(trunk.registrar, req.to), {
         headers: { ...(req.headers ?? {}), From: `<sip:${from}@localhost>` },
         ...(auth ? { auth } : {}),
       }, {
-        cbRequest: (_e: unknown, r: any) => { trunkReq = r; if (noAnswer) { try { r.cancel(); } catch { /* done */ } } },
+        cbRequest: (_e: unknown, r: any) => { trunkReq = r; if (noAnswer || abandoned) cancelTrunk(); },
         cbProvisional: (res: any) => {
           if (res.status > 100) this.safeEmit('progress', { callId, sipStatus: res.status, earlyMedia: Boolean(res.body) });
         },
-      });
+      })]);
     } catch (err: any) {
       cancelRing();
-      await abandonFs();
+      this.ringing.delete(callId);
       const status: number | undefined = typeof err?.status === 'number' ? err.status : undefined;
+      if (abandoned) {
+        this.o.freeswitch.kill(fsUuid, abandoned);
+        return this.fail(callId, 'failed', abandoned, { code: 'SIP_DRACHTIO_LOST' });
+      }
+      if (freeswitchCancelled) return this.fail(callId, 'failed', 'NORMAL_TEMPORARY_FAILURE', { sipStatus: status, code: 'SIP_OUTBOUND_FREESWITCH_FAILED' });
       if (noAnswer) return this.fail(callId, 'no-answer', 'NO_ANSWER', { sipStatus: status });
-      if (status === undefined) return this.fail(callId, 'failed', 'NORMAL_TEMPORARY_FAILURE', { code: 'SIP_OUTBOUND_FAILED' });
+      if (status === undefined) {
+        this.o.freeswitch.kill(fsUuid, 'NORMAL_TEMPORARY_FAILURE');
+        return this.fail(callId, 'failed', 'NORMAL_TEMPORARY_FAILURE', { code: 'SIP_OUTBOUND_FAILED' });
+      }
       const result = classifyFailure(status);
       return this.fail(callId, result, sipStatusToCause(status).name, { sipStatus: status, ...(result === 'failed' ? { code: 'SIP_OUTBOUND_FAILED' as const } : {}) });
     }
     cancelRing();
-    if (noAnswer) { // answered while our CANCEL was on its way
-      trunkDialog.destroy().catch(() => {});
-      await abandonFs();
-      return this.fail(callId, 'no-answer', 'NO_ANSWER');
+    this.ringing.delete(callId);
+    const { uas, uac } = legs;
+    if (noAnswer || abandoned) { // answered while our CANCEL was on its way
+      const headers = { Reason: reasonHeader('NO_ANSWER') };
+      uac.destroy({ headers }).catch(() => {});
+      uas.destroy({ headers }).catch(() => {});
+      return abandoned ? this.fail(callId, 'failed', abandoned, { code: 'SIP_DRACHTIO_LOST' }) : this.fail(callId, 'no-answer', 'NO_ANSWER');
     }
-    // 3. ACK FreeSWITCH with the trunk's answer.
-    let fsDialog: any;
-    try {
-      fsDialog = await fsLeg.ack(trunkDialog.remote.sdp);
-    } catch {
-      trunkDialog.destroy({ headers: { Reason: reasonHeader('NORMAL_TEMPORARY_FAILURE') } }).catch(() => {});
-      await abandonFs();
-      return this.fail(callId, 'failed', 'NORMAL_TEMPORARY_FAILURE', { code: 'SIP_OUTBOUND_FREESWITCH_FAILED' });
-    }
-    const call: Answered = { callId, trunkDialog, fsDialog, release, ended: false };
+    const call: Answered = { callId, fsUuid, uas, uac, release, ended: false };
     this.calls.set(callId, call);
     const causeOf = (bye: any): string => {
       const r = bye?.get?.('Reason');
       return (typeof r === 'string' && parseReasonHeader(r)?.name) || 'NORMAL_CLEARING';
     };
-    trunkDialog.on('destroy', (bye: any) => {
+    uac.on('destroy', (bye: any) => {
       if (call.ended) return;
       const cause = causeOf(bye);
       this.finish(call, 'callee', cause);
-      fsDialog.destroy({ headers: { Reason: reasonHeader(cause) } }).catch(() => {});
+      uas.destroy({ headers: { Reason: reasonHeader(cause) } }).catch(() => {});
     });
-    fsDialog.on('destroy', (bye: any) => {
+    uas.on('destroy', (bye: any) => {
       if (call.ended) return;
       const cause = causeOf(bye);
       this.finish(call, 'freeswitch', cause);
-      trunkDialog.destroy({ headers: { Reason: reasonHeader(cause) } }).catch(() => {});
+      uac.destroy({ headers: { Reason: reasonHeader(cause) } }).catch(() => {});
     });
     this.o.metrics.counter('fsbridge_sip_outbound_dials_total', 'Outbound dials by result.').inc({ result: 'answered' });
     logger.info({ callId, trunk: trunk.name }, 'outbound call answered');
-    return { result: 'answered', callId, trunkDialog, fsDialog };
+    return { result: 'answered', callId, fsUuid };
   }
 
   private finish(call: Answered, by: 'callee' | 'freeswitch' | 'fsbridge', cause: string): void {

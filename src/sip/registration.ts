@@ -77,6 +77,8 @@ export interface RegistrationOptions {
   random?: () => number;
   /** A REGISTER without a final answer after this counts as a timeout (default 32000). */
   requestTimeoutMs?: number;
+  /** How long stop() waits for the answer to the un-REGISTER (default 2000). */
+  unregisterTimeoutMs?: number;
   policy?: Omit<Partial<RegistrationPolicy>, 'registrarCount' | 'expiresSec'>;
   userAgent?: string;
 }
@@ -165,15 +167,38 @@ export class TrunkRegistration extends TypedEmitter<TrunkRegistrationEvents> {
     this.apply(this.machine.start());
   }
 
-  /** Unregisters (Expires: 0) if registered; resolves when done. Idempotent. */
+  /**
+   * Unregisters (Expires: 0) if registered; resolves when the registrar answered, or after
+   * `unregisterTimeoutMs` (default 2000) without an answer: a shutdown must not wait for a
+   * registrar that is gone. Idempotent.
+   */
   stop(): Promise<void> {
     if (this.stopped) return this.stopped;
     this.stopped = new Promise<void>((resolve) => { this.resolveStopped = resolve; });
+    const cancel = this.o.clock.setTimeout(() => this.abandon(), this.o.unregisterTimeoutMs ?? 2000);
+    void this.stopped.then(cancel);
     this.apply(this.machine.stop());
     return this.stopped;
   }
 
+  /**
+   * Forgets the registration without unregistering: every timer stops, answers still to come are
+   * ignored, no REGISTER is sent again. For a drachtio-server that restarted (the new connection
+   * registers afresh; the old binding is replaced by that REGISTER, or expires). Idempotent.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.cancelTimer();
+    this.cancelTimer = () => {};
+    for (const c of this.requestTimers) c();
+    this.requestTimers.clear();
+    this.resolveStopped();
+  }
+
+  private abandoned = false;
+
   private apply(effects: RegistrationEffect[]): void {
+    if (this.abandoned) return;
     for (const e of effects) {
       switch (e.kind) {
         case 'cancel-timer':
@@ -296,9 +321,15 @@ export class RegistrationManager {
     return this.trunks.map((t) => t.status());
   }
 
-  /** Cancels pending starts and unregisters every trunk; resolves when all are done. */
+  /** Cancels pending starts and unregisters every trunk; resolves when all are done (each bounded). */
   async stop(): Promise<void> {
     for (const c of this.cancels.splice(0)) c();
     await Promise.all(this.trunks.map((t) => t.stop()));
+  }
+
+  /** Cancels pending starts and forgets every trunk without unregistering (see TrunkRegistration.abandon). */
+  abandon(): void {
+    for (const c of this.cancels.splice(0)) c();
+    for (const t of this.trunks) t.abandon();
   }
 }

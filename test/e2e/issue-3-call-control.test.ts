@@ -206,23 +206,56 @@ t.test('DTMF: the caller\'s keys reach the bot in its protocol\'s form; native D
     `  tw: { url: "${twilioBot.url}twilio", protocol: twilio }`,
   ].join('\n'));
   t.teardown(() => h.close());
+  // The caller presses keys on the loopback A leg; FreeSWITCH delivers them to the B leg, the
+  // channel fsbridge controls (as on the real FreeSWITCH: test/real/differential-esl.real.test.ts).
   const tw = await h.call('tw');
   await until(() => tw.call.state === 'connected', 5000, 'connected');
-  await h.twin.api(`uuid_send_dtmf ${tw.call.fsUuid} 7`);
+  await h.twin.api(`uuid_send_dtmf ${tw.aLeg} 7`);
   await until(() => twilioBot.stats.dtmf.length > 0, 3000, 'twilio dtmf');
   t.same(twilioBot.stats.dtmf, ['7'], 'Twilio dtmf event with the digit');
   const nat = await h.call('nat');
+  const atCaller: string[] = [];
+  const off = h.twin.onEvent((e) => {
+    if (e.name === 'DTMF' && e.get('Unique-ID') === nat.aLeg) atCaller.push(e.get('DTMF-Digit') ?? '');
+  });
+  t.teardown(off);
   await until(() => nat.call.state === 'connected', 5000, 'connected');
-  await h.twin.api(`uuid_send_dtmf ${nat.call.fsUuid} 5`);
+  await h.twin.api(`uuid_send_dtmf ${nat.aLeg} 5`);
   await until(() => received.length > 0, 3000, 'native dtmf at the bot');
   t.match(received[0], { event: 'dtmf', digit: '5' });
-  // The bot answered with digits 42: fsbridge runs uuid_send_dtmf, which the twin turns into DTMF
-  // events on the channel, i.e. the same path fsbridge saw the caller's key on.
-  await until(() => received.length >= 3, 3000, 'the bot\'s own digits came back as channel DTMF');
-  t.same(received.slice(1, 3).map((m) => m.digit), ['4', '2']);
-  t.equal(received.length, 3, 'no more digits than were sent');
+  // The bot answered with digits 42: fsbridge runs uuid_send_dtmf on its channel, and the digits
+  // reach the caller's side (the A leg reads them), not fsbridge's own channel.
+  await until(() => atCaller.length >= 2, 3000, 'the bot\'s digits reached the caller');
+  t.same(atCaller, ['4', '2']);
+  t.equal(received.length, 1, 'the bot\'s own digits did not come back to it');
   await h.twin.api(`uuid_kill ${tw.aLeg}`);
   await h.twin.api(`uuid_kill ${nat.aLeg}`);
   await tw.ended;
   await nat.ended;
+});
+
+t.test('a native bot transfers the caller to another extension: bot released, call handed on, record says transferred', async (t) => {
+  const first = await listeningWss();
+  t.teardown(() => new Promise<void>((r) => { for (const c of first.clients) c.terminate(); first.close(() => r()); }));
+  const closes: number[] = [];
+  first.on('connection', (ws) => {
+    ws.on('message', (d, bin) => { if (!bin && String(d).includes('"event":"start"')) ws.send(JSON.stringify({ event: 'transfer', target: 'echo-native' })); });
+    ws.on('close', (code) => closes.push(code));
+  });
+  const second = await startEchoBot({ protocol: 'native', port: 0 });
+  t.teardown(() => second.close());
+  const firstPort = (first.address() as { port: number }).port;
+  const h = await startHarness(`  mover: { url: "ws://127.0.0.1:${firstPort}/", protocol: native }
+  echo-native: { url: "${second.url}native", protocol: native }`);
+  t.teardown(() => h.close());
+  const next = new Promise<import('../../src/calls/call.js').Call>((resolve) => h.daemon.calls.on('call', (c) => { if (c.init.bot === 'echo-native') resolve(c); }));
+  const { call, ended } = await h.call('mover');
+  const rec = await ended;
+  t.match(rec, { callId: call.callId, endedBy: 'bot', cause: 'NORMAL_CLEARING', result: 'transferred', transferTarget: 'echo-native' });
+  await until(() => closes.length > 0, 3000, 'first bot closed');
+  t.same(closes, [1000], 'the transferring bot got a normal close');
+  const handedOn = await next;
+  t.equal(handedOn.fsUuid, call.fsUuid, 'the same channel reached fsbridge again through the new extension');
+  await until(() => second.stats.starts === 1, 5000, 'the second bot started');
+  t.pass('the caller now talks to the bot of the transfer target');
 });

@@ -1,7 +1,7 @@
 // Runs sipp as a child process for e2e tests (loopback only).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 
 export { freeUdpPort, waitUdpBound } from '../../bench/lib/udp-port.js';
 
@@ -14,10 +14,10 @@ export function haveBinary(name: string): boolean {
 
 export interface SippRun { child: ChildProcess; done: Promise<{ code: number | null; output: string }> }
 
-/** Starts sipp with a scenario file from test/e2e/sipp; exits after `calls` calls or `timeoutSec`. */
+/** Starts sipp with a scenario file from test/e2e/sipp (or an absolute path); exits after `calls` calls or `timeoutSec`. */
 export function runSipp(scenario: string, opts: { port: number; mediaPort: number; remote?: string; calls?: number; timeoutSec?: number; extra?: string[] }): SippRun {
   const args = [
-    '-sf', join(SIPP_DIR, scenario), '-i', '127.0.0.1', '-p', String(opts.port), '-mp', String(opts.mediaPort),
+    '-sf', isAbsolute(scenario) ? scenario : join(SIPP_DIR, scenario), '-i', '127.0.0.1', '-p', String(opts.port), '-mp', String(opts.mediaPort),
     '-m', String(opts.calls ?? 1), '-timeout', `${opts.timeoutSec ?? 15}s`, '-timeout_error', '-nostdin', '-nd',
     ...(opts.extra ?? []), ...(opts.remote ? [opts.remote] : []),
   ];

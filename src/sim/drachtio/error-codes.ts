@@ -4,10 +4,10 @@ import type { ErrorTable } from '../../errors.js';
 export const SIP_SIM_ERRORS = {
   SIP_SIM_BAD_FRAME: {
     meaning: 'An admin-connection frame had a length prefix that was not 1-5 digits followed by #.',
-    consequence: 'the admin connection is closed, as drachtio-server does',
+    consequence: 'the admin connection is closed, as drachtio-server does (an empty prefix, `#…`, stops the reading of that connection instead, also as drachtio-server does)',
   },
   SIP_SIM_AUTH_FAILED: {
-    meaning: 'An admin client sent a wrong secret (or a message before authenticating).',
+    meaning: 'An admin client sent a wrong secret.',
     consequence: 'NO|incorrect secret is sent and the connection is closed',
   },
   SIP_SIM_UNKNOWN_MESSAGE: {

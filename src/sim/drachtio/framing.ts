@@ -14,12 +14,20 @@ export function encodeFrame(payload: string): Buffer {
 export interface FrameResult {
   payloads: string[];
   error?: 'SIP_SIM_BAD_FRAME';
+  /**
+   * With `error`: the prefix was empty (`#` first). drachtio-server then stops reading the
+   * connection without closing it (BaseClient::readMessageLength hands "" to lexical_cast, whose
+   * exception escapes read_handler before the next read is armed): the owner should keep the
+   * socket open and ignore it. Without it, the owner closes the connection.
+   */
+  stall?: true;
 }
 
 /**
  * Incremental decoder. Feed chunks split anywhere (even inside the digits); it returns each
- * complete payload once. After an error it returns nothing more. Buffers at most one frame
- * (< 100 000 bytes by the 5-digit rule).
+ * complete payload once. Zero-length frames (`0#`) are skipped, as drachtio-server skips them.
+ * After an error it returns nothing more. Buffers at most one frame (< 100 000 bytes by the
+ * 5-digit rule).
  */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
@@ -36,10 +44,11 @@ export class FrameDecoder {
         if (i > 5) return this.fail(payloads);
         break; // need more digits
       }
-      if (this.buf[i] !== 0x23 /* # */ || i === 0 || i > 5) return this.fail(payloads);
+      if (this.buf[i] !== 0x23 /* # */ || i > 5) return this.fail(payloads);
+      if (i === 0) return { ...this.fail(payloads), stall: true };
       const len = Number(this.buf.subarray(0, i).toString('ascii'));
       if (this.buf.length < i + 1 + len) break;
-      payloads.push(this.buf.subarray(i + 1, i + 1 + len).toString('utf8'));
+      if (len > 0) payloads.push(this.buf.subarray(i + 1, i + 1 + len).toString('utf8'));
       this.buf = this.buf.subarray(i + 1 + len);
     }
     return { payloads };

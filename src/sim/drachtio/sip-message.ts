@@ -139,6 +139,41 @@ export function viaBranch(via: string | undefined): string | undefined {
   return /;\s*branch=([^;,\s]+)/i.exec(via.split(',')[0])?.[1];
 }
 
+/** The sent-by (`host[:port]`, lower-case) of the top Via value; '' if unparsable. */
+export function viaSentBy(via: string | undefined): string {
+  if (!via) return '';
+  return /^\s*SIP\s*\/\s*2\.0\s*\/\s*[A-Za-z]+\s+([^;,\s]+)/i.exec(via)?.[1]?.toLowerCase() ?? '';
+}
+
+/**
+ * The top Via value as sofia-sip leaves it on a request received from `address:port` (seen on
+ * drachtio-server v0.9.4-rc1, RFC 3261 §18.2.1 and RFC 3581 §4): `received=<address>` set (in
+ * place, else appended) when the sent-by host differs from the source address and removed when
+ * it is the same; `rport` given the source port in place, else `;rport=<port>` appended. Only
+ * the first value of a comma-separated Via line changes.
+ */
+export function stampVia(via: string, address: string, port: number): string {
+  const comma = via.indexOf(',');
+  const top = comma >= 0 ? via.slice(0, comma) : via;
+  const rest = comma >= 0 ? via.slice(comma) : '';
+  const [head, ...params] = top.trim().split(';');
+  const host = viaSentBy(head).replace(/^\[([^\]]+)\].*$/, '$1').replace(/:\d+$/, '');
+  const name = (p: string) => p.split('=')[0].trim().toLowerCase();
+  let out = params;
+  const rec = out.findIndex((p) => name(p) === 'received');
+  if (host === address.toLowerCase()) {
+    if (rec >= 0) out = out.filter((_p, i) => i !== rec);
+  } else if (rec >= 0) {
+    out[rec] = `received=${address}`;
+  } else {
+    out.push(`received=${address}`);
+  }
+  const rp = out.findIndex((p) => name(p) === 'rport');
+  if (rp >= 0) out[rp] = `rport=${port}`;
+  else out.push(`rport=${port}`);
+  return [head.trim(), ...out].join(';') + rest;
+}
+
 /** Header-name spelling used by the server for names it does not know (capitalizeAfterDash). */
 export function capitalizeAfterDash(name: string): string {
   return name.split('-').map((p) => (p.length ? p[0].toUpperCase() + p.slice(1) : p)).join('-');

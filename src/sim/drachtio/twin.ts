@@ -8,17 +8,19 @@
  * requests routed by method (503 when nobody routed it); responses from the app; dialogs
  * (UAC and UAS), ACK, CANCEL, PRACK and in-dialog requests with `sip:placeholder`.
  * Not covered: proxy, outbound (listen) mode, TLS, CDRs, session timers.
+ * Checked against the real drachtio-server v0.9.4-rc1 by test/real/differential-drachtio.real.test.ts;
+ * where the two differ the real program is right and this file changes.
  */
 import { createServer, isIP, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { randomUUID, randomBytes } from 'node:crypto';
+import { randomUUID, randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from '../../observability/logger.js';
 import type { MetricsRegistry } from '../../observability/metrics.js';
 import { systemClock, type Clock } from '../../clock.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
 import {
-  parseSip, serializeSip, getHeader, getHeaders, removeHeader, tagOf, uriOf, uriTarget, viaBranch,
+  parseSip, serializeSip, getHeader, getHeaders, removeHeader, tagOf, uriOf, uriTarget, viaBranch, viaSentBy, stampVia,
   capitalizeAfterDash, canonicalName, SipStreamSplitter, type SipMessage, type SipHeader,
 } from './sip-message.js';
 import { checkSip } from './sip-sanity.js';
@@ -36,7 +38,7 @@ export interface DrachtioTwinOptions {
   /** RFC 3261 T1 (default 500 ms) and T2 (default 4000 ms). */
   t1Ms?: number;
   t2Ms?: number;
-  /** Version reported on authenticate. */
+  /** Version reported on authenticate (default v0.9.4-rc1, the drachtio-server it is checked against). */
   version?: string;
 }
 
@@ -49,7 +51,10 @@ interface Remote {
 interface AdminClient {
   socket: Socket;
   decoder: FrameDecoder;
+  /** Sent the right secret. drachtio-server does not require it before other messages. */
   authenticated: boolean;
+  /** The server stopped reading this connection (empty length prefix) but keeps it open. */
+  stalled: boolean;
   routes: Set<string>;
   /** sip messages are handled one after another, in arrival order, like the server's single io thread. */
   queue: Promise<void>;
@@ -80,6 +85,8 @@ interface ServerTxn {
   lastResponse?: string;
   final: number;
   dialogId: string;
+  /** Size of the request as received (drachtio-server reports it again with a CANCEL of it). */
+  wireBytes: number;
 }
 
 interface Dialog {
@@ -104,6 +111,33 @@ interface Dialog {
 const IMMUTABLE = new Set(['via', 'route', 'rseq', 'record-route', 'content-length']);
 const MAX_TXNS = 10_000;
 const MAX_DIALOGS = 10_000;
+
+/** The text with the first header line named `name` (compact form understood) replaced by `line`. */
+function replaceFirstHeaderLine(text: string, name: string, line: string): string {
+  const end = text.indexOf('\r\n\r\n');
+  const head = end >= 0 ? text.slice(0, end) : text;
+  const lines = head.split('\r\n');
+  const i = lines.findIndex((l, k) => k > 0 && l.indexOf(':') > 0 && canonicalName(l.slice(0, l.indexOf(':'))) === name);
+  if (i < 0) return text;
+  lines[i] = line;
+  return lines.join('\r\n') + (end >= 0 ? text.slice(end) : '');
+}
+
+/** `Digest a="1",b=2` as sofia-sip prints it: `Digest a="1", b=2` (commas inside quotes kept). */
+function formatCredentials(value: string): string {
+  const m = /^\s*(\S+)\s+([\s\S]*)$/.exec(value);
+  if (!m) return value;
+  const params: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (const ch of m[2]) {
+    if (ch === '"') quoted = !quoted;
+    if (ch === ',' && !quoted) { params.push(cur.trim()); cur = ''; continue; }
+    cur += ch;
+  }
+  if (cur.trim()) params.push(cur.trim());
+  return `${m[1]} ${params.join(', ')}`;
+}
 
 function pad(n: number, w: number): string { return String(n).padStart(w, '0'); }
 function tag(): string {
@@ -131,7 +165,8 @@ export class DrachtioTwin {
   private readonly serverTxnsById = new Map<string, ServerTxn>();
   private readonly dialogs = new Map<string, Dialog>();
   private readonly timers = new Set<() => void>();
-  private cseq = Math.floor(Math.random() * 1000) + 1;
+  /** Next CSeq of a request the twin starts; like sofia-sip's, a large random start (seen ~1.2e8). */
+  private cseq = randomInt(65_536, 2 ** 30);
   private closed = false;
   private boundAdminPort = 0;
   private boundSipPort = 0;
@@ -139,7 +174,7 @@ export class DrachtioTwin {
   constructor(opts: DrachtioTwinOptions) {
     this.opts = {
       adminHost: '127.0.0.1', adminPort: 9022, sipHost: '127.0.0.1', sipPort: 5060, clock: systemClock,
-      t1Ms: 500, t2Ms: 4000, version: 'v0.9.9', ...opts,
+      t1Ms: 500, t2Ms: 4000, version: 'v0.9.4-rc1', ...opts,
     };
   }
 
@@ -249,17 +284,21 @@ export class DrachtioTwin {
 
   private onAdminConnection(socket: Socket): void {
     if (this.closed) { socket.destroy(); return; }
-    const c: AdminClient = { socket, decoder: new FrameDecoder(), authenticated: false, routes: new Set(), queue: Promise.resolve() };
+    const c: AdminClient = { socket, decoder: new FrameDecoder(), authenticated: false, stalled: false, routes: new Set(), queue: Promise.resolve() };
     this.clients.add(c);
     socket.on('data', (chunk: Buffer) => {
+      if (c.stalled) return;
       const r = c.decoder.push(chunk);
       for (const p of r.payloads) {
-        if (socket.destroyed) return;
+        if (socket.destroyed || socket.writableEnded) return;
         this.onAdminPayload(c, p);
       }
-      if (r.error) {
+      if (r.error && r.stall) {
+        this.error(r.error, {}, 'drachtio twin stopped reading a client that sent an empty length prefix');
+        c.stalled = true;
+      } else if (r.error) {
         this.error(r.error, {}, 'drachtio twin dropped a client with a bad frame');
-        socket.destroy();
+        socket.end();
       }
     });
     socket.on('error', () => socket.destroy());
@@ -273,10 +312,17 @@ export class DrachtioTwin {
     const token = leader.split('|');
     const msgId = token[0] ?? '';
     const type = token[1];
+    if (token.length < 2) {
+      this.error('SIP_SIM_UNKNOWN_MESSAGE', {}, 'drachtio twin got a message without a type');
+      this.sendAdmin(c, `response|${msgId}|NO|Invalid message format`);
+      c.socket.end();
+      return;
+    }
     if (type === 'authenticate') {
       if (token[2] === this.opts.secret) {
         c.authenticated = true;
-        const hp = `udp/${this.hostport()},tcp/${this.hostport()}`;
+        // drachtio-server lists the tcp transport first
+        const hp = `tcp/${this.hostport()},udp/${this.hostport()}`;
         this.sendAdmin(c, `response|${msgId}|OK|${hp}|${this.opts.version}|${hp}`);
       } else {
         this.error('SIP_SIM_AUTH_FAILED', {}, 'drachtio twin rejected a client secret');
@@ -285,11 +331,8 @@ export class DrachtioTwin {
       }
       return;
     }
-    if (!c.authenticated) {
-      this.error('SIP_SIM_AUTH_FAILED', { type }, 'drachtio twin got a message before authenticate');
-      c.socket.destroy();
-      return;
-    }
+    // drachtio-server (client.cpp processClientMessage) does not check that a client authenticated
+    // before it handles ping, route or sip: neither does the twin.
     switch (type) {
       case 'route':
         if (token[2]) c.routes.add(token[2].toLowerCase());
@@ -330,6 +373,8 @@ export class DrachtioTwin {
       if (IMMUTABLE.has(n) || skip.includes(n)) continue;
       let value = h.value;
       if (['from', 'to', 'contact', 'p-asserted-identity'].includes(n)) value = value.replace(/@localhost\b/g, `@${hp}`);
+      // sofia-sip parses credentials and prints their parameters separated by ", "
+      if (n === 'authorization' || n === 'proxy-authorization') value = formatCredentials(value);
       out.push({ name: capitalizeAfterDash(h.name), value });
     }
     return out;
@@ -367,13 +412,15 @@ export class DrachtioTwin {
     await this.appNewRequest(c, msgId, routeUri, m);
   }
 
+  /** "Msg sent" for a request: drachtio-server reports the address and port it sent from (its own). */
   private echoRequest(c: AdminClient, msgId: string, txnId: string, r: Remote, text: string): void {
     const bytes = Buffer.byteLength(text, 'utf8');
-    this.sendAdmin(c, `response|${msgId}|OK|application|${bytes}|${r.proto}|${r.address}|${r.port}|${this.time()}|${txnId}|Msg sent:|\r\n${text}`);
+    this.sendAdmin(c, `response|${msgId}|OK|application|${bytes}|${r.proto}|${this.opts.sipHost}|${this.boundSipPort}|${this.time()}|${txnId}|Msg sent:|\r\n${text}`);
   }
 
   private via(proto: 'udp' | 'tcp', branch: string): string {
-    return `SIP/2.0/${proto.toUpperCase()} ${this.hostport()};branch=${branch};rport`;
+    // sofia-sip's order: rport first, then branch
+    return `SIP/2.0/${proto.toUpperCase()} ${this.hostport()};rport;branch=${branch}`;
   }
 
   private async appNewRequest(c: AdminClient, msgId: string, routeUri: string, app: SipMessage): Promise<void> {
@@ -381,6 +428,7 @@ export class DrachtioTwin {
     const callIdGiven = getHeader(app, 'call-id');
     const existing = callIdGiven ? [...this.dialogs.values()].find((d) => d.callId === callIdGiven && d.client === c) : undefined;
     if (existing && app.method !== 'REGISTER') { await this.appInDialog(c, msgId, existing.id, app); return; }
+    if (!uriTarget(app.uri)) { this.nok(c, msgId, `invalid request-uri: ${app.method} ${app.uri} SIP/2.0`); return; }
     const remote = await this.resolve(routeUri || app.uri);
     const branch = `z9hG4bK${tag()}`;
     const other = this.appHeaders(app, ['max-forwards', 'from', 'to', 'call-id', 'cseq', 'contact']);
@@ -469,7 +517,7 @@ export class DrachtioTwin {
       if (app.method === 'ACK' && [...this.clientTxns.values()].some((t) => t.dialogId === dialogId && t.final >= 300)) {
         this.nok(c, msgId, 'Server error: ACK for non-success final response is automatically generated by server');
       } else {
-        this.nok(c, msgId, 'unable to find dialog for dialog id provided');
+        this.nok(c, msgId, 'Server error: unable to find dialog for dialog id provided');
       }
       return;
     }
@@ -523,8 +571,8 @@ export class DrachtioTwin {
 
   private appResponse(c: AdminClient, msgId: string, txnId: string, app: SipMessage): void {
     const st = this.serverTxnsById.get(txnId);
-    if (!st) { this.nok(c, msgId, 'unable to find transaction'); return; }
-    if (st.final) { this.nok(c, msgId, 'transaction already completed'); return; }
+    // drachtio-server's reply when the transaction is gone or already answered (e.g. after a CANCEL)
+    if (!st || st.final) { this.nok(c, msgId, 'Response not sent due to unknown transaction'); return; }
     const req = st.req;
     const appTo = getHeader(app, 'to');
     if (appTo && tagOf(appTo)) st.toTag = tagOf(appTo);
@@ -533,7 +581,8 @@ export class DrachtioTwin {
     if (st.toTag && !tagOf(to)) to += `;tag=${st.toTag}`;
     const dialogForming = (req.method === 'INVITE' || req.method === 'SUBSCRIBE') && app.status > 100 && app.status < 300;
     let contact: string | undefined;
-    if (dialogForming && getHeader(app, 'contact') === undefined) contact = this.contact(st.remote.proto);
+    // drachtio-server adds its Contact to a 2xx only; a 18x from the app goes out without one.
+    if (dialogForming && app.status >= 200 && getHeader(app, 'contact') === undefined) contact = this.contact(st.remote.proto);
     const m: SipMessage = { kind: 'response', method: req.method, uri: '', status: app.status, reason: app.reason, body: app.body, headers: [
       ...getHeaders(req, 'via').map((v) => ({ name: 'Via', value: v })),
       { name: 'From', value: getHeader(req, 'from') ?? '' },
@@ -554,13 +603,17 @@ export class DrachtioTwin {
       st.dialogId = dialogId;
       this.dialogs.set(dialogId, {
         id: dialogId, type: 'uas', callId, localTag: st.toTag ?? '', remoteTag, local: to, remote: getHeader(req, 'from') ?? '',
-        remoteTarget: uriOf(getHeader(req, 'contact') ?? req.uri), peer: st.remote, localCSeq: this.cseq++,
+        // sofia-sip numbers our first request in a UAS dialog after the peer's INVITE (CSeq n+1)
+        remoteTarget: uriOf(getHeader(req, 'contact') ?? req.uri), peer: st.remote, localCSeq: Number((getHeader(req, 'cseq') ?? '1').split(/\s+/)[0]),
         inviteCSeq: Number((getHeader(req, 'cseq') ?? '1').split(/\s+/)[0]), client: c, inviteFailed: false,
       });
     }
     st.lastResponse = text;
     const bytes = Buffer.byteLength(text, 'utf8');
-    this.sendAdmin(c, `response|${msgId}|OK|application|${bytes}|${st.remote.proto}|${st.remote.address}|${st.remote.port}|${this.time()}|${st.id}|${dialogId}||Msg sent:|\r\n${text}`);
+    // As drachtio-server v0.9.4-rc1 reports it: the transport and the dialog id for responses to
+    // INVITE only; for any other request both fields are empty.
+    const inv = req.method === 'INVITE';
+    this.sendAdmin(c, `response|${msgId}|OK|application|${bytes}|${inv ? st.remote.proto : ''}|${st.remote.address}|${st.remote.port}|${this.time()}|${st.id}|${inv ? dialogId : ''}||Msg sent:|\r\n${text}`);
     this.sendNetwork(st.remote, text);
     if (app.status >= 200) {
       st.final = app.status;
@@ -623,8 +676,12 @@ export class DrachtioTwin {
     s.on('close', () => { if (this.tcpConns.get(key) === s) this.tcpConns.delete(key); });
   }
 
-  private deliver(c: AdminClient, r: Remote, text: string, txnId: string, dialogId: string, extra = ''): void {
-    const bytes = Buffer.byteLength(text, 'utf8');
+  private deliverAck(c: AdminClient, r: Remote, text: string, dialogId: string, bytes: number): void {
+    this.sendAdmin(c, `sip|network|${bytes}||${r.address}|${r.port}|${this.time()}|${randomUUID()}|${dialogId}|\r\n${text}`);
+  }
+
+  /** `bytes`: the size of the message as it came off the wire (default: of `text`). */
+  private deliver(c: AdminClient, r: Remote, text: string, txnId: string, dialogId: string, extra = '', bytes = Buffer.byteLength(text, 'utf8')): void {
     this.sendAdmin(c, `sip|network|${bytes}|${r.proto}|${r.address}|${r.port}|${this.time()}|${txnId}|${dialogId}|${extra}\r\n${text}`);
   }
 
@@ -656,7 +713,15 @@ export class DrachtioTwin {
       }
       return;
     }
-    this.onNetworkRequest(m, text, r);
+    // sofia-sip stamps the top Via with rport/received before anyone sees the request: the app
+    // gets it stamped, and every response echoes the stamped Via.
+    const wireBytes = Buffer.byteLength(text, 'utf8');
+    const via = m.headers.find((h) => canonicalName(h.name) === 'via');
+    if (via) {
+      via.value = stampVia(via.value, r.address, r.port);
+      text = replaceFirstHeaderLine(text, 'via', `${via.name}: ${via.value}`);
+    }
+    this.onNetworkRequest(m, text, r, wireBytes);
   }
 
   /** `local`: a 408 generated here on timeout (nothing to ACK on the wire). */
@@ -669,6 +734,8 @@ export class DrachtioTwin {
     const invite = txn.method === 'INVITE' || txn.method === 'SUBSCRIBE';
     const toTag = tagOf(getHeader(m, 'to'));
     if (invite && m.status > 100 && toTag) dialogId = txn.dialogId;
+    // responses to requests inside a dialog (BYE, INFO…) carry its id
+    if (!invite && txn.dialogId) dialogId = txn.dialogId;
     if (m.status < 200) {
       txn.provisional = true;
     } else {
@@ -703,6 +770,8 @@ export class DrachtioTwin {
       const d = this.dialogs.get(txn.dialogId);
       if (d) this.deleteDialog(d);
     }
+    // drachtio-server keeps the response to a CANCEL it sent for the application to itself
+    if (txn.method === 'CANCEL') return;
     this.deliver(txn.client, r, text, txn.id, dialogId);
   }
 
@@ -745,8 +814,10 @@ export class DrachtioTwin {
     return text;
   }
 
-  private onNetworkRequest(m: SipMessage, text: string, r: Remote): void {
-    const branch = viaBranch(getHeader(m, 'via')) ?? '';
+  private onNetworkRequest(m: SipMessage, text: string, r: Remote, wireBytes: number): void {
+    // RFC 3261 §17.2.3: a server transaction is matched by branch, sent-by and method, so that
+    // two callers reusing a branch value are not taken for one another.
+    const branch = `${viaBranch(getHeader(m, 'via')) ?? ''}|${viaSentBy(getHeader(m, 'via'))}`;
     const callId = getHeader(m, 'call-id') ?? '';
     const fromTag = tagOf(getHeader(m, 'from'));
     const toTag = tagOf(getHeader(m, 'to'));
@@ -767,7 +838,9 @@ export class DrachtioTwin {
         inv.lastResponse = this.replyNetwork(inv.req, inv.remote, 487, 'Request Terminated', inv.toTag);
         const d = inv.dialogId ? this.dialogs.get(inv.dialogId) : undefined;
         if (d) this.deleteDialog(d);
-        if (inv.client) this.deliver(inv.client, r, text, inv.id, inv.dialogId);
+        // the CANCEL goes to the application with the INVITE's transaction id and, a quirk of
+        // drachtio-server, the INVITE's byte count
+        if (inv.client) this.deliver(inv.client, r, text, inv.id, inv.dialogId, '', inv.wireBytes);
       }
       return;
     }
@@ -778,33 +851,37 @@ export class DrachtioTwin {
       if (!d) return;
       d.stopRetransmit?.();
       d.stopRetransmit = undefined;
-      this.deliver(d.client, r, text, randomUUID(), d.id);
+      // the transport field of a delivered ACK is empty (drachtio-server v0.9.4-rc1)
+      this.deliverAck(d.client, r, text, d.id, wireBytes);
       return;
     }
     if (this.serverTxns.size >= MAX_TXNS) { this.replyNetwork(m, r, 503, 'Service Unavailable'); return; }
     if (toTag) {
       const d = this.dialogs.get(`${callId};from-tag=${fromTag}`) ?? this.dialogs.get(`${callId};from-tag=${toTag}`);
       if (!d || d.localTag !== toTag) { this.replyNetwork(m, r, 481, 'Call/Transaction Does Not Exist'); return; }
-      const st = this.addServerTxn(m, r, branch, d.client, d.id);
+      const st = this.addServerTxn(m, r, branch, d.client, d.id, wireBytes);
       st.toTag = toTag;
       if (m.method === 'INVITE') {
         // re-INVITE: the remote target may change (RFC 3261 §12.2.2)
         const ct = getHeader(m, 'contact');
         if (ct) d.remoteTarget = uriOf(ct);
       }
-      this.deliver(d.client, r, text, st.id, d.id);
+      this.deliver(d.client, r, text, st.id, d.id, '', wireBytes);
       return;
     }
+    // drachtio-server answers a new INVITE with 100 Trying before it looks for an application
+    // (so an unrouted INVITE gets 100 then 503).
+    const trying = m.method === 'INVITE' ? this.replyNetwork(m, r, 100, 'Trying') : undefined;
     const verb = m.method.toLowerCase();
-    const client = [...this.clients].find((c) => c.authenticated && c.routes.has(verb));
+    const client = [...this.clients].find((c) => c.routes.has(verb));
     if (!client) { this.replyNetwork(m, r, 503, 'Service Unavailable'); return; }
-    const st = this.addServerTxn(m, r, branch, client, '');
-    if (m.method === 'INVITE') st.lastResponse = this.replyNetwork(m, r, 100, 'Trying');
-    this.deliver(client, r, text, st.id, '', `${this.opts.sipHost}|${this.boundSipPort}|`);
+    const st = this.addServerTxn(m, r, branch, client, '', wireBytes);
+    st.lastResponse = trying;
+    this.deliver(client, r, text, st.id, '', `${this.opts.sipHost}|${this.boundSipPort}|`, wireBytes);
   }
 
-  private addServerTxn(m: SipMessage, r: Remote, branch: string, client: AdminClient, dialogId: string): ServerTxn {
-    const st: ServerTxn = { id: randomUUID(), key: `${branch}|${m.method}`, method: m.method, req: m, remote: r, client, final: 0, dialogId };
+  private addServerTxn(m: SipMessage, r: Remote, branch: string, client: AdminClient, dialogId: string, wireBytes: number): ServerTxn {
+    const st: ServerTxn = { id: randomUUID(), key: `${branch}|${m.method}`, method: m.method, req: m, remote: r, client, final: 0, dialogId, wireBytes };
     this.serverTxns.set(st.key, st);
     this.serverTxnsById.set(st.id, st);
     // An unanswered request is forgotten after 64 s, as drachtio-server's CLIENT_TIMEOUT does.

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import { parseHangupCause } from './channel-state.js';
 import type { FsCore } from './core.js';
 import type { ApiRunner } from './esl-connection.js';
+import { ChannelsTable, SHOW_COLUMNS } from './channels-table.js';
 import { FsEvent } from './event.js';
 import { SRC } from './event-factory.js';
 import type { Session } from './session.js';
@@ -16,14 +17,6 @@ const MODULES = new Set([
   'mod_tone_stream', 'mod_native_file', 'mod_audio_stream',
 ]);
 
-const SHOW_COLUMNS = [
-  'uuid', 'direction', 'created', 'created_epoch', 'name', 'state', 'cid_name', 'cid_num', 'ip_addr', 'dest',
-  'application', 'application_data', 'dialplan', 'context', 'read_codec', 'read_rate', 'read_bit_rate', 'write_codec',
-  'write_rate', 'write_bit_rate', 'secure', 'hostname', 'presence_id', 'presence_data', 'accountcode', 'callstate',
-  'callee_name', 'callee_num', 'callee_direction', 'call_uuid', 'sent_callee_name', 'sent_callee_num',
-  'initial_cid_name', 'initial_cid_num', 'initial_ip_addr', 'initial_dest', 'initial_dialplan', 'initial_context',
-];
-
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
@@ -33,8 +26,12 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
  */
 export class ApiCommands implements ApiRunner {
   audioStream: AudioStreamApi | undefined;
+  /** The core db's channels table (`show channels`), kept from the events. */
+  private readonly channels = new ChannelsTable();
 
-  constructor(private readonly core: FsCore, private readonly clock: Clock) {}
+  constructor(private readonly core: FsCore, private readonly clock: Clock) {
+    core.subscribe((ev) => this.channels.apply(ev));
+  }
 
   async run(cmd: string, args: string, _session?: Session): Promise<string | undefined> {
     const argv = args.trim() === '' ? [] : args.trim().split(/\s+/);
@@ -67,7 +64,7 @@ export class ApiCommands implements ApiRunner {
         return '+OK\n';
       }
       case 'uuid_broadcast': {
-        if (argv.length < 2) return '-USAGE: <uuid> <path> [aleg|bleg|both]\n';
+        if (argv.length < 2) return '-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n';
         const s = core.get(argv[0]);
         if (!s) return '-ERR invalid uuid\n';
         const which = (argv[2] ?? 'aleg').toLowerCase();
@@ -110,15 +107,9 @@ export class ApiCommands implements ApiRunner {
       case 'uuid_send_dtmf': {
         if (argv.length < 2) return '-USAGE: <uuid> <dtmf_data>\n';
         const s = core.get(argv[0]);
-        if (!s) return '-ERR no such session\n';
-        for (const d of argv[1].replace(/@\d+$/, '')) {
-          if (!/[0-9A-Da-d*#]/.test(d)) continue;
-          s.fire('DTMF', SRC.dtmf, {
-            extended: false,
-            after: [['DTMF-Digit', d.toUpperCase()], ['DTMF-Duration', '2000'], ['DTMF-Source', 'APP']],
-          });
-        }
-        return '+OK Success\n';
+        if (!s) return '-ERR Cannot locate session!\n';
+        s.sendDtmf(argv[1]);
+        return `+OK ${argv[0]} sent DTMF ${argv[1]}.\n`;
       }
       case 'uuid_dump': {
         if (!argv[0]) return '-USAGE: <uuid> [format]\n';
@@ -186,43 +177,24 @@ export class ApiCommands implements ApiRunner {
       + 'Current Stack Size/Max 240K/8192K\n';
   }
 
-  private rows(): Record<string, string>[] {
-    return this.core.all().map((s) => {
-      const ch = s.channel;
-      const p = ch.profile;
-      const created = ch.createdUs / 1000;
-      const d = new Date(created);
-      const p2 = (n: number): string => String(n).padStart(2, '0');
-      const stamp = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
-      return {
-        uuid: s.uuid, direction: ch.direction, created: stamp, created_epoch: String(Math.floor(created / 1000)),
-        name: ch.name, state: ch.runningState, cid_name: p.callerIdName, cid_num: p.callerIdNumber,
-        ip_addr: p.networkAddr, dest: p.destinationNumber, application: ch.getVar('current_application') ?? '',
-        application_data: ch.getVar('current_application_data') ?? '', dialplan: ch.direction === 'inbound' ? 'XML' : '',
-        context: p.context, read_codec: ch.codec.name, read_rate: String(ch.codec.rate), read_bit_rate: String(ch.codec.bitRate),
-        write_codec: ch.codec.name, write_rate: String(ch.codec.rate), write_bit_rate: String(ch.codec.bitRate), secure: '',
-        hostname: this.core.factory.identity.hostname, presence_id: '', presence_data: '', accountcode: '',
-        callstate: ch.callState, callee_name: '', callee_num: '', callee_direction: '', call_uuid: ch.getVar('call_uuid') ?? '',
-        sent_callee_name: '', sent_callee_num: '', initial_cid_name: p.callerIdName, initial_cid_num: p.callerIdNumber,
-        initial_ip_addr: p.networkAddr, initial_dest: p.destinationNumber, initial_dialplan: ch.direction === 'inbound' ? 'XML' : '',
-        initial_context: p.context,
-      };
-    });
-  }
-
-  /** `show channels [as json]` and `show channels count` (captured csv layout). */
+  /**
+   * `show channels [as json]` and `show channels count`. No channel: `\n0 total.\n` (no header
+   * line) and `{"row_count": 0}\n` (FreeSWITCH prints that one by hand; with rows it is cJSON's
+   * unformatted output, no newline).
+   */
   private show(argv: string[]): string {
     const what = (argv[0] ?? '').toLowerCase();
     if (what !== 'channels' && what !== 'calls') return '-USAGE: codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status\n';
-    const rows = this.rows();
+    const rows = this.channels.list();
     if ((argv[1] ?? '').toLowerCase() === 'count') return `\n${rows.length} total.\n`;
     const asJson = (argv[1] ?? '').toLowerCase() === 'as' && (argv[2] ?? '').toLowerCase() === 'json';
     if (asJson) {
-      if (rows.length === 0) return '{"row_count":0}';
+      if (rows.length === 0) return '{"row_count": 0}\n';
       return JSON.stringify({ row_count: rows.length, rows });
     }
+    if (rows.length === 0) return '\n0 total.\n';
     let out = SHOW_COLUMNS.join(',') + '\n';
-    for (const r of rows) out += SHOW_COLUMNS.map((c) => r[c] ?? '').join(',') + '\n';
+    for (const r of rows) out += SHOW_COLUMNS.map((c) => r[c]).join(',') + '\n';
     return out + `\n${rows.length} total.\n`;
   }
 }

@@ -7,6 +7,8 @@ export interface SampleSource {
   /** Up to n samples; fewer (or an empty array) once the source has ended. */
   read(n: number): Int16Array;
   readonly ended: boolean;
+  /** The whole length in samples, when known and finite. */
+  readonly totalSamples?: number;
 }
 
 /** Converts mono 16-bit PCM at any rate to 8 kHz (averaging for 16 kHz, linear otherwise). */
@@ -106,6 +108,7 @@ export class ToneSource implements SampleSource {
   private segPos = 0;
   private phase = 0;
   private done = false;
+  readonly totalSamples: number | undefined;
   constructor(spec: string, private readonly amplitude = 8000) {
     const loopsMatch = /;loops=(-?\d+)/.exec(spec);
     this.loopsLeft = loopsMatch ? Number(loopsMatch[1]) : 1;
@@ -116,6 +119,8 @@ export class ToneSource implements SampleSource {
       if (off > 0) this.pattern.push({ samples: Math.round((off * 8000) / 1000), freqs: [] });
     }
     if (this.pattern.length === 0 || this.loopsLeft === 0) this.done = true;
+    const perLoop = this.pattern.reduce((n, seg) => n + seg.samples, 0);
+    this.totalSamples = this.done ? 0 : this.loopsLeft > 0 ? perLoop * this.loopsLeft : undefined;
   }
   get ended(): boolean { return this.done; }
   read(n: number): Int16Array {
@@ -148,7 +153,11 @@ export class ToneSource implements SampleSource {
 export class SilenceSource implements SampleSource {
   readonly fileType = 'silence_stream';
   private left: number;
-  constructor(ms: number) { this.left = ms < 0 ? Infinity : Math.round((ms * 8000) / 1000); }
+  readonly totalSamples: number | undefined;
+  constructor(ms: number) {
+    this.left = ms < 0 ? Infinity : Math.round((ms * 8000) / 1000);
+    this.totalSamples = ms < 0 ? undefined : this.left;
+  }
   get ended(): boolean { return this.left <= 0; }
   read(n: number): Int16Array {
     const k = Math.min(n, this.left);

@@ -19,6 +19,12 @@ export interface CallerProfile {
   source: string;
   context: string;
   profileCreatedUs: number;
+  /** Caller-RDNIS: the destination before a transfer (absent until one). */
+  rdnis?: string;
+  /** Caller-Transfer-Source, e.g. `<epoch>:<uuid>:bl_xfer:<exten>/<context>/xml` (absent until a transfer). */
+  transferSource?: string;
+  /** Caller-Profile-Index: 1, one more per transfer (each transfer clones the profile). */
+  profileIndex?: number;
 }
 
 export type AnswerState = 'ringing' | 'early' | 'answered' | 'hangup';
@@ -41,6 +47,8 @@ export class Channel {
   answeredUs = 0;
   progressMediaUs = 0;
   hangupUs = 0;
+  /** Caller-Channel-Transfer-Time: the last transfer (0 = none). */
+  transferUs = 0;
   /** The other loopback leg, if any. */
   peer: Channel | undefined;
   /** Set once CHANNEL_DESTROY fired. */
@@ -116,16 +124,18 @@ export class Channel {
     add('Destination-Number', p.destinationNumber);
     add('Unique-ID', this.uuid);
     add('Source', p.source);
+    add('Transfer-Source', p.transferSource ?? '');
     add('Context', p.context);
+    add('RDNIS', p.rdnis ?? '');
     add('Channel-Name', this.name);
-    add('Profile-Index', '1');
+    add('Profile-Index', String(p.profileIndex ?? 1));
     add('Profile-Created-Time', String(p.profileCreatedUs));
     add('Channel-Created-Time', String(this.createdUs));
     add('Channel-Answered-Time', String(this.answeredUs));
     add('Channel-Progress-Time', '0');
     add('Channel-Progress-Media-Time', String(this.progressMediaUs));
     add('Channel-Hangup-Time', String(this.hangupUs));
-    add('Channel-Transfer-Time', '0');
+    add('Channel-Transfer-Time', String(this.transferUs));
     add('Channel-Resurrect-Time', '0');
     add('Channel-Bridged-Time', '0');
     add('Channel-Last-Hold', '0');

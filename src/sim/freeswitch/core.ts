@@ -214,7 +214,7 @@ export class FsCore implements SessionHost {
    * source (e.g. received RTP) and codec.
    */
   createSession(
-    name: string, direction: 'inbound' | 'outbound', profile: CallerProfile, uuid = randomUUID(),
+    name: string, direction: 'inbound' | 'outbound', profile: CallerProfile, uuid: string = randomUUID(),
     endpoint?: { callerSource: SampleSource; codec: { name: string; rate: number; bitRate: number } },
   ): Session {
     const ch = new Channel(uuid, name, direction, profile, this.clockNowUs(), endpoint?.codec);
@@ -285,7 +285,8 @@ export class FsCore implements SessionHost {
       calleeIdName: 'Outbound Call', calleeIdNumber: ctx, networkAddr: '', ani: cidNum,
       destinationNumber: ext, source: 'mod_loopback', context: ctx, profileCreatedUs: this.clockNowUs(),
     });
-    const a = this.createSession(`loopback/${ext}-a`, 'outbound', mkProfile('outbound'));
+    // origination_uuid names the A leg (switch_ivr_originate.c); the B leg gets a uuid of its own.
+    const a = this.createSession(`loopback/${ext}-a`, 'outbound', mkProfile('outbound'), originationUuid(vars));
     const b = this.createSession(`loopback/${ext}-b`, 'inbound', mkProfile('inbound'));
     a.peerSession = b;
     b.peerSession = a;
@@ -429,6 +430,12 @@ export class FsCore implements SessionHost {
     ]);
     clearTimeout(timer);
   }
+}
+
+/** The uuid an originated channel gets: `origination_uuid` when given, else a fresh one. */
+export function originationUuid(vars: ReadonlyMap<string, string>): string {
+  const u = vars.get('origination_uuid');
+  return u !== undefined && u !== '' ? u : randomUUID();
 }
 
 /** Splits originate arguments on spaces, keeping `{...}`, `(...)` and quotes together. */

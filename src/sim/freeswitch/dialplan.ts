@@ -22,27 +22,40 @@ export class Dialplan {
   private readonly contexts = new Map<string, XmlElement[]>();
 
   /**
-   * Loads every *.xml of `dir` (sorted by name); extensions of same-named contexts concatenate.
-   * `$${name}` is replaced by the global variable at load time, as FreeSWITCH's preprocessor does.
+   * Loads a dialplan folder laid out as FreeSWITCH's stock configuration is: every `*.xml` of `dir`
+   * (sorted by name) holds whole contexts, and every `*.xml` of a sub-folder `<context>/` holds
+   * extensions (inside `<include>`) for that context, as the stock `default.xml` includes
+   * `default/*.xml`. As in FreeSWITCH, the first context of a name wins: a later one is ignored,
+   * not merged. `$${name}` is replaced by the global variable at load time, as FreeSWITCH's
+   * preprocessor does.
    */
   static loadDir(dir: string, globals: Readonly<Record<string, string>> = {}): Dialplan {
     const dp = new Dialplan();
-    const files = readdirSync(dir).filter((f) => f.endsWith('.xml')).sort();
-    for (const f of files) {
-      const text = readFileSync(join(dir, f), 'utf8').replace(/\$\$\{([^{}]+)\}/g, (m, n: string) => globals[n] ?? m);
-      dp.addXml(text);
+    const read = (path: string) => readFileSync(path, 'utf8').replace(/\$\$\{([^{}]+)\}/g, (m, n: string) => globals[n] ?? m);
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) if (e.isFile() && e.name.endsWith('.xml')) dp.addXml(read(join(dir, e.name)));
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const files = readdirSync(join(dir, e.name)).filter((f) => f.endsWith('.xml')).sort();
+      for (const f of files) dp.addExtensions(e.name, read(join(dir, e.name, f)));
     }
     return dp;
   }
 
-  /** Adds the contexts of one XML document (an `<include>` or a full dialplan section). */
+  /** Adds the contexts of one XML document (an `<include>` or a full dialplan section); the first context of a name wins. */
   addXml(text: string): void {
     for (const ctx of findAll(parseXml(text), 'context')) {
       const name = ctx.attrs.name ?? '';
-      const list = this.contexts.get(name) ?? [];
-      list.push(...ctx.children.filter((c) => c.name === 'extension'));
-      this.contexts.set(name, list);
+      if (this.contexts.has(name)) continue;
+      this.contexts.set(name, ctx.children.filter((c) => c.name === 'extension'));
     }
+  }
+
+  /** Adds the extensions of one `<include>` file to context `name` (created when absent). */
+  addExtensions(name: string, text: string): void {
+    const list = this.contexts.get(name) ?? [];
+    list.push(...findAll(parseXml(text), 'extension'));
+    this.contexts.set(name, list);
   }
 
   hasContext(name: string): boolean { return this.contexts.has(name); }

@@ -421,16 +421,19 @@ export class EslConnection {
     const sp = rest.indexOf(' ');
     const name = sp < 0 ? rest : rest.slice(0, sp);
     const args = sp < 0 ? '' : rest.slice(sp + 1);
-    return this.executeApi(name, args);
+    const out = await this.executeApi(name, args);
+    // api_exec: an empty reply becomes this text for `api` only; bgapi's job body stays empty.
+    return out === '' ? '-ERR no reply\n' : out;
   }
 
+  /** Runs an API function; its output as written (possibly empty), or the not-found text. */
   private async executeApi(name: string, args: string): Promise<string> {
     const out = await this.host.api.run(name, args, this.outbound?.session);
     if (out === undefined) return `-ERR ${name} Command not found!\n`;
     const apiHeaders: EventHeader[] = [['API-Command', name]];
     if (args !== '') apiHeaders.push(['API-Command-Argument', args]);
     this.host.core.fire('API', SRC.api, apiHeaders);
-    return out === '' ? '-ERR no reply\n' : out;
+    return out;
   }
 
   private bgapiCommand(cmd: EslCommand, reply: (t: string, extra?: readonly (readonly [string, string])[]) => void): void {

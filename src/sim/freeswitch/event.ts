@@ -42,12 +42,14 @@ export class FsEvent {
 
   /**
    * `switch_event_serialize_json`: unformatted, string values only, duplicate keys kept
-   * (CHANNEL_HANGUP_COMPLETE holds Hangup-Cause twice), body as `Content-Length` + `_body`.
+   * (CHANNEL_HANGUP_COMPLETE holds Hangup-Cause twice), body as `Content-Length` + `_body`, also
+   * when the body is empty (a bgapi job with no output: `"Content-Length":"0","_body":""`, seen on
+   * 1.10.12; the plain form leaves both out).
    */
   json(): string {
     if (this.jsonCache === undefined) {
       const parts = this.headers.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
-      if (this.body !== undefined && this.body !== '') {
+      if (this.body !== undefined) {
         parts.push(`"Content-Length":${JSON.stringify(String(Buffer.byteLength(this.body)))}`);
         parts.push(`"_body":${JSON.stringify(this.body)}`);
       }

@@ -6,6 +6,7 @@ import { Channel } from './channel.js';
 import { HANGUP_CAUSES, parseHangupCause, type CallState, type ChannelState } from './channel-state.js';
 import { ChannelMedia } from './channel-media.js';
 import { expandVariables, type DialplanAction } from './dialplan.js';
+import { planDtmf } from './dtmf.js';
 import type { EventHeader } from './event.js';
 import { fsLocalStamp, SRC, type EventSource } from './event-factory.js';
 
@@ -154,15 +155,49 @@ export class Session {
   /** Peer session (the other loopback leg), set by the core. */
   peerSession: Session | undefined;
 
+  /** DTMF digits this channel read, for digits_dialed. */
+  private digitsRead = '';
+
+  /** Set by an endpoint that sends DTMF out itself (sofia: RFC 4733 to the far end). */
+  dtmfOut: ((digit: string, durationSamples: number) => void) | undefined;
+
+  /**
+   * switch_core_session_send_dtmf_string (uuid_send_dtmf): the endpoint sends the digits. A
+   * loopback leg queues them on the other leg, which fires DTMF when it reads them (so the event
+   * belongs to the peer, with DTMF-Source UNKNOWN); sofia sends them to the far end, no event.
+   * Sets last_dtmf_duration on this channel. Returns whether a digit was sent.
+   */
+  sendDtmf(dtmfString: string): boolean {
+    const plan = planDtmf(dtmfString);
+    if (plan.digits.length > 0 && !this.channel.mediaUp) this.preAnswer();
+    for (const { digit, durationSamples } of plan.digits) {
+      if (this.dtmfOut) this.dtmfOut(digit, durationSamples);
+      else this.peerSession?.receiveDtmf(digit, durationSamples, 'UNKNOWN');
+    }
+    if (plan.lastDurationMs !== undefined) this.channel.setVar('last_dtmf_duration', String(plan.lastDurationMs));
+    return plan.digits.length > 0;
+  }
+
+  /** A DTMF digit read by this channel: switch_channel_dequeue_dtmf fires DTMF (no variables). */
+  receiveDtmf(digit: string, durationSamples: number, source: string): void {
+    if (this.isHungUp) return;
+    // digits_dialed of the CDR variables: what the channel read (bounded).
+    if (this.digitsRead.length < 256) this.digitsRead += digit;
+    this.fire('DTMF', SRC.dtmf, {
+      extended: false,
+      after: [['DTMF-Digit', digit], ['DTMF-Duration', String(durationSamples)], ['DTMF-Source', source]],
+    });
+  }
+
   private markAnswered(): void {
     const ch = this.channel;
     if (ch.answered) return;
     ch.answeredUs = this.host.clockNowUs();
     ch.answerState = 'answered';
-    if (ch.direction === 'outbound') {
-      ch.setVar('endpoint_disposition', 'ANSWER');
-    }
     this.fire('CHANNEL_ANSWER', SRC.answer);
+    // switch_channel_perform_mark_answered sets it after firing CHANNEL_ANSWER, on both loopback
+    // legs (differential test: present from the next event on, absent from CHANNEL_ANSWER itself).
+    ch.setVar('endpoint_disposition', 'ANSWER');
     this.media.start();
     this.answeredResolve();
     if (ch.direction === 'outbound') {
@@ -254,9 +289,16 @@ export class Session {
       const loopsRaw = Number(get('loops') ?? '1');
       const loops = Number.isFinite(loopsRaw) && loopsRaw !== 0 ? loopsRaw : 1;
       const appUuid = get('event-uuid');
+      // switch_ivr_parse_event numbers the loops in current_loop/total_loops while the application
+      // runs and removes both afterwards (differential test: present in a uuid_broadcast playback's
+      // events, gone by the next event; never set by a dialplan playback).
       for (let i = 0; (loops < 0 || i < loops) && i < 100000 && !this.isHungUp; i++) {
+        this.channel.setVar('current_loop', String(i + 1));
+        this.channel.setVar('total_loops', String(loops));
         await this.execute(app, arg ?? '', appUuid);
       }
+      this.channel.setVar('current_loop', undefined);
+      this.channel.setVar('total_loops', undefined);
     } else if (cmd === 'hangup') {
       this.hangup(get('hangup-cause') ?? 'NORMAL_CLEARING');
     }
@@ -279,6 +321,9 @@ export class Session {
       return;
     }
     const ch = this.channel;
+    // Each application starts without the previous one's response (differential test: a park
+    // after a playback completes with _none_, not FILE PLAYED).
+    ch.setVar('current_application_response', undefined);
     ch.setVar('current_application_data', data === '' ? undefined : data);
     ch.setVar('current_application', app);
     const uuid = appUuid ?? randomUUID();
@@ -357,6 +402,26 @@ export class Session {
    */
   transfer(exten: string, context: string): void {
     if (this.isHungUp) return;
+    // The new caller profile is in place at once (the abandoned application's
+    // CHANNEL_EXECUTE_COMPLETE already shows it), and the requested state is CS_ROUTING.
+    const ch = this.channel;
+    const p = ch.profile;
+    const now = this.host.clockNowUs();
+    const source = `${Math.floor(now / 1e6)}:${randomUUID()}:bl_xfer:${exten}/${context}/xml`;
+    p.rdnis = p.destinationNumber;
+    p.destinationNumber = exten;
+    p.context = context;
+    p.logicalDirection = 'inbound';
+    p.transferSource = source;
+    p.profileIndex = (p.profileIndex ?? 1) + 1;
+    p.profileCreatedUs = now;
+    ch.transferUs = now;
+    ch.state = 'CS_ROUTING';
+    const forwards = Number.parseInt(ch.getVar('max_forwards') ?? '', 10);
+    ch.setVar('max_forwards', String(Number.isInteger(forwards) ? Math.max(0, forwards - 1) : 70));
+    const history = ch.getVar('transfer_history');
+    ch.setVar('transfer_history', history === undefined ? source : `${history.startsWith('ARRAY::') ? history : `ARRAY::${history}`}|:${source}`);
+    ch.setVar('transfer_source', source);
     this.pendingTransfer = { exten, context };
     this.media.breakPlayback();
     this.messageWaiter?.();
@@ -381,23 +446,23 @@ export class Session {
       ch.setVar('current_application_response', 'FILE NOT FOUND');
       return;
     }
-    ch.setVar('current_loop', '1');
-    ch.setVar('total_loops', '1');
     const startHeaders: EventHeader[] = [];
     if (src.fileType) startHeaders.push(['Playback-File-Type', src.fileType]);
     startHeaders.push(['Playback-File-Path', path]);
     this.fire('PLAYBACK_START', SRC.playbackStart, { after: startHeaders });
-    const { status, samples } = await this.media.play(src);
-    ch.setVar('playback_last_offset_pos', String(samples));
+    const { status, samples: played } = await this.media.play(src);
+    const samples = status === 'break' ? samplesRead(src, played) : played;
+    ch.setVar('playback_last_offset_pos', String(played));
     ch.setVar('playback_seconds', String(Math.floor(samples / 8000)));
     ch.setVar('playback_ms', String(Math.floor(samples / 8)));
     ch.setVar('playback_samples', String(samples));
-    // Captured: a playback cut by hang-up reports Playback-Status done and PLAYBACK ERROR.
-    ch.setVar('current_application_response', status === 'hangup' ? 'PLAYBACK ERROR' : 'FILE PLAYED');
     const stopHeaders: EventHeader[] = [];
     if (src.fileType) stopHeaders.push(['Playback-File-Type', src.fileType]);
     stopHeaders.push(['Playback-File-Path', path], ['Playback-Status', status === 'break' ? 'break' : 'done']);
     this.fire('PLAYBACK_STOP', SRC.playbackStop, { after: stopHeaders });
+    // Set after PLAYBACK_STOP (differential test: absent from PLAYBACK_STOP, present in
+    // CHANNEL_EXECUTE_COMPLETE). Captured: a playback cut by hang-up reports PLAYBACK ERROR.
+    ch.setVar('current_application_response', status === 'hangup' ? 'PLAYBACK ERROR' : 'FILE PLAYED');
   }
 
   /** Runs a list of dialplan actions, draining queued messages between them. */
@@ -445,7 +510,7 @@ export class Session {
     const cause = ch.hangupCause ?? 'NORMAL_CLEARING';
     ch.setVar('hangup_cause', cause);
     ch.setVar('hangup_cause_q850', String(HANGUP_CAUSES[cause] ?? 0));
-    ch.setVar('digits_dialed', 'none');
+    ch.setVar('digits_dialed', this.digitsRead === '' ? 'none' : this.digitsRead);
     const startMs = ch.createdUs / 1000;
     const endMs = ch.hangupUs / 1000;
     ch.setVar('start_stamp', fsLocalStamp(startMs));
@@ -473,7 +538,8 @@ export class Session {
     const lastArg = ch.getVar('current_application_data');
     if (lastArg) ch.setVar('last_arg', lastArg);
     const name = ch.profile.callerIdName;
-    ch.setVar('caller_id', `"${name}" <${ch.profile.callerIdNumber}>`);
+    // Without a name, only the number (differential test: a loopback B leg shows 0000000000).
+    ch.setVar('caller_id', name === '' ? ch.profile.callerIdNumber : `"${name}" <${ch.profile.callerIdNumber}>`);
     const durUs = Math.max(0, ch.hangupUs - ch.createdUs);
     const billUs = ch.answered ? Math.max(0, ch.hangupUs - ch.answeredUs) : 0;
     const waitUs = ch.answered ? Math.max(0, ch.answeredUs - ch.createdUs) : 0;
@@ -500,6 +566,19 @@ export class Session {
     ch.setVar('flow_billusec', String(billUs));
     if (ch.getVar('loopback_leg')) ch.setVar('is_loopback', '1');
   }
+}
+
+/**
+ * playback_samples of a broken playback: FreeSWITCH counts what it read from the file handle, and
+ * tone_stream / silence_stream are read 16384 samples ahead (measured on 1.10.12: a break after
+ * 50 ms or 1 s reports 16384, after 3 s 32768), so the count is whole read blocks, at most the
+ * stream's length. Files are not measured: the samples played are reported.
+ */
+const READ_BLOCK_SAMPLES = 16384;
+function samplesRead(src: { fileType: string | undefined; totalSamples?: number }, played: number): number {
+  if (src.fileType !== 'tone_stream' && src.fileType !== 'silence_stream') return played;
+  const blocks = Math.max(1, Math.ceil(played / READ_BLOCK_SAMPLES)) * READ_BLOCK_SAMPLES;
+  return Math.min(src.totalSamples ?? Infinity, blocks);
 }
 
 /** Applications the session runs itself; `socket` and others come from the host. */

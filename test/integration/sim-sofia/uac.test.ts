@@ -224,7 +224,7 @@ t.test('3PCC: INVITE without SDP gets the offer in the 200, the answer comes in 
   t.ok(pkt?.payload.every((b) => b === 0xff), 'idle μ-law silence 0xFF');
   const uuid = data['Unique-ID'];
   // uuid_send_dtmf on a sofia channel: RFC 4733 events to the far end.
-  t.equal(await tw.api(`uuid_send_dtmf ${uuid} 7`), '+OK Success\n');
+  t.equal(await tw.api(`uuid_send_dtmf ${uuid} 7`), `+OK ${uuid} sent DTMF 7.\n`);
   const ev = parseRtp(await within(rtp.wait((d) => parseRtp(d)?.payloadType === 101 && (d[13] & 0x80) !== 0), 5000, 'dtmf end packet'));
   t.equal(ev?.payload[0], 7, 'event 7');
   t.equal(ev?.payload.readUInt16BE(2), 2000, 'duration 2000 samples');

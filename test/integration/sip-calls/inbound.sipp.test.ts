@@ -187,14 +187,30 @@ t.test('hangup() before answer: FreeSWITCH leg cancelled, the caller gets the ca
   invite(op, twin.sipPort, 'hb1');
   const a = await admitted;
   await fs.next((r) => r.msg.method === 'INVITE');
-  t.equal(calls.hangupAll('USER_BUSY'), 1, 'hangupAll ends the call being set up');
-  t.equal(calls.activeCalls, 0, 'record released at once');
+  t.equal(calls.hangup(a.callId, 'USER_BUSY'), true, 'hangup ends the call being set up');
   t.equal(calls.hangup(a.callId, 'USER_BUSY'), false, 'only once');
   const res = await op.next(final('hb1'));
   t.equal(res.msg.status, 486);
   t.equal(getHeader(res.msg, 'reason'), 'Q.850;cause=17;text="USER_BUSY"');
   t.same(await ended, { callId: 'call-1', by: 'fsbridge', sipStatus: 486, cause: 'USER_BUSY' });
   t.ok(await fs.next((r) => r.msg.method === 'CANCEL'), 'FreeSWITCH leg cancelled');
+  t.equal(calls.activeCalls, 0, 'record released');
+});
+
+t.test('dropAll() (drachtio-server lost) settles a call being set up at once and frees its slot', async (t) => {
+  const { twin, fs, ended, calls } = await setup(t);
+  fs.mode = 'ring';
+  const admitted = new Promise<any>((r) => calls.once('admitted', r));
+  const op = await operator(t);
+  invite(op, twin.sipPort, 'dl1');
+  await admitted;
+  await fs.next((r) => r.msg.method === 'INVITE');
+  t.equal(calls.pendingInvites, 1);
+  t.equal(calls.dropAll('NORMAL_TEMPORARY_FAILURE'), 1);
+  t.same(await ended, { callId: 'call-1', by: 'fsbridge', cause: 'NORMAL_TEMPORARY_FAILURE' });
+  t.equal(calls.activeCalls, 0, 'no call left');
+  await new Promise((r) => setImmediate(r));
+  t.equal(calls.pendingInvites, 0, 'the in-progress count is released (no 503 leak)');
 });
 
 if (!haveBinary('sipp')) {
@@ -274,7 +290,7 @@ if (!haveBinary('sipp')) {
     const res = await run.done;
     t.equal(res.code, 0, res.code === 0 ? 'sipp passed' : res.output.slice(-2000));
     t.same(await ended, { callId: 'call-1', by: 'fsbridge', cause: 'NORMAL_CLEARING' });
-    t.equal(calls.hangupAll(), 0, 'nothing left');
+    t.equal(calls.dropAll(), 0, 'nothing left');
     const bye = await fs.next((r) => r.msg.method === 'BYE');
     t.equal(getHeader(bye.msg, 'reason'), 'Q.850;cause=16;text="NORMAL_CLEARING"');
   });

@@ -23,8 +23,9 @@ t.test('authenticate with the right secret', async (t) => {
   const { srf, err, hostport, version } = await connectSrf(twin);
   t.teardown(() => srf.disconnect());
   t.equal(err, undefined);
-  t.equal(hostport, `udp/127.0.0.1:${twin.sipPort},tcp/127.0.0.1:${twin.sipPort}`);
-  t.equal(version, 'v0.9.9');
+  // as drachtio-server v0.9.4-rc1 announces them (test/real/differential-drachtio.real.test.ts)
+  t.equal(hostport, `tcp/127.0.0.1:${twin.sipPort},udp/127.0.0.1:${twin.sipPort}`);
+  t.equal(version, 'v0.9.4-rc1');
 });
 
 t.test('authenticate with a wrong secret', async (t) => {
@@ -43,7 +44,7 @@ t.test('OPTIONS to a UDP peer, completed like sofia', async (t) => {
   t.equal(res.status, 200);
   t.equal(res.get('Server'), 'peer');
   const got = peer.received[0].msg;
-  t.match(getHeader(got, 'via'), /^SIP\/2\.0\/UDP 127\.0\.0\.1:\d+;branch=z9hG4bK\w+;rport$/);
+  t.match(getHeader(got, 'via'), /^SIP\/2\.0\/UDP 127\.0\.0\.1:\d+;rport;branch=z9hG4bK\w+$/);
   t.equal(getHeader(got, 'max-forwards'), '70');
   t.match(getHeader(got, 'from'), /^<sip:fsbridge@127\.0\.0\.1:\d+>;tag=\w+$/, '@localhost replaced, tag added');
   t.equal(getHeader(got, 'x-test'), 'one');

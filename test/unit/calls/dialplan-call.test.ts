@@ -120,3 +120,46 @@ t.test('a throwing listener is contained', async (t) => {
   t.equal(records.length, 1);
   t.equal(metrics.errorCount('CALL_LISTENER_THREW'), 1);
 });
+
+t.test('the bot transfers: bot released and stream detached before uuid_transfer; record says transferred', async (t) => {
+  const leg = new FakeLeg();
+  const { records, deps } = setup(10, leg);
+  const ch = new FakeChannel('tx', VARS);
+  await runDialplanCall(ch, Object.keys(VARS), deps);
+  t.same(ch.vars_set, ['playback_terminators=none'], 'a caller\'s * does not cut the bot\'s audio');
+  leg.botTransfers('support-desk');
+  await tick();
+  t.same(ch.transfers, ['support-desk']);
+  t.equal(leg.detached, 1, 'stream detached and bot released (stop with detachStream)');
+  t.same(ch.hangups, [], 'the channel is not hung up');
+  t.equal(ch.released, 1, 'the socket is let go once the channel left');
+  t.equal(records.length, 1);
+  t.match(records[0], { endedBy: 'bot', cause: 'NORMAL_CLEARING', result: 'transferred', transferTarget: 'support-desk' });
+});
+
+t.test('a refused transfer hangs the call up, the record says so', async (t) => {
+  const leg = new FakeLeg();
+  const { records, metrics, deps } = setup(10, leg);
+  const ch = new FakeChannel('tx2', VARS);
+  ch.transferOk = false;
+  await runDialplanCall(ch, Object.keys(VARS), deps);
+  leg.botTransfers('nowhere');
+  await tick();
+  t.same(ch.hangups, ['NORMAL_TEMPORARY_FAILURE']);
+  t.equal(metrics.errorCount('CALL_TRANSFER_FAILED'), 1);
+  t.match(records[0], { endedBy: 'bot', result: 'transfer-failed', transferTarget: 'nowhere' });
+});
+
+t.test('the channel leaves fsbridge\'s control (transferred by someone else): bot released, record by freeswitch', async (t) => {
+  const leg = new FakeLeg();
+  const { records, metrics, deps } = setup(10, leg);
+  const ch = new FakeChannel('left', VARS);
+  await runDialplanCall(ch, Object.keys(VARS), deps);
+  ch.fsLeft();
+  await tick();
+  t.equal(leg.detached, 1);
+  t.equal(ch.released, 1);
+  t.same(ch.hangups, []);
+  t.equal(metrics.errorCount('CALL_CHANNEL_LEFT'), 1);
+  t.match(records[0], { endedBy: 'freeswitch', cause: 'NORMAL_CLEARING', errorCode: 'CALL_CHANNEL_LEFT' });
+});

@@ -134,6 +134,25 @@ t.test('clear breaks playback, answers every pending mark in order, ignores stal
   t.same(actions.marks, ['m1', 'm2', 'm3', 'after']);
 });
 
+t.test('a segment broadcast before clear that starts after it is broken at its PLAYBACK_START', async (t) => {
+  // Real FreeSWITCH: a broadcast waiting for its lead frames survives `uuid_break all` and plays.
+  const { fp, actions } = setup(t);
+  fp.pushAudio(ramp(200));
+  fp.pushAudio(ramp(400));
+  fp.onPlay(file(0));
+  fp.onPlay(file(1));
+  t.same(actions.broadcasts, [file(0), file(1)]);
+  fp.clear();
+  t.same(actions.log.filter((x) => x.startsWith('break')), ['break']);
+  fp.onPlaybackStart(file(1));
+  t.same(actions.log.filter((x) => x.startsWith('break')), ['break', 'break-current'], 'the late cleared file is broken');
+  fp.onPlaybackStart(file(1));
+  fp.pushAudio(ramp(200));
+  fp.onPlay(file(2));
+  fp.onPlaybackStart(file(2));
+  t.same(actions.log.filter((x) => x.startsWith('break')), ['break', 'break-current'], 'only once, and never a new file');
+});
+
 t.test('a segment that never reports is assumed played after duration + grace', async (t) => {
   const { fp, actions, clock, metrics } = setup(t, { playbackGraceMs: 1000 });
   fp.pushAudio(ramp(200));

@@ -22,6 +22,7 @@ export class RecordingActions implements PlaybackActions {
   }
   broadcast(file: string): void { this.broadcasts.push(file); this.log.push(`broadcast:${file}`); }
   breakAll(): void { this.breaks++; this.log.push('break'); }
+  breakCurrent(): void { this.log.push('break-current'); }
   markPlayed(name: string): void { this.marks.push(name); this.log.push(`mark:${name}`); }
 }
 

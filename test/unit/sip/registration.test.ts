@@ -169,3 +169,39 @@ t.test('manager staggers starts and reports every trunk', async (t) => {
   await stopping;
   t.same(m.status().map((s) => s.state), ['unregistered', 'unregistered', 'unregistered']);
 });
+
+t.test('stop() waits at most unregisterTimeoutMs (2 s) for a registrar that does not answer the un-REGISTER', async (t) => {
+  const { clock, srf, reg } = setup(t);
+  reg.start();
+  await tick();
+  srf.sent[0].respond(200, { Expires: '600' });
+  await tick();
+  let stopped = false;
+  void reg.stop().then(() => { stopped = true; });
+  await tick();
+  t.equal(srf.sent.at(-1)?.headers.Expires, '0', 'un-REGISTER sent');
+  clock.advance(1999);
+  await tick();
+  t.notOk(stopped);
+  clock.advance(1);
+  await tick();
+  t.ok(stopped, 'resolved without an answer after 2 s');
+  const n = srf.sent.length;
+  clock.advance(60_000);
+  await tick();
+  t.equal(srf.sent.length, n, 'nothing sent after being given up');
+});
+
+t.test('abandon() forgets a registration without un-REGISTER; late answers are ignored', async (t) => {
+  const { clock, srf, reg, states } = setup(t);
+  reg.start();
+  await tick();
+  srf.sent[0].respond(200, { Expires: '600' });
+  await tick();
+  const n = states.length;
+  reg.abandon();
+  clock.advance(3_600_000);
+  await tick();
+  t.equal(srf.sent.length, 1, 'no refresh, no un-REGISTER');
+  t.equal(states.length, n, 'no state change after abandon');
+});

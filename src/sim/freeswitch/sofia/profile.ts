@@ -17,9 +17,8 @@ import { checkSip } from '../../drachtio/sip-sanity.js';
 import type { SIP_SIM_ERRORS } from '../../drachtio/error-codes.js';
 import { HANGUP_CAUSES } from '../channel-state.js';
 import { SRC } from '../event-factory.js';
-import type { FsEvent } from '../event.js';
 import type { CallerProfile } from '../channel.js';
-import type { FsCore } from '../core.js';
+import { originationUuid, type FsCore } from '../core.js';
 import type { Session } from '../session.js';
 import { causeToSipStatus, REASON_PHRASES } from './causes.js';
 import { RtpEndpoint } from './rtp.js';
@@ -455,7 +454,7 @@ export class SofiaProfile {
     // Captured on an inbound sofia channel before answer (the offer was in the INVITE).
     v('endpoint_disposition', 'DELAYED NEGOTIATION');
     if (remote && neg) this.applyNegotiation(d, remote, neg);
-    d.unwatch = core.watchChannel(uuid, (name, ev) => this.onChannelEvent(d, name, ev));
+    d.unwatch = core.watchChannel(uuid, (name) => this.onChannelEvent(d, name));
     const stopSend = session.media.onWriteFrame((pcm) => rtp.sendFrame(pcm));
     void session.done.then(() => {
       stopSend();
@@ -504,14 +503,9 @@ export class SofiaProfile {
     v('remote_media_ip', remote.ip);
     v('remote_media_port', String(remote.port));
     d.rtp.setRemote({ ip: remote.ip, port: remote.port, codec: neg.codec, pt: neg.pt, dtmfPt: neg.dtmfPt });
-    d.rtp.onDtmf = (digit, samples) => {
-      if (d.session.isHungUp) return;
-      // rfc2833 DTMF from the far end (switch_channel_queue_dtmf fires DTMF).
-      d.session.fire('DTMF', SRC.dtmf, {
-        extended: false,
-        after: [['DTMF-Digit', digit], ['DTMF-Duration', String(samples)], ['DTMF-Source', 'RTP']],
-      });
-    };
+    // rfc2833 DTMF from the far end, read by the channel (DTMF event); uuid_send_dtmf goes out as rfc2833.
+    d.rtp.onDtmf = (digit, samples) => d.session.receiveDtmf(digit, samples, 'RTP');
+    d.session.dtmfOut = (digit, samples) => d.rtp.sendDtmf(digit, samples);
   }
 
   private localSdp(d: Dialog): string {
@@ -526,15 +520,8 @@ export class SofiaProfile {
     return d.localSdp;
   }
 
-  private onChannelEvent(d: Dialog, ev: string, event: FsEvent): void {
+  private onChannelEvent(d: Dialog, ev: string): void {
     const s = d.session;
-    if (ev === 'DTMF' && event.get('DTMF-Source') === 'APP') {
-      // uuid_send_dtmf: the digits go to the far end as rfc2833 events.
-      const digit = event.get('DTMF-Digit');
-      // DTMF-Duration is in samples (8 kHz).
-      if (digit) d.rtp.sendDtmf(digit, Number(event.get('DTMF-Duration')) || 800);
-      return;
-    }
     if (d.uac && ev !== 'CHANNEL_HANGUP') return;
     if (ev === 'CHANNEL_PROGRESS_MEDIA') {
       // Captured: CHANNEL_ANSWER of a sofia channel shows endpoint_disposition EARLY MEDIA.
@@ -655,7 +642,7 @@ export class SofiaProfile {
     const rtp = new RtpEndpoint(this.host);
     let rtpPort: number;
     try { rtpPort = await rtp.bind(); } catch { rtp.close(); return 'DESTINATION_OUT_OF_ORDER'; }
-    const uuid = randomUUID();
+    const uuid = originationUuid(req.vars);
     const callId = randomUUID();
     const localTag = randomTag();
     const branch = `z9hG4bK${randomBytes(8).toString('hex')}`;
@@ -718,7 +705,7 @@ export class SofiaProfile {
     };
     this.dialogs.set(`${callId};${localTag}`, d);
     this.uacInvites.set(branch, d);
-    d.unwatch = core.watchChannel(uuid, (name, ev) => this.onChannelEvent(d, name, ev));
+    d.unwatch = core.watchChannel(uuid, (name) => this.onChannelEvent(d, name));
     const stopSend = session.media.onWriteFrame((pcm) => rtp.sendFrame(pcm));
     void session.done.then(() => {
       stopSend();

@@ -28,8 +28,9 @@ t.test('authenticate, route, ping, remove_route', async (t) => {
   const { twin, sock, got, until } = await setup(t);
   sock.write(encodeFrame('m1|authenticate|cymru|'));
   await until(() => got.length >= 1);
-  const hp = `udp/127.0.0.1:${twin.sipPort},tcp/127.0.0.1:${twin.sipPort}`;
-  t.match(got[0], new RegExp(`^[0-9a-f-]{36}\\|response\\|m1\\|OK\\|${hp.replace(/\./g, '\\.')}\\|v0\\.9\\.9\\|`));
+  // drachtio-server v0.9.4-rc1 lists tcp first (test/real/differential-drachtio.real.test.ts)
+  const hp = `tcp/127.0.0.1:${twin.sipPort},udp/127.0.0.1:${twin.sipPort}`;
+  t.match(got[0], new RegExp(`^[0-9a-f-]{36}\\|response\\|m1\\|OK\\|${hp.replace(/\./g, '\\.')}\\|v0\\.9\\.4-rc1\\|`));
   // frames split mid-digits, duplicate routes accepted
   const w = Buffer.concat([encodeFrame('m2|route|invite'), encodeFrame('m3|route|invite'), encodeFrame('m4|ping'), encodeFrame('m5|remove_route|invite')]);
   sock.write(w.subarray(0, 1));
@@ -70,11 +71,39 @@ t.test('non-digit prefix: closed', async (t) => {
   t.equal(metrics.errorCount('SIP_SIM_BAD_FRAME'), 1);
 });
 
-t.test('sip before authenticate: closed', async (t) => {
-  const { sock, until, isClosed } = await setup(t);
+t.test('route and ping before authenticate: answered, as drachtio-server does', async (t) => {
+  const { sock, got, until, isClosed } = await setup(t);
   sock.write(encodeFrame('m1|route|invite'));
+  sock.write(encodeFrame('m2|ping'));
+  await until(() => got.length >= 2);
+  t.same(got.map((p) => p.split('|').slice(1).join('|')), ['response|m1|OK', 'response|m2|OK|pong']);
+  t.notOk(isClosed());
+});
+
+t.test('a message without a type: NO|Invalid message format and close', async (t) => {
+  const { sock, got, until, isClosed } = await setup(t);
+  sock.write(encodeFrame('lonely'));
   await until(() => isClosed());
-  t.pass('closed');
+  t.equal(got[0].split('|').slice(1).join('|'), 'response|lonely|NO|Invalid message format');
+});
+
+t.test('empty length prefix: the connection stays open but is no longer read', async (t) => {
+  const { sock, got, until, isClosed, metrics } = await setup(t);
+  sock.write(encodeFrame('m1|ping'));
+  await until(() => got.length >= 1);
+  sock.write(Buffer.concat([Buffer.from('#m2|ping'), encodeFrame('m3|ping')]));
+  for (let i = 0; i < 500 && metrics.errorCount('SIP_SIM_BAD_FRAME') === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(metrics.errorCount('SIP_SIM_BAD_FRAME'), 1);
+  t.equal(got.length, 1, 'nothing answered after the empty prefix');
+  t.notOk(isClosed(), 'not closed either');
+});
+
+t.test('a zero-length frame is skipped', async (t) => {
+  const { sock, got, until, isClosed } = await setup(t);
+  sock.write(Buffer.concat([Buffer.from('0#'), encodeFrame('m1|ping')]));
+  await until(() => got.length >= 1);
+  t.equal(got[0].split('|').slice(1).join('|'), 'response|m1|OK|pong');
+  t.notOk(isClosed());
 });
 
 t.test('bad sip from the app: NOK', async (t) => {
@@ -86,7 +115,7 @@ t.test('bad sip from the app: NOK', async (t) => {
   await until(() => got.length >= 4);
   t.match(got[1], /\|response\|m2\|NOK\|/);
   t.match(got[2], /\|response\|m3\|NOK\|missing content-type/);
-  t.match(got[3], /\|response\|m4\|NOK\|unable to find dialog/);
+  t.match(got[3], /\|response\|m4\|NOK\|Server error: unable to find dialog/);
   t.equal(metrics.errorCount('SIP_SIM_BAD_SIP_FROM_APP'), 3);
 });
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseSip, serializeSip, getHeader, tagOf, uriOf, uriTarget, viaBranch, SipStreamSplitter, capitalizeAfterDash } from '../../../../src/sim/drachtio/sip-message.js';
+import { parseSip, serializeSip, getHeader, tagOf, uriOf, uriTarget, viaBranch, SipStreamSplitter, capitalizeAfterDash, stampVia, viaSentBy } from '../../../../src/sim/drachtio/sip-message.js';
 
 const INVITE = 'INVITE sip:bob@127.0.0.1:5062 SIP/2.0\r\nv: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bKabc;rport\r\nf: <sip:alice@x>;tag=123\r\nTo: <sip:bob@y>\r\ni: cid-1\r\nCSeq: 1 INVITE\r\nl: 3\r\n\r\nv=0';
 
@@ -38,4 +38,21 @@ t.test('stream splitter at every offset', async (t) => {
     t.equal(out[0], INVITE);
   }
   t.equal(new SipStreamSplitter(10).push(Buffer.from('x'.repeat(20))).overflow, true);
+});
+
+t.test('stampVia: rport and received as sofia-sip sets them on a received request', async (t) => {
+  // each case as drachtio-server v0.9.4-rc1 echoed it for a request sent from 127.0.0.1:60466
+  const cases: Array<[string, string]> = [
+    ['SIP/2.0/UDP 127.0.0.1:60466;rport;branch=z9hG4bKa1', 'SIP/2.0/UDP 127.0.0.1:60466;rport=60466;branch=z9hG4bKa1'],
+    ['SIP/2.0/UDP 192.0.2.1:60466;branch=z9hG4bKa2', 'SIP/2.0/UDP 192.0.2.1:60466;branch=z9hG4bKa2;received=127.0.0.1;rport=60466'],
+    ['SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bKa3', 'SIP/2.0/UDP 192.0.2.1:5060;rport=60466;branch=z9hG4bKa3;received=127.0.0.1'],
+    ['SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKa5', 'SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKa5;rport=60466'],
+    ['SIP/2.0/UDP 127.0.0.1:60466;rport=1234;branch=z9hG4bKa6', 'SIP/2.0/UDP 127.0.0.1:60466;rport=60466;branch=z9hG4bKa6'],
+    ['SIP/2.0/UDP 127.0.0.1:60466;branch=z9hG4bKa7;received=1.2.3.4', 'SIP/2.0/UDP 127.0.0.1:60466;branch=z9hG4bKa7;rport=60466'],
+    ['SIP/2.0/UDP 127.0.0.1:60466;branch=z9hG4bKa4, SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKx', 'SIP/2.0/UDP 127.0.0.1:60466;branch=z9hG4bKa4;rport=60466, SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKx'],
+  ];
+  for (const [via, want] of cases) t.equal(stampVia(via, '127.0.0.1', 60466), want);
+  t.equal(viaSentBy('SIP/2.0/UDP 127.0.0.1:5060;branch=x'), '127.0.0.1:5060');
+  t.equal(viaSentBy('SIP / 2.0 / TCP [::1];branch=x'), '[::1]');
+  t.equal(viaSentBy(undefined), '');
 });

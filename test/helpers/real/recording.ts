@@ -1,0 +1,90 @@
+// What a caller on the real FreeSWITCH said and heard: a seeded, aperiodic test signal to play as
+// the caller, and the analysis of FreeSWITCH's stereo recording (record_session with
+// RECORD_STEREO=true: left = what the channel read = what the caller heard, right = what it wrote
+// = what the caller said).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { bestMatch } from '../../../src/cli/recording.js';
+import { wavBytes } from '../../../src/sim/freeswitch/audio-source.js';
+
+/**
+ * `seconds` of 8 kHz speech-band audio: tone bursts of random pitch (300–2000 Hz) and length
+ * (60–180 ms) with short random gaps, from a seeded generator, so that no 0.5 s window repeats
+ * and cross-correlation finds one lag.
+ */
+export function aperiodicSignal(seconds: number, seed = 7): Int16Array {
+  let s = seed >>> 0;
+  const rnd = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const out = new Int16Array(Math.round(seconds * 8000));
+  let i = 0;
+  while (i < out.length) {
+    const f = 300 + rnd() * 1700;
+    const len = Math.round((60 + rnd() * 120) * 8);
+    for (let k = 0; k < len && i < out.length; k++, i++) {
+      const env = Math.min(1, k / 40, (len - k) / 40);
+      out[i] = Math.round(9000 * env * Math.sin((2 * Math.PI * f * k) / 8000));
+    }
+    i += Math.round(rnd() * 30 * 8);
+  }
+  return out;
+}
+
+/** Writes 8 kHz mono PCM as a WAV file (for FreeSWITCH's `playback`). */
+export function writeWav(path: string, pcm: Int16Array): void {
+  writeFileSync(path, wavBytes(pcm, 8000));
+}
+
+/** A 16-bit stereo WAV file as its two channels. */
+export function readStereoWav(path: string): { left: Int16Array; right: Int16Array; rateHz: number } {
+  const buf = readFileSync(path);
+  let pos = 12;
+  let rateHz = 8000;
+  let channels = 2;
+  while (pos + 8 <= buf.length) {
+    const id = buf.toString('ascii', pos, pos + 4);
+    const size = buf.readUInt32LE(pos + 4);
+    const start = pos + 8;
+    if (id === 'fmt ') { channels = buf.readUInt16LE(start + 2); rateHz = buf.readUInt32LE(start + 4); }
+    if (id === 'data') {
+      if (channels !== 2) throw new Error(`${path}: ${channels} channels, expected 2 (RECORD_STEREO=true)`);
+      const frames = Math.floor(Math.min(size, buf.length - start) / 4);
+      const left = new Int16Array(frames);
+      const right = new Int16Array(frames);
+      for (let i = 0; i < frames; i++) { left[i] = buf.readInt16LE(start + 4 * i); right[i] = buf.readInt16LE(start + 4 * i + 2); }
+      return { left, right, rateHz };
+    }
+    pos = start + size + (size & 1);
+  }
+  throw new Error(`${path}: no data chunk`);
+}
+
+export function rms(pcm: Int16Array): number {
+  let s = 0;
+  for (const x of pcm) s += x * x;
+  return Math.sqrt(s / Math.max(1, pcm.length));
+}
+
+/** One 0.5 s window of what the caller said, found again in what the caller heard. */
+export interface EchoWindow { atMs: number; delayMs: number; ncc: number }
+
+/**
+ * For each `windowMs` window of `said` that is not silent, the delay after which it appears in
+ * `heard` (best normalised cross-correlation within `maxDelayMs`). 8 kHz.
+ */
+export function echoDelays(said: Int16Array, heard: Int16Array, windowMs = 500, maxDelayMs = 4000): EchoWindow[] {
+  const w = (windowMs * 8000) / 1000;
+  const out: EchoWindow[] = [];
+  for (let at = 0; at + w <= said.length; at += w) {
+    const win = said.subarray(at, at + w);
+    if (rms(win) < 500) continue;
+    const hay = heard.subarray(at, Math.min(heard.length, at + w + (maxDelayMs * 8000) / 1000));
+    if (hay.length < w) break;
+    const m = bestMatch(win, hay);
+    out.push({ atMs: at / 8, delayMs: m.lag / 8, ncc: m.ncc });
+  }
+  return out;
+}
+
+/** `0.0s 420ms (0.99), 0.5s 440ms (1.00), …` */
+export function describeDelays(ws: EchoWindow[]): string {
+  return ws.map((x) => `${(x.atMs / 1000).toFixed(1)}s ${x.delayMs.toFixed(0)}ms (${x.ncc.toFixed(2)})`).join(', ');
+}

@@ -1,0 +1,90 @@
+// A bot the test drives by hand: a websocket server whose connections record what fsbridge sent
+// and send whatever the test says (JSON, binary audio), or vanish without a close frame.
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AddressInfo } from 'node:net';
+import type { Test } from 'tap';
+
+/** One connection from fsbridge. */
+export class BotConn {
+  /** Every text message received, parsed (JSON) or raw. */
+  readonly messages: Array<Record<string, any>> = [];
+  binaryFrames = 0;
+  closedWith: number | null = null;
+  private waiters: Array<() => void> = [];
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) this.binaryFrames++;
+      else {
+        let m: Record<string, any>;
+        try { m = JSON.parse(data.toString()) as Record<string, any>; } catch { m = { raw: data.toString() }; }
+        this.messages.push(m);
+      }
+      this.wake();
+    });
+    ws.on('close', (code) => { this.closedWith = code; this.wake(); });
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Resolves when `pred()` holds (checked on every message and close); rejects after timeoutMs. */
+  async until(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`bot: timed out waiting for ${what}`);
+      await new Promise<void>((r) => { const tm = setTimeout(r, Math.min(left, 200)); this.waiters.push(() => { clearTimeout(tm); r(); }); });
+    }
+  }
+
+  /** The first message with this `event`, once it arrived. */
+  async message(event: string, timeoutMs?: number): Promise<Record<string, any>> {
+    await this.until(() => this.messages.some((m) => m.event === event), `"${event}"`, timeoutMs);
+    return this.messages.find((m) => m.event === event)!;
+  }
+
+  send(obj: unknown): void { this.ws.send(JSON.stringify(obj)); }
+  sendBinary(b: Buffer): void { this.ws.send(b); }
+  /** Normal close (the bot hangs up). */
+  close(code = 1000): void { this.ws.close(code); }
+  /** The TCP connection drops without a close frame (a crashed bot). */
+  kill(): void { this.ws.terminate(); }
+}
+
+/** A listening scripted bot. */
+export class ScriptedBot {
+  readonly conns: BotConn[] = [];
+  private waiters: Array<(c: BotConn) => void> = [];
+
+  private constructor(private readonly wss: WebSocketServer, readonly url: string) {
+    wss.on('connection', (ws) => {
+      const c = new BotConn(ws);
+      this.conns.push(c);
+      for (const w of this.waiters.splice(0)) w(c);
+    });
+  }
+
+  static async start(t: Test): Promise<ScriptedBot> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const bot = new ScriptedBot(wss, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`);
+    t.teardown(() => bot.close());
+    return bot;
+  }
+
+  /** The next connection (after the `count` already seen). */
+  next(timeoutMs = 15_000, count = this.conns.length): Promise<BotConn> {
+    if (this.conns.length > count) return Promise.resolve(this.conns[count]);
+    return new Promise((resolve, reject) => {
+      const tm = setTimeout(() => reject(new Error('bot: no connection from fsbridge')), timeoutMs);
+      this.waiters.push((c) => { clearTimeout(tm); resolve(c); });
+    });
+  }
+
+  close(): Promise<void> {
+    for (const c of this.conns) c.ws.terminate();
+    return new Promise((r) => this.wss.close(() => r()));
+  }
+}
