@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { realSkipReason } from '../helpers/real/realfs.js';
 import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { DaemonProcess } from '../helpers/real/daemon-process.js';
-import { freeTcpPort } from '../helpers/real/ports.js';
 import { placeLoopbackCall, type LoopbackCall } from '../helpers/real/caller.js';
 import { aperiodicSignal, readStereoWav, writeWav } from '../helpers/real/recording.js';
 import { ScriptedBot } from '../helpers/real/scripted-bot.js';
@@ -47,16 +46,10 @@ t.test('call control on the real FreeSWITCH', { skip }, async (t) => {
   const echo = await startEchoBot({ protocol: 'twilio', port: 0, greeting, markEveryMs: 400, hangupOnDtmf: '#', clearOnDtmf: '*' });
   t.teardown(() => echo.close());
   const scripted = await ScriptedBot.start(t);
-  const obPort = await freeTcpPort();
-  const fs = await RealFreeswitch.start(t, { outboundSocketPort: obPort, dropIns: { 'dialplan/default/test-transfer-target.xml': TRANSFER_TARGET } });
+  const fs = await RealFreeswitch.start(t, { dropIns: { 'dialplan/default/test-transfer-target.xml': TRANSFER_TARGET } });
   const daemon = await DaemonProcess.start(t, {
-    env: { FSBRIDGE_ESL_PASSWORD: fs.password },
+    fs,
     yaml: `
-log: { level: info }
-freeswitch:
-  esl: { host: 127.0.0.1, port: ${fs.eslPort}, password: env:FSBRIDGE_ESL_PASSWORD }
-  outboundSocket: { host: 127.0.0.1, port: ${obPort} }
-media: { listen: "127.0.0.1:0" }
 bots:
   echo: { url: "${echo.url}twilio", protocol: twilio }
   scripted: { url: "${scripted.url}native", protocol: native }

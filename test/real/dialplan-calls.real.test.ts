@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { realSkipReason } from '../helpers/real/realfs.js';
 import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { DaemonProcess } from '../helpers/real/daemon-process.js';
-import { freeTcpPort } from '../helpers/real/ports.js';
 import { placeLoopbackCall } from '../helpers/real/caller.js';
 import { aperiodicSignal, describeDelays, echoDelays, readStereoWav, rms, writeWav } from '../helpers/real/recording.js';
 import { startEchoBot, type EchoBot } from '../../src/bots/sample/echo-bot.js';
@@ -27,17 +26,10 @@ t.test('dialplan-triggered calls on the real FreeSWITCH', { skip }, async (t) =>
     bots[p] = await startEchoBot({ protocol: p, port: 0, markEveryMs: 500, hangupOnDtmf: '#', clearOnDtmf: null });
     t.teardown(() => bots[p].close());
   }
-  const obPort = await freeTcpPort();
-  const fs = await RealFreeswitch.start(t, { outboundSocketPort: obPort });
+  const fs = await RealFreeswitch.start(t);
   const daemon = await DaemonProcess.start(t, {
-    env: { FSBRIDGE_ESL_PASSWORD: fs.password },
+    fs, playback: 'file',
     yaml: `
-log: { level: info }
-freeswitch:
-  esl: { host: 127.0.0.1, port: ${fs.eslPort}, password: env:FSBRIDGE_ESL_PASSWORD }
-  outboundSocket: { host: 127.0.0.1, port: ${obPort} }
-  playback: file
-media: { listen: "127.0.0.1:0" }
 bots:
 ${PROTOCOLS.map((p) => `  echo-${p}: { url: "${bots[p].url}${p}", protocol: ${p} }`).join('\n')}
 `,

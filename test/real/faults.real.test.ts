@@ -10,7 +10,7 @@ import { realSkipReason } from '../helpers/real/realfs.js';
 import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { RealDrachtio } from '../helpers/real/drachtio.js';
 import { DaemonProcess } from '../helpers/real/daemon-process.js';
-import { freeSipPort, freeTcpPort } from '../helpers/real/ports.js';
+import { freeSipPort } from '../helpers/real/ports.js';
 import { placeLoopbackCall } from '../helpers/real/caller.js';
 import { aperiodicSignal } from '../helpers/real/recording.js';
 import { writeRtpPcap } from '../helpers/real/rtp-pcap.js';
@@ -26,19 +26,12 @@ t.test('faults with the real programs', { skip }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'fsbridge-real-faults-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const bot = await ScriptedBot.start(t);
-  const obPort = await freeTcpPort();
   const trunkPort = await freeSipPort();
   const drachtio = await RealDrachtio.start(t, 'fault-secret');
-  const fs = await RealFreeswitch.start(t, { outboundSocketPort: obPort });
+  const fs = await RealFreeswitch.start(t);
   const daemon = await DaemonProcess.start(t, {
-    env: { FSBRIDGE_ESL_PASSWORD: fs.password, FSBRIDGE_DRACHTIO_SECRET: drachtio.secret },
+    fs, drachtio, fastEslReconnect: true,
     yaml: `
-log: { level: info }
-freeswitch:
-  esl: { host: 127.0.0.1, port: ${fs.eslPort}, password: env:FSBRIDGE_ESL_PASSWORD, reconnect: { initialDelayMs: 100, maxDelayMs: 500 } }
-  outboundSocket: { host: 127.0.0.1, port: ${obPort} }
-media: { listen: "127.0.0.1:0" }
-drachtio: { host: 127.0.0.1, port: ${drachtio.adminPort}, secret: env:FSBRIDGE_DRACHTIO_SECRET, sipProfileUri: "sip:127.0.0.1:${fs.sipPort}" }
 trunks:
   - { name: operator, registrar: "sip:127.0.0.1:${trunkPort}", register: false, inbound: { allow: [127.0.0.1/32] } }
 bots:
@@ -47,19 +40,10 @@ routes:
   - { did: "+${DID}", bot: b }
 `,
   });
-  await until(() => daemon.logLines(/connected to drachtio-server/).length > 0, 10_000, 'the drachtio link');
   const pcap = join(work, 'caller.pcap');
   writeRtpPcap(pcap, aperiodicSignal(3), 20);
   const uac = join(work, 'uac-wait.xml');
   writeUacScenario(uac, { pcap, ptimeMs: 20 });
-  const newRecord = async (before: number, what = 'the call record') => {
-    await until(() => daemon.records().length > before, 15_000, what);
-    return daemon.records()[before];
-  };
-  const noLiveCalls = async () => {
-    for (let i = 0; i < 50 && (await daemon.liveCalls()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    return (await daemon.liveCalls()).length === 0;
-  };
   const dialplanCall = async () => {
     const next = bot.next();
     const c = await placeLoopbackCall(fs, { destination: 'bot-b' });
@@ -81,8 +65,8 @@ routes:
     const { c, conn } = await dialplanCall();
     conn.kill();
     await c.gone(10_000);
-    t.match(await newRecord(before), { endedBy: 'fsbridge', cause: 'NORMAL_TEMPORARY_FAILURE', errorCode: 'BOT_CLOSED_ABNORMALLY' });
-    t.ok(await noLiveCalls(), 'no call left live');
+    t.match(await daemon.newRecord(before), { endedBy: 'fsbridge', cause: 'NORMAL_TEMPORARY_FAILURE', errorCode: 'BOT_CLOSED_ABNORMALLY' });
+    t.ok(await daemon.noLiveCalls(), 'no call left live');
   });
 
   await t.test('drachtio-server killed during an inbound call: FreeSWITCH channel and bot released, record says why', async (t) => {
@@ -93,8 +77,8 @@ routes:
     await conn.until(() => conn.closedWith !== null, 'the bot released', 10_000);
     t.equal(conn.closedWith, 1000, 'the bot got a normal close');
     t.ok(conn.messages.some((m) => m.event === 'stop'), 'and a stop');
-    t.match(await newRecord(before), { direction: 'inbound', endedBy: 'fsbridge', cause: 'NORMAL_TEMPORARY_FAILURE', errorCode: 'SIP_DRACHTIO_LOST' });
-    t.ok(await noLiveCalls(), 'no call left live in /v1/calls');
+    t.match(await daemon.newRecord(before), { direction: 'inbound', endedBy: 'fsbridge', cause: 'NORMAL_TEMPORARY_FAILURE', errorCode: 'SIP_DRACHTIO_LOST' });
+    t.ok(await daemon.noLiveCalls(), 'no call left live in /v1/calls');
     for (let i = 0; i < 50 && (await fsChannels()) !== '0'; i++) await new Promise((r) => setTimeout(r, 100));
     t.equal(await fsChannels(), '0', 'FreeSWITCH has no channel left');
     t.ok(daemon.proc.child.exitCode === null, 'the daemon is still running');
@@ -107,7 +91,7 @@ routes:
     const { run, conn } = await inboundCall();
     conn.close(1000);
     t.equal((await run.done).code, 0, 'the caller got the BYE');
-    t.match(await newRecord(before), { direction: 'inbound', endedBy: 'bot', cause: 'NORMAL_CLEARING' });
+    t.match(await daemon.newRecord(before), { direction: 'inbound', endedBy: 'bot', cause: 'NORMAL_CLEARING' });
   });
 
   await t.test('drachtio-server killed during an outbound dial: the dial fails at once, one record', async (t) => {
@@ -122,7 +106,7 @@ routes:
     const r = await dial;
     t.comment(`POST /v1/calls answered ${Date.now() - killed} ms after the loss (the trunk would have rung for 60 s)`);
     t.match(r.body, { result: 'failed', code: 'SIP_DRACHTIO_LOST' });
-    t.match(await newRecord(before), { direction: 'outbound', endedBy: 'fsbridge', errorCode: 'SIP_DRACHTIO_LOST' });
+    t.match(await daemon.newRecord(before), { direction: 'outbound', endedBy: 'fsbridge', errorCode: 'SIP_DRACHTIO_LOST' });
     await drachtio.startProcess();
     await until(() => daemon.logLines(/connected to drachtio-server/).length >= 3, 10_000, 'the reconnect');
   });
@@ -140,14 +124,14 @@ routes:
     const recs = daemon.records().slice(before);
     t.match(recs.find((r) => r.direction === 'inbound' && r.to === DID), { endedBy: 'freeswitch', cause: 'NORMAL_TEMPORARY_FAILURE', errorCode: 'CALL_FREESWITCH_LOST' });
     t.match(recs.find((r) => r.to === 'bot-b'), { endedBy: 'freeswitch', cause: 'NORMAL_TEMPORARY_FAILURE', errorCode: 'CALL_FREESWITCH_LOST' });
-    t.ok(await noLiveCalls(), 'no call left live');
+    t.ok(await daemon.noLiveCalls(), 'no call left live');
     await until(() => daemon.logLines(/esl control disconnected/).length > 0, 10_000, 'the ESL loss');
     await fs.startProcess();
     await until(() => daemon.logLines(/esl control connected/).length >= 2, 15_000, 'the ESL reconnect');
     const again = daemon.records().length;
     const { c } = await dialplanCall();
     await c.hangup();
-    t.match(await newRecord(again), { endedBy: 'caller', cause: 'NORMAL_CLEARING' });
+    t.match(await daemon.newRecord(again), { endedBy: 'caller', cause: 'NORMAL_CLEARING' });
     t.ok(daemon.proc.child.exitCode === null, 'the daemon never exited');
   });
   t.ok(existsSync(daemon.recordFile));

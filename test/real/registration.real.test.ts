@@ -7,7 +7,7 @@ import { realSkipReason } from '../helpers/real/realfs.js';
 import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { RealDrachtio } from '../helpers/real/drachtio.js';
 import { DaemonProcess } from '../helpers/real/daemon-process.js';
-import { freeSipPort, freeTcpPort } from '../helpers/real/ports.js';
+import { freeSipPort } from '../helpers/real/ports.js';
 import { haveBinary, runSipp, waitUdpBound, freeUdpPort } from '../e2e/sipp-runner.js';
 import { startKamailio } from '../e2e/kamailio-runner.js';
 import { until } from '../helpers/harness.js';
@@ -24,17 +24,10 @@ t.test('trunk registration through the real drachtio-server', { skip }, async (t
   t.teardown(() => { if (registrar.child.exitCode === null) registrar.child.kill(); });
   t.ok(await waitUdpBound(sippPort), 'sipp registrar listening');
   const drachtio = await RealDrachtio.start(t, 'reg-secret');
-  const obPort = await freeTcpPort();
-  const fs = await RealFreeswitch.start(t, { outboundSocketPort: obPort });
+  const fs = await RealFreeswitch.start(t);
   const daemon = await DaemonProcess.start(t, {
-    env: { FSBRIDGE_ESL_PASSWORD: fs.password, FSBRIDGE_DRACHTIO_SECRET: drachtio.secret, KAM_PASSWORD: 's3cret' },
+    fs, drachtio, env: { KAM_PASSWORD: 's3cret' },
     yaml: `
-log: { level: info }
-freeswitch:
-  esl: { host: 127.0.0.1, port: ${fs.eslPort}, password: env:FSBRIDGE_ESL_PASSWORD }
-  outboundSocket: { host: 127.0.0.1, port: ${obPort} }
-media: { listen: "127.0.0.1:0" }
-drachtio: { host: 127.0.0.1, port: ${drachtio.adminPort}, secret: env:FSBRIDGE_DRACHTIO_SECRET, sipProfileUri: "sip:127.0.0.1:${fs.sipPort}" }
 trunks:
   - { name: kam, registrar: "sip:127.0.0.1:${kport}", username: alice, password: env:KAM_PASSWORD, expiresSec: 60 }
   - { name: sipp, registrar: "sip:127.0.0.1:${sippPort}", username: alice, password: env:KAM_PASSWORD, expiresSec: 300 }

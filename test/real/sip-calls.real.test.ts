@@ -11,14 +11,13 @@ import { realSkipReason } from '../helpers/real/realfs.js';
 import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { RealDrachtio } from '../helpers/real/drachtio.js';
 import { DaemonProcess } from '../helpers/real/daemon-process.js';
-import { freeSipPort, freeTcpPort } from '../helpers/real/ports.js';
+import { freeSipPort } from '../helpers/real/ports.js';
 import { aperiodicSignal } from '../helpers/real/recording.js';
 import { writeRtpPcap } from '../helpers/real/rtp-pcap.js';
 import { writeUacScenario } from '../helpers/real/sipp-scenarios.js';
 import { ScriptedBot } from '../helpers/real/scripted-bot.js';
 import { haveBinary, runSipp, freeUdpPort, waitUdpBound } from '../e2e/sipp-runner.js';
 import { startEchoBot } from '../../src/bots/sample/echo-bot.js';
-import { until } from '../helpers/harness.js';
 
 const PCAP_A = '/usr/share/sip-tester/g711a.pcap';
 const skip = realSkipReason() || (!haveBinary('sipp') && 'sipp not installed: apt-get install sip-tester')
@@ -35,19 +34,12 @@ t.test('SIP calls through the real drachtio-server and FreeSWITCH', { skip }, as
   const hangupBot = await startEchoBot({ protocol: 'twilio', port: 0, hangupAfterMs: 1500 });
   t.teardown(() => hangupBot.close());
   const scripted = await ScriptedBot.start(t);
-  const obPort = await freeTcpPort();
   const trunkPort = await freeSipPort();
   const drachtio = await RealDrachtio.start(t, 'real-secret');
-  const fs = await RealFreeswitch.start(t, { outboundSocketPort: obPort });
+  const fs = await RealFreeswitch.start(t);
   const daemon = await DaemonProcess.start(t, {
-    env: { FSBRIDGE_ESL_PASSWORD: fs.password, FSBRIDGE_DRACHTIO_SECRET: drachtio.secret },
+    fs, drachtio,
     yaml: `
-log: { level: info }
-freeswitch:
-  esl: { host: 127.0.0.1, port: ${fs.eslPort}, password: env:FSBRIDGE_ESL_PASSWORD }
-  outboundSocket: { host: 127.0.0.1, port: ${obPort} }
-media: { listen: "127.0.0.1:0" }
-drachtio: { host: 127.0.0.1, port: ${drachtio.adminPort}, secret: env:FSBRIDGE_DRACHTIO_SECRET, sipProfileUri: "sip:127.0.0.1:${fs.sipPort}" }
 trunks:
   - name: operator
     registrar: "sip:127.0.0.1:${trunkPort}"
@@ -63,11 +55,6 @@ routes:
   - { did: "+${DID_SCRIPTED}", bot: scripted }
 `,
   });
-  await until(() => daemon.logLines(/connected to drachtio-server/).length > 0, 10_000, 'the drachtio link');
-  const newRecord = async (before: number, what: string) => {
-    await until(() => daemon.records().length > before, 15_000, what);
-    return daemon.records()[before];
-  };
   const caller = async (o: { did: string; ptimeMs: number; byeAfterMs?: number }) => {
     const pcap = join(work, `caller-${o.ptimeMs}.pcap`);
     if (!existsSync(pcap)) writeRtpPcap(pcap, aperiodicSignal(3), o.ptimeMs);
@@ -90,7 +77,7 @@ routes:
     const run = await caller({ did: DID, ptimeMs: 20, byeAfterMs: 3500 });
     const res = await run.done;
     t.equal(res.code, 0, res.code === 0 ? 'sipp: INVITE answered, audio sent, BYE answered' : res.output.slice(-3000));
-    const r = await newRecord(before.records, 'the call record');
+    const r = await daemon.newRecord(before.records, 'the call record');
     t.match(r, { direction: 'inbound', bot: 'echo', to: DID, endedBy: 'caller', cause: 'NORMAL_CLEARING' });
     t.ok(r.connectedAt, 'the bot was connected');
     const got = echo.stats.audioMessagesIn - before.in;
@@ -104,7 +91,7 @@ routes:
     const bot = await next;
     const res = await run.done;
     t.equal(res.code, 0, res.code === 0 ? 'sipp call done' : res.output.slice(-3000));
-    await newRecord(before, 'the call record');
+    await daemon.newRecord(before, 'the call record');
     const sizes = bot.messages.filter((m) => m.event === 'media').map((m) => Buffer.from(String(m.media?.payload ?? ''), 'base64').length);
     t.ok(sizes.length >= 100, `${sizes.length} media messages`);
     const odd = sizes.filter((n) => n !== 160);
@@ -126,7 +113,7 @@ routes:
     bot.close(1000);
     const res = await run.done;
     t.equal(res.code, 0, res.code === 0 ? 'the caller got BYE and answered it' : res.output.slice(-3000));
-    t.match(await newRecord(before, 'the call record'), { direction: 'inbound', endedBy: 'bot', cause: 'NORMAL_CLEARING' });
+    t.match(await daemon.newRecord(before, 'the call record'), { direction: 'inbound', endedBy: 'bot', cause: 'NORMAL_CLEARING' });
   });
 
   await t.test('outbound: answered, the bot hears the callee, the bot hangs up, the trunk gets the BYE', async (t) => {
@@ -137,7 +124,7 @@ routes:
     t.match(r.body, { result: 'answered' });
     const res = await uas.done;
     t.equal(res.code, 0, res.code === 0 ? 'the trunk got INVITE, ACK and BYE' : res.output.slice(-3000));
-    t.match(await newRecord(before.records, 'the call record'), { callId: r.body.callId, direction: 'outbound', bot: 'echo-hangup', endedBy: 'bot', cause: 'NORMAL_CLEARING', result: 'answered' });
+    t.match(await daemon.newRecord(before.records, 'the call record'), { callId: r.body.callId, direction: 'outbound', bot: 'echo-hangup', endedBy: 'bot', cause: 'NORMAL_CLEARING', result: 'answered' });
     const got = hangupBot.stats.audioMessagesIn - before.in;
     t.ok(got > 20, `the bot heard the callee's RTP (${got} media messages)`);
   });
@@ -152,7 +139,7 @@ routes:
     t.ok(rangMs >= 39_000, 'it really rang for 40 s');
     const res = await uas.done;
     t.equal(res.code, 0, res.code === 0 ? 'the trunk got the ACK and, after the bot hung up, the BYE' : res.output.slice(-3000));
-    t.match(await newRecord(before, 'the call record'), { callId: r.body.callId, endedBy: 'bot', result: 'answered' });
+    t.match(await daemon.newRecord(before, 'the call record'), { callId: r.body.callId, endedBy: 'bot', result: 'answered' });
   });
 
   await t.test('outbound: the callee is busy', async (t) => {
@@ -161,7 +148,7 @@ routes:
     const r = await dial('echo');
     t.match(r.body, { result: 'busy', sipStatus: 486, cause: 'USER_BUSY' });
     t.equal((await uas.done).code, 0);
-    t.match(await newRecord(before.records, 'the call record'), { callId: r.body.callId, direction: 'outbound', endedBy: 'callee', cause: 'USER_BUSY', causeCode: 17, sipStatus: 486, result: 'busy' });
+    t.match(await daemon.newRecord(before.records, 'the call record'), { callId: r.body.callId, direction: 'outbound', endedBy: 'callee', cause: 'USER_BUSY', causeCode: 17, sipStatus: 486, result: 'busy' });
     t.equal(echo.stats.connections, before.conns, 'no bot connection for a call nobody answered');
   });
 
@@ -171,7 +158,7 @@ routes:
     const r = await dial('echo', 3);
     t.match(r.body, { result: 'no-answer', cause: 'NO_ANSWER' });
     t.equal((await uas.done).code, 0, 'the trunk got the CANCEL');
-    t.match(await newRecord(before, 'the call record'), { callId: r.body.callId, endedBy: 'callee', result: 'no-answer' });
+    t.match(await daemon.newRecord(before, 'the call record'), { callId: r.body.callId, endedBy: 'callee', result: 'no-answer' });
   });
 
   await t.test('outbound: the callee hangs up', async (t) => {
@@ -180,19 +167,19 @@ routes:
     const r = await dial('echo');
     t.match(r.body, { result: 'answered' });
     t.equal((await uas.done).code, 0, 'the trunk sent its BYE and got 200');
-    t.match(await newRecord(before, 'the call record'), { callId: r.body.callId, endedBy: 'callee', cause: 'NORMAL_CLEARING', result: 'answered' });
+    t.match(await daemon.newRecord(before, 'the call record'), { callId: r.body.callId, endedBy: 'callee', cause: 'NORMAL_CLEARING', result: 'answered' });
   });
 
   await t.test('outbound: FreeSWITCH cannot reach the outbound socket: both legs hung up, one record', async (t) => {
     // a wrong fsbridge_outbound_socket (set for this test only; reloadxml would restore it)
     await fs.api('global_setvar fsbridge_outbound_socket=127.0.0.1:9');
-    t.teardown(() => fs.api(`global_setvar fsbridge_outbound_socket=127.0.0.1:${obPort}`));
+    t.teardown(() => fs.api(`global_setvar fsbridge_outbound_socket=127.0.0.1:${fs.outboundSocketPort}`));
     const before = daemon.records().length;
     const uas = await trunk('uas-trunk-answer-audio.xml');
     const r = await dial('echo');
     t.match(r.body, { result: 'answered' });
     t.equal((await uas.done).code, 0, 'the trunk got the BYE');
-    t.match(await newRecord(before, 'the call record'), { callId: r.body.callId, direction: 'outbound', result: 'answered', errorCode: 'CALL_SOCKET_NOT_REACHED' });
+    t.match(await daemon.newRecord(before, 'the call record'), { callId: r.body.callId, direction: 'outbound', result: 'answered', errorCode: 'CALL_SOCKET_NOT_REACHED' });
     t.equal(daemon.records().filter((x) => x.callId === r.body.callId).length, 1, 'exactly one record');
   });
 

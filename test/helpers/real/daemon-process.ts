@@ -4,16 +4,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { Proc } from '../process.js';
+import { until } from '../harness.js';
 import type { CallRecord } from '../../../src/calls/call-record.js';
+import type { RealFreeswitch } from './freeswitch.js';
+import type { RealDrachtio } from './drachtio.js';
 
 export const API_TOKEN = 'real-test-token';
 
 export interface DaemonProcessOptions {
-  /** The configuration without `api` and `calls.recordFile` (added here). */
+  /** The FreeSWITCH fsbridge controls: `freeswitch` and `media` sections are written from it. */
+  fs: RealFreeswitch;
+  /** With drachtio-server: the `drachtio` section; start() waits for the link. */
+  drachtio?: RealDrachtio;
+  /** The rest of the configuration (bots, trunks, routes...) without `api` and `calls.recordFile`. */
   yaml: string;
+  /** More environment (the ESL password and drachtio secret are passed as env: references). */
   env?: Record<string, string>;
+  /** freeswitch.playback (default: the daemon's default). */
+  playback?: 'file' | 'stream';
+  /** Reconnect to FreeSWITCH quickly (fault tests restart it). */
+  fastEslReconnect?: boolean;
   /** Extra `calls:` keys, as YAML flow entries (e.g. `drainTimeoutMs: 2000`). */
   calls?: string;
+}
+
+/** The `log`, `freeswitch`, `media` (and `drachtio`) sections every real-program test writes. */
+function commonYaml(o: DaemonProcessOptions): string {
+  const { fs, drachtio } = o;
+  const reconnect = o.fastEslReconnect ? ', reconnect: { initialDelayMs: 100, maxDelayMs: 500 }' : '';
+  return `log: { level: info }
+freeswitch:
+  esl: { host: 127.0.0.1, port: ${fs.eslPort}, password: env:FSBRIDGE_ESL_PASSWORD${reconnect} }
+  outboundSocket: { host: 127.0.0.1, port: ${fs.outboundSocketPort} }
+${o.playback ? `  playback: ${o.playback}\n` : ''}media: { listen: "127.0.0.1:0" }
+${drachtio ? `drachtio: { host: 127.0.0.1, port: ${drachtio.adminPort}, secret: env:FSBRIDGE_DRACHTIO_SECRET, sipProfileUri: "sip:127.0.0.1:${fs.sipPort}" }\n` : ''}`;
 }
 
 /** A running `fsbridge run`. */
@@ -36,12 +60,13 @@ export class DaemonProcess {
       if (!t.passing() || process.env.FSBRIDGE_KEEP_REALFS) t.comment(`fsbridge log (last lines):\n${d.proc?.lines.slice(-60).join('\n')}`);
       rmSync(d.dir, { recursive: true, force: true });
     });
-    writeFileSync(d.configFile, `${o.yaml}
+    writeFileSync(d.configFile, `${commonYaml(o)}${o.yaml}
 api: { listen: "127.0.0.1:0", token: ${API_TOKEN}, twilio: { accountSid: ACrealtest, authToken: real-auth } }
 calls: { recordFile: ${JSON.stringify(d.recordFile)}${o.calls ? `, ${o.calls}` : ''} }
 `);
-    d.env = o.env ?? {};
+    d.env = { FSBRIDGE_ESL_PASSWORD: o.fs.password, ...(o.drachtio ? { FSBRIDGE_DRACHTIO_SECRET: o.drachtio.secret } : {}), ...o.env };
     await d.startProcess();
+    if (o.drachtio) await until(() => d.logLines(/connected to drachtio-server/).length > 0, 10_000, 'the drachtio link');
     return d;
   }
 
@@ -85,6 +110,18 @@ calls: { recordFile: ${JSON.stringify(d.recordFile)}${o.calls ? `, ${o.calls}` :
       if (Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))) sum += Number(m[3]);
     }
     return sum;
+  }
+
+  /** The record written after the first `before` ones, once it is there. */
+  async newRecord(before: number, what = 'the call record'): Promise<CallRecord> {
+    await until(() => this.records().length > before, 15_000, what);
+    return this.records()[before];
+  }
+
+  /** Whether /v1/calls lists no call (polled for up to 5 s). */
+  async noLiveCalls(): Promise<boolean> {
+    for (let i = 0; i < 50 && (await this.liveCalls()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    return (await this.liveCalls()).length === 0;
   }
 
   /** Every call record written so far. */

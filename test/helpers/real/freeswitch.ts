@@ -11,8 +11,8 @@ import { freeSipPort, freeTcpPort, freeRtpRange } from './ports.js';
 import { TestEsl } from './esl-client.js';
 
 export interface RealFreeswitchOptions {
-  /** The port fsbridge's outbound-socket server will listen on (fsbridge_outbound_socket). */
-  outboundSocketPort: number;
+  /** The port fsbridge's outbound-socket server will listen on (fsbridge_outbound_socket); default a free one. */
+  outboundSocketPort?: number;
   /** ESL password (fsbridge_esl_password). Default a random one. */
   password?: string;
   /** Extra global variables (name=value). */
@@ -58,13 +58,15 @@ export class RealFreeswitch {
   /** Port of the template's `external` profile (unused by fsbridge; realfs needs it). */
   externalSipPort = 0;
   pid = 0;
+  /** Where the dialplans' `socket ${fsbridge_outbound_socket}` connects: fsbridge's outbound socket. */
+  outboundSocketPort = 0;
   private esl: TestEsl | null = null;
   private startArgs: string[] = [];
 
   private constructor(readonly dir: string, readonly password: string) {}
 
   /** Lays the configuration, starts FreeSWITCH, waits until the fsbridge profile runs. Stopped in teardown. */
-  static async start(t: Test, o: RealFreeswitchOptions): Promise<RealFreeswitch> {
+  static async start(t: Test, o: RealFreeswitchOptions = {}): Promise<RealFreeswitch> {
     const dir = mkdtempSync(join(tmpdir(), 'fsbridge-realfs-'));
     const fs = new RealFreeswitch(dir, o.password ?? `pw${Math.random().toString(36).slice(2, 10)}`);
     t.teardown(async () => {
@@ -77,6 +79,7 @@ export class RealFreeswitch {
       mkdirSync(join(dir, 'conf', rel, '..'), { recursive: true });
       writeFileSync(join(dir, 'conf', rel), content);
     }
+    fs.outboundSocketPort = o.outboundSocketPort ?? await freeTcpPort();
     fs.eslPort = await freeTcpPort();
     fs.sipPort = await freeSipPort();
     fs.externalSipPort = await freeSipPort();
@@ -84,7 +87,7 @@ export class RealFreeswitch {
     fs.startArgs = [
       '--dir', dir, '--esl-port', String(fs.eslPort), '--sip-port', String(fs.externalSipPort),
       '--password', fs.password, '--rtp-ports', `${rtp.start}-${rtp.end}`,
-      '--outbound-socket', `127.0.0.1:${o.outboundSocketPort}`,
+      '--outbound-socket', `127.0.0.1:${fs.outboundSocketPort}`,
       // what a user edits in vars.fsbridge.xml: the ESL password and port, the profile's port
       '--var', `fsbridge_esl_password=${fs.password}`, '--var', `fsbridge_esl_port=${fs.eslPort}`,
       '--var', `fsbridge_sip_port=${fs.sipPort}`,

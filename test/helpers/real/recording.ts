@@ -2,9 +2,9 @@
 // the caller, and the analysis of FreeSWITCH's stereo recording (record_session with
 // RECORD_STEREO=true: left = what the channel read = what the caller heard, right = what it wrote
 // = what the caller said).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { bestMatch } from '../../../src/cli/recording.js';
-import { wavBytes } from '../../../src/sim/freeswitch/audio-source.js';
+import { readWav, wavBytes } from '../../../src/sim/freeswitch/audio-source.js';
 
 /**
  * `seconds` of 8 kHz speech-band audio: tone bursts of random pitch (300–2000 Hz) and length
@@ -35,26 +35,10 @@ export function writeWav(path: string, pcm: Int16Array): void {
 
 /** A 16-bit stereo WAV file as its two channels. */
 export function readStereoWav(path: string): { left: Int16Array; right: Int16Array; rateHz: number } {
-  const buf = readFileSync(path);
-  let pos = 12;
-  let rateHz = 8000;
-  let channels = 2;
-  while (pos + 8 <= buf.length) {
-    const id = buf.toString('ascii', pos, pos + 4);
-    const size = buf.readUInt32LE(pos + 4);
-    const start = pos + 8;
-    if (id === 'fmt ') { channels = buf.readUInt16LE(start + 2); rateHz = buf.readUInt32LE(start + 4); }
-    if (id === 'data') {
-      if (channels !== 2) throw new Error(`${path}: ${channels} channels, expected 2 (RECORD_STEREO=true)`);
-      const frames = Math.floor(Math.min(size, buf.length - start) / 4);
-      const left = new Int16Array(frames);
-      const right = new Int16Array(frames);
-      for (let i = 0; i < frames; i++) { left[i] = buf.readInt16LE(start + 4 * i); right[i] = buf.readInt16LE(start + 4 * i + 2); }
-      return { left, right, rateHz };
-    }
-    pos = start + size + (size & 1);
-  }
-  throw new Error(`${path}: no data chunk`);
+  const wav = readWav(path);
+  if (!wav) throw new Error(`${path}: not a 16-bit WAV file`);
+  if (wav.channels.length !== 2) throw new Error(`${path}: ${wav.channels.length} channels, expected 2 (RECORD_STEREO=true)`);
+  return { left: wav.channels[0], right: wav.channels[1], rateHz: wav.rateHz };
 }
 
 export function rms(pcm: Int16Array): number {
