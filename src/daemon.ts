@@ -239,6 +239,8 @@ export class Daemon {
       for (const c of this.calls.list()) c.finish(causeFromName('SYSTEM_SHUTDOWN'));
     }
     await this.sip?.close();
+    // SIP calls still waiting for FreeSWITCH's channel get their record (and their timers stop).
+    for (const [id, p] of [...this.pending]) this.recordPendingEnd(id, p, 'fsbridge', 'SYSTEM_SHUTDOWN', {});
     await this.api.close();
     await this.outbound.close();
     await this.media.close();
@@ -346,7 +348,9 @@ export class Daemon {
       if (p.direction === 'outbound' && !p.answered) return; // the dial's result records it
       const endedBy = e.code ? 'fsbridge' : e.by;
       this.recordPendingEnd(e.callId, p, endedBy, e.cause, {
-        sipStatus: e.sipStatus, code: e.code ?? (p.answered ? 'CALL_SOCKET_NOT_REACHED' : undefined), result: p.answered ? 'answered' : undefined,
+        // FreeSWITCH hung up an answered outbound call before its socket reached fsbridge
+        sipStatus: e.sipStatus, code: e.code ?? (p.answered && e.by === 'freeswitch' ? 'CALL_SOCKET_NOT_REACHED' : undefined),
+        result: p.answered ? 'answered' : undefined,
       });
       return;
     }

@@ -83,6 +83,12 @@ export class SipSignalling {
   start(): void {
     this.regs.start();
     this.link.on('disconnected', () => {
+      if (this.closed) {
+        // close(): the drain is over; what is still being set up ends as a shutdown
+        this.inbound?.dropAll('SYSTEM_SHUTDOWN');
+        this.dialer?.dropAll('SYSTEM_SHUTDOWN', 'SIP_OUTBOUND_FAILED');
+        return;
+      }
       const n = (this.inbound?.dropAll('NORMAL_TEMPORARY_FAILURE') ?? 0) + (this.dialer?.dropAll('NORMAL_TEMPORARY_FAILURE') ?? 0);
       if (n > 0) {
         this.o.metrics.error('SIP_DRACHTIO_LOST');
@@ -98,7 +104,7 @@ export class SipSignalling {
         freeswitchHost: uriHost(d.sipProfileUri), logger: logger.child({ component: 'sip-outbound' }),
       });
       this.dialer.on('ended', (e) => this.o.onCallEnded({
-        callId: e.callId, direction: 'outbound', by: e.by, cause: e.cause, ...(e.by === 'fsbridge' && !this.link.connected ? { code: 'SIP_DRACHTIO_LOST' } : {}),
+        callId: e.callId, direction: 'outbound', by: e.by, cause: e.cause, ...this.lostCode(e.by),
       }));
       const dialer = this.dialer;
       this.inbound = new InboundCalls({
@@ -108,12 +114,17 @@ export class SipSignalling {
       });
       this.inbound.on('ended', (e) => this.o.onCallEnded({
         callId: e.callId, direction: 'inbound', by: e.by, cause: e.cause, sipStatus: e.sipStatus,
-        ...(e.by === 'fsbridge' && !this.link.connected ? { code: 'SIP_DRACHTIO_LOST' } : {}),
+        ...this.lostCode(e.by),
       }));
       this.inbound.start();
     }, (err: { code?: string }) => {
       if (!this.closed) this.o.onFatal(err.code ?? 'SIP_DRACHTIO_AUTH_FAILED');
     });
+  }
+
+  /** A call fsbridge ended because the link dropped (not because fsbridge is closing) says so. */
+  private lostCode(by: SipCallEnded['by']): { code?: string } {
+    return by === 'fsbridge' && !this.link.connected && !this.closed ? { code: 'SIP_DRACHTIO_LOST' } : {};
   }
 
   /** Places an outbound call; a value, never an exception. */

@@ -35,11 +35,16 @@ export interface ApiServerOptions {
  */
 export class ApiServer {
   private server: Server | null = null;
+  /** Responses not yet sent: on close they go out with `Connection: close`. */
+  private readonly inFlight = new Set<ServerResponse>();
   port = 0;
   constructor(private readonly opts: ApiServerOptions) {}
 
   async listen(): Promise<void> {
     const server = createServer((req, res) => {
+      this.inFlight.add(res);
+      res.once('close', () => this.inFlight.delete(res));
+      if (!this.server) res.shouldKeepAlive = false;
       this.handle(req, res).catch((err) => {
         this.opts.logger.error({ err }, 'api handler failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
@@ -54,12 +59,20 @@ export class ApiServer {
     this.port = (server.address() as AddressInfo).port;
   }
 
+  /** Stops listening; answers the requests in flight (bounded: 2 s), then closes. Safe to call twice. */
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
     if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    // Requests in flight (e.g. a POST /v1/calls whose dial the shutdown just ended) get their
+    // answer: idle connections close now, busy ones at most 2 s later.
+    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    for (const res of this.inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+    s.closeIdleConnections();
+    const force = setTimeout(() => s.closeAllConnections(), 2000);
+    force.unref();
+    await closed;
+    clearTimeout(force);
   }
 
   private fail(res: ServerResponse, status: number, code: string, message: string): void {

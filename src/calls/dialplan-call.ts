@@ -131,9 +131,14 @@ export async function runDialplanCall(
   const transferCall = async (target: string) => {
     if (!call.beginEnding('bot', 'NORMAL_CLEARING')) return;
     transferring = true;
-    call.annotate({ result: 'transferred', transferTarget: target });
+    call.annotate({ transferTarget: target });
     call.logger.info({ transferTarget: target }, 'transferring the call');
     if (leg) await leg.stop({ detachStream: true, breakPlayback: true }).catch(() => {});
+    // The caller may have hung up meanwhile: that record (already written) must not say transferred.
+    if (call.state === 'ended') return;
+    // Annotated before asking: FreeSWITCH may report the channel gone to its new extension (and the
+    // record be written) before uuid_transfer's own reply arrives.
+    call.annotate({ result: 'transferred' });
     if (await channel.transfer(target)) return;
     deps.metrics.error('CALL_TRANSFER_FAILED');
     call.logger.warn({ code: 'CALL_TRANSFER_FAILED', transferTarget: target }, 'transfer refused, hanging up');

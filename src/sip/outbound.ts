@@ -144,7 +144,7 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
   /** Dials waiting for FreeSWITCH's INVITE, by call id. */
   private readonly pending = new Map<string, Pending>();
   /** Dials whose B2BUA is in progress: how to abandon each. */
-  private readonly ringing = new Map<string, () => void>();
+  private readonly ringing = new Map<string, (cause: string, code: SipErrorCode) => void>();
   private readonly calls = new Map<string, Answered>();
   private closed = false;
 
@@ -191,14 +191,15 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
   }
 
   /**
-   * drachtio-server is gone: its transactions and dialogs went with it, and drachtio-srf drops
-   * pending requests without settling them. Every dial in progress fails at once (its FreeSWITCH
-   * leg is killed) and every answered call ends (`ended` by fsbridge). Returns how many.
+   * The link to drachtio-server is gone (lost, or closed at shutdown): its transactions and
+   * dialogs went with it, and drachtio-srf drops pending requests without settling them. Every
+   * dial in progress fails at once with `code` (default SIP_DRACHTIO_LOST; its FreeSWITCH leg is
+   * killed) and every answered call ends (`ended` by fsbridge). Returns how many.
    */
-  dropAll(causeName = 'NORMAL_TEMPORARY_FAILURE'): number {
+  dropAll(causeName = 'NORMAL_TEMPORARY_FAILURE', code: SipErrorCode = 'SIP_DRACHTIO_LOST'): number {
     let n = 0;
-    for (const [id, p] of [...this.pending]) { this.pending.delete(id); p.settle({ failed: causeName, code: 'SIP_DRACHTIO_LOST' }); n++; }
-    for (const abandon of [...this.ringing.values()]) { abandon(); n++; }
+    for (const [id, p] of [...this.pending]) { this.pending.delete(id); p.settle({ failed: causeName, code }); n++; }
+    for (const abandon of [...this.ringing.values()]) { abandon(causeName, code); n++; }
     for (const c of [...this.calls.values()]) { this.finish(c, 'fsbridge', causeName); this.o.freeswitch.kill(c.fsUuid, causeName); n++; }
     return n;
   }
@@ -280,17 +281,17 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
     let trunkReq: any;
     let noAnswer = false;
     let freeswitchCancelled = false;
-    let abandoned: string | null = null;
+    let abandoned = null as { cause: string; code: SipErrorCode } | null;
     fs.req.on?.('cancel', () => { freeswitchCancelled = true; });
     const cancelTrunk = () => { try { trunkReq?.cancel(); } catch { /* already final */ } };
     const cancelRing = this.clock.setTimeout(() => { noAnswer = true; cancelTrunk(); }, req.timeoutSec * 1000);
-    let abandon!: (cause: string) => void;
-    // drachtio-server lost: srf will never settle this B2BUA; settle it here.
+    // The link lost (dropAll): srf will never settle this B2BUA, so it is settled here.
+    let abandon!: (cause: string, code: SipErrorCode) => void;
     const lost = new Promise<never>((_res, rej) => {
-      abandon = (cause) => { abandoned = cause; cancelTrunk(); rej(new Error('drachtio-server lost')); };
+      abandon = (cause, code) => { abandoned = { cause, code }; cancelTrunk(); rej(new Error('drachtio-server link gone')); };
     });
     lost.catch(() => {});
-    this.ringing.set(callId, () => abandon('NORMAL_TEMPORARY_FAILURE'));
+    this.ringing.set(callId, abandon);
     const auth = trunk.username && trunk.password ? { username: trunk.username, password: trunk.password } : undefined;
     let legs: { uas: any; uac: any };
     try {
@@ -308,8 +309,8 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
       this.ringing.delete(callId);
       const status: number | undefined = typeof err?.status === 'number' ? err.status : undefined;
       if (abandoned) {
-        this.o.freeswitch.kill(fsUuid, abandoned);
-        return this.fail(callId, 'failed', abandoned, { code: 'SIP_DRACHTIO_LOST' });
+        this.o.freeswitch.kill(fsUuid, abandoned.cause);
+        return this.fail(callId, 'failed', abandoned.cause, { code: abandoned.code });
       }
       if (freeswitchCancelled) return this.fail(callId, 'failed', 'NORMAL_TEMPORARY_FAILURE', { sipStatus: status, code: 'SIP_OUTBOUND_FREESWITCH_FAILED' });
       if (noAnswer) return this.fail(callId, 'no-answer', 'NO_ANSWER', { sipStatus: status });
@@ -327,7 +328,7 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
       const headers = { Reason: reasonHeader('NO_ANSWER') };
       uac.destroy({ headers }).catch(() => {});
       uas.destroy({ headers }).catch(() => {});
-      return abandoned ? this.fail(callId, 'failed', abandoned, { code: 'SIP_DRACHTIO_LOST' }) : this.fail(callId, 'no-answer', 'NO_ANSWER');
+      return abandoned ? this.fail(callId, 'failed', abandoned.cause, { code: abandoned.code }) : this.fail(callId, 'no-answer', 'NO_ANSWER');
     }
     const call: Answered = { callId, fsUuid, uas, uac, release, ended: false };
     this.calls.set(callId, call);

@@ -120,4 +120,24 @@ if (!haveBinary('sipp')) {
     t.match(h.records()[0], { callId: body.callId, direction: 'outbound', endedBy: 'callee', cause: 'USER_BUSY', causeCode: 17, sipStatus: 486, result: 'busy' });
     t.equal(h.bot.stats.connections, 0, 'no bot connection for a call nobody answered');
   });
+
+  t.test('daemon stopped while an outbound call rings: the dial ends as a shutdown, not as a lost drachtio-server', async (t) => {
+    const trunkPort = await freeUdpPort();
+    const uas = runSipp('uas-trunk-no-answer.xml', { port: trunkPort, mediaPort: await freeUdpPort(), timeoutSec: 20 });
+    t.teardown(() => { if (uas.child.exitCode === null) uas.child.kill(); });
+    t.ok(await waitUdpBound(trunkPort), 'sipp trunk listening');
+    const h = await setup(t, trunkPort, { protocol: 'twilio', port: 0 });
+    const dial = fetch(`http://127.0.0.1:${h.ports.api}/v1/calls`, {
+      method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+      body: JSON.stringify({ to: '4915112345', trunk: 'operator', bot: 'echo', timeoutSec: 60 }),
+    });
+    await new Promise((r) => setTimeout(r, 1000)); // FreeSWITCH's leg placed, the trunk ringing
+    await h.daemon.close();
+    const body = await (await dial).json() as { callId: string; result: string; cause: string; code?: string };
+    t.match(body, { result: 'failed', cause: 'SYSTEM_SHUTDOWN' });
+    t.not(body.code, 'SIP_DRACHTIO_LOST');
+    await until(() => h.records().length === 1, 5000, 'the call record');
+    t.match(h.records()[0], { callId: body.callId, direction: 'outbound', endedBy: 'fsbridge', cause: 'SYSTEM_SHUTDOWN' });
+    t.not(h.records()[0].errorCode, 'SIP_DRACHTIO_LOST');
+  });
 }

@@ -163,3 +163,17 @@ t.test('the channel leaves fsbridge\'s control (transferred by someone else): bo
   t.equal(metrics.errorCount('CALL_CHANNEL_LEFT'), 1);
   t.match(records[0], { endedBy: 'freeswitch', cause: 'NORMAL_CLEARING', errorCode: 'CALL_CHANNEL_LEFT' });
 });
+
+t.test('the caller hangs up while the transfer releases the bot: no transfer, the record does not say transferred', async (t) => {
+  const leg = new FakeLeg();
+  const { records, deps } = setup(10, leg);
+  const ch = new FakeChannel('tx3', VARS);
+  await runDialplanCall(ch, Object.keys(VARS), deps);
+  leg.stop = async () => { ch.fsGone('NORMAL_CLEARING'); };
+  leg.botTransfers('elsewhere');
+  await tick();
+  t.same(ch.transfers, [], 'uuid_transfer not sent for a channel that is gone');
+  t.equal(records.length, 1);
+  t.match(records[0], { endedBy: 'bot', transferTarget: 'elsewhere' });
+  t.notOk(records[0].result, 'no result: the transfer never happened');
+});

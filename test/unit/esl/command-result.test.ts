@@ -35,4 +35,9 @@ t.test('command builders refuse arguments that break framing', async (t) => {
   t.equal(buildCommand.audioStreamStart('u', 'ws://x', 'mono', 8000, '{not json'), undefined);
   t.equal(buildCommand.uuidBroadcast('u', '/tmp/a.r8', 'aleg'), 'uuid_broadcast u /tmp/a.r8 aleg');
   t.equal(buildCommand.uuidSendDtmf('u', '12#'), 'uuid_send_dtmf u 12#');
+  t.equal(buildCommand.originate('loopback/9999/default', '&park'), 'originate loopback/9999/default &park');
+  t.equal(buildCommand.originate('{a=1}sofia/fsbridge/sip:1@h:5060', '&socket(${fsbridge_outbound_socket} async full)'),
+    "originate {a=1}sofia/fsbridge/sip:1@h:5060 '&socket(${fsbridge_outbound_socket} async full)'", 'an app with spaces is single-quoted');
+  t.equal(buildCommand.originate('loopback/9', "&playback('x y')"), undefined, 'a quote inside the app would break the grouping');
+  t.equal(buildCommand.originate('sofia/a b', '&park'), undefined);
 });
