@@ -51,7 +51,7 @@ export interface FreeswitchTwinOptions {
    * The `fsbridge` SIP profile (freeswitch-conf/sip_profiles/fsbridge.xml) on UDP; off when absent.
    * port 0 = any free port (see `sipPort`); context defaults to `fsbridge`.
    */
-  sip?: { host?: string; port?: number; context?: string; profileName?: string };
+  sip?: { host?: string; port?: number; context?: string; profileName?: string; enable3pcc?: boolean };
 }
 
 /**
@@ -111,7 +111,7 @@ export class FreeswitchTwin {
     if (this.o.sip) {
       const sofia = new SofiaProfile({
         core, clock: this.clock, logger: this.logger, host: this.o.sip.host, port: this.o.sip.port,
-        context: this.o.sip.context, name: this.o.sip.profileName,
+        context: this.o.sip.context, name: this.o.sip.profileName, enable3pcc: this.o.sip.enable3pcc,
       });
       this.sofia = sofia;
       await sofia.start();

@@ -83,9 +83,9 @@ export class OutboundListener {
 }
 
 /** Twin with the shipped dialplan and the fsbridge SIP profile on a free port. */
-export async function startTwin(outboundPort: number): Promise<FreeswitchTwin> {
+export async function startTwin(outboundPort: number, o: { enable3pcc?: boolean } = {}): Promise<FreeswitchTwin> {
   const tw = new FreeswitchTwin({
-    port: 0, dialplanDir: 'dialplans', sip: { host: '127.0.0.1', port: 0 },
+    port: 0, dialplanDir: 'dialplans', sip: { host: '127.0.0.1', port: 0, enable3pcc: o.enable3pcc },
     globals: { fsbridge_outbound_socket: `127.0.0.1:${outboundPort}` },
   });
   await tw.start();

@@ -9,10 +9,10 @@ const UA = 'FreeSWITCH-mod_sofia/1.10.12-release~64bit';
 type TapTest = Test;
 
 /** A test UAC on a UDP socket. */
-async function setup(t: TapTest) {
+async function setup(t: TapTest, o: { enable3pcc?: boolean } = {}) {
   const ob = new OutboundListener();
   const obPort = await ob.listen();
-  const tw = await startTwin(obPort);
+  const tw = await startTwin(obPort, o);
   const sip = new Udp();
   await sip.bind();
   const rtp = new Udp();
@@ -202,8 +202,18 @@ t.test('INVITE with SDP: socket, answer → 200 (PCMA chosen), RTP both ways, DT
   t.equal(hc.get('variable_sip_hangup_disposition'), 'send_bye');
 });
 
-t.test('3PCC: INVITE without SDP gets the offer in the 200, the answer comes in the ACK; BYE from the caller', async (t) => {
-  const { ob, tw, sip, rtp, waitEvent } = await setup(t);
+t.test('without enable-3pcc (the shipped profile) an INVITE without SDP gets 480 MANDATORY_IE_MISSING', async (t) => {
+  const { tw, sip, rtp } = await setup(t);
+  const inv = invite(sip.port, tw.sipPort, rtp.port, { sdp: false, xcall: 'late-0' });
+  sip.send(inv.text, tw.sipPort);
+  const res = (await within(sip.wait((d) => /^SIP\/2.0 \d\d\d /.test(d.toString())), 5000, 'a response')).toString();
+  t.match(res, /^SIP\/2.0 480 /, 'at once, no 100 first: as FreeSWITCH 1.10.12 answers');
+  t.match(res, /Reason: Q\.850;cause=96;text="MANDATORY_IE_MISSING"/);
+  t.equal((await tw.api('show channels count')).trim(), '0 total.', 'no channel created');
+});
+
+t.test('3PCC (enable3pcc): INVITE without SDP gets the offer in the 200, the answer comes in the ACK; BYE from the caller', async (t) => {
+  const { ob, tw, sip, rtp, waitEvent } = await setup(t, { enable3pcc: true });
   const inv = invite(sip.port, tw.sipPort, rtp.port, { sdp: false, xcall: 'late-1' });
   sip.send(inv.text, tw.sipPort);
   const conn = await within(ob.accept(), 5000, 'outbound socket');

@@ -1,6 +1,6 @@
 /**
- * The twin's SIP profile (mod_sofia subset, UDP): OPTIONS, inbound INVITE with or without SDP
- * (enable-3pcc: the offer goes in the 200, the answer comes in the ACK), 100/183/200 with 2xx
+ * The twin's SIP profile (mod_sofia subset, UDP): OPTIONS, inbound INVITE with SDP (without:
+ * 480, or with `enable3pcc` the offer goes in the 200 and the answer comes in the ACK), 100/183/200 with 2xx
  * retransmission until ACK, BYE both ways with a Q.850 Reason, CANCEL, 481 for unknown dialogs.
  * Every inbound INVITE becomes a channel `sofia/<profile>/<from-user>@<from-host>` that runs the
  * profile's dialplan context; its media is RTP on a port of its own.
@@ -47,6 +47,13 @@ export interface SofiaProfileOptions {
   port?: number;
   /** Dialplan context of inbound calls. Default `fsbridge`. */
   context?: string;
+  /**
+   * `enable-3pcc`: accept an INVITE without SDP (the offer goes in the 200 once the dialplan
+   * answers, as `enable-3pcc=proxy` does). Default false, as the shipped profile: FreeSWITCH
+   * 1.10.12 then answers such an INVITE `480` with Reason Q.850 cause 96 (MANDATORY_IE_MISSING),
+   * without a 100 Trying (seen on the real program).
+   */
+  enable3pcc?: boolean;
 }
 
 /** Where a message came from / goes to; `tcp` = the connection it arrived on. */
@@ -333,11 +340,15 @@ export class SofiaProfile {
     }
     if (this.pendingInvites.has(branch)) return; // retransmission while the channel is being set up
     if (this.dialogs.size >= MAX_DIALOGS) { this.respond(msg, rinfo, 503); return; }
+    const hasSdp = msg.body.trim() !== '' && /application\/sdp/i.test(getHeader(msg, 'content-type') ?? '');
+    if (!hasSdp && !this.o.enable3pcc) {
+      this.send(this.buildResponse(msg, rinfo, 480, [['Reason', q850('MANDATORY_IE_MISSING')]], '', randomTag()), rinfo);
+      return;
+    }
     const trying = this.buildResponse(msg, rinfo, 100);
     this.send(trying, rinfo);
     let remote: RemoteAudio | undefined;
     let neg: Negotiated | undefined;
-    const hasSdp = msg.body.trim() !== '' && /application\/sdp/i.test(getHeader(msg, 'content-type') ?? '');
     if (hasSdp) {
       remote = parseSdpAudio(msg.body);
       neg = remote ? negotiate(remote) : undefined;
