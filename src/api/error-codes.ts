@@ -1,8 +1,12 @@
 import type { ErrorTable } from '../errors.js';
 
 export const API_ERRORS = {
-  API_UNAUTHORIZED: { meaning: 'A /v1 request had no bearer token or a wrong one, or a Twilio-compatible request had wrong Basic credentials.', consequence: 'HTTP 401; nothing changes.' },
+  API_UNAUTHORIZED: { meaning: 'A /v1 request had no bearer token or a wrong one, or a Twilio-compatible request had wrong Basic credentials.', consequence: 'HTTP 401; nothing changes. Checked before any part of the path is decoded.' },
   API_NOT_FOUND: { meaning: 'No route, or no call with that id.', consequence: 'HTTP 404 (Twilio routes: code 20404).' },
   API_BAD_REQUEST: { meaning: 'The request body or parameters were not understood.', consequence: 'HTTP 400 with a JSON error naming the problem.' },
-  API_BODY_TOO_LARGE: { meaning: 'A request body was larger than 64 KiB.', consequence: 'HTTP 413; the connection is closed.' },
+  API_BODY_TOO_LARGE: { meaning: 'A request body was larger than 64 KiB (declared in Content-Length, or counted while reading a chunked body).', consequence: 'HTTP 413 without reading the rest of the body; the connection is closed.' },
+  API_BAD_TARGET: { meaning: 'The request target was not a path (`/…`) or an absolute URL, or held a character RFC 3986 does not allow there (`[`, `]`, `{`, `#`, …).', consequence: 'HTTP 400, before authentication; nothing changes.' },
+  API_BAD_ESCAPE: { meaning: 'An authenticated request had a path segment with a malformed %-escape (`%ZZ`, a lone `%`) or one that does not decode to UTF-8.', consequence: 'HTTP 400; nothing changes.' },
+  API_BAD_HTTP: { meaning: 'Node\'s HTTP parser refused the request: malformed request line or header, or headers over 16 KiB.', consequence: 'HTTP 400 (431 for oversized headers); the connection is closed.' },
+  API_REQUEST_TIMEOUT: { meaning: 'A client did not send its request headers within 10 s, or its whole request within 30 s, of starting it (or of connecting).', consequence: 'HTTP 408 unless an answer had begun; the connection is closed and the request is not handled.' },
 } satisfies ErrorTable;

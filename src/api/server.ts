@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import { basicOk, bearerOk, readBody, sendJson } from './http-util.js';
+import { basicOk, bearerOk, decodePathSegment, parseRequestTarget, readBody, sendJson } from './http-util.js';
 import { TWILIO_CALL_PATH, twilioCallResource, twilioNotFound, type TwilioCallView } from './twilio-rest.js';
 
 /** What the API needs from the daemon; injected so the API has no knowledge of the parts. */
@@ -19,6 +20,27 @@ export interface ApiBackend {
   ready(): { ready: boolean; detail: Record<string, unknown> };
 }
 
+/**
+ * How long a client may take to send a request line and headers, from its first byte (or from
+ * connecting), in ms; then 408 API_REQUEST_TIMEOUT and the connection is closed. Slowloris bound.
+ */
+export const API_HEADERS_TIMEOUT_MS = 10_000;
+/** How long a client may take to send a whole request (headers and a body of at most 64 KiB), in ms; then as above. */
+export const API_REQUEST_TIMEOUT_MS = 30_000;
+/** How long an idle keep-alive connection is kept after an answer, in ms; then it is closed quietly. */
+export const API_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** How often node looks for requests past the headers or request timeout, in ms: their resolution. */
+export const API_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/** The HTTP server's timeouts, in ms; defaults are the `API_*_MS` constants. */
+export interface ApiTimeouts {
+  headersMs: number;
+  /** Must be at least `headersMs`. */
+  requestMs: number;
+  keepAliveMs: number;
+  checkIntervalMs: number;
+}
+
 export interface ApiServerOptions {
   host: string;
   port: number;
@@ -27,11 +49,19 @@ export interface ApiServerOptions {
   backend: ApiBackend;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** Tests shorten these; the daemon uses the defaults. */
+  timeouts?: Partial<ApiTimeouts>;
 }
 
 /**
  * The HTTP control API: `/v1` (bearer token), the Twilio-compatible hang-up, `/healthz`,
  * `/readyz` and `/metrics` (Prometheus, no auth; bind to loopback). listen() / close().
+ *
+ * Every GET route answers HEAD too. Client faults are 4xx answers with a code from
+ * `error-codes.ts`, a `fsbridge_errors_total` count and a debug line, never an error-level log:
+ * a target that is not RFC 3986 is 400 API_BAD_TARGET before authentication; path segments are
+ * percent-decoded only after it (else 400 API_BAD_ESCAPE); a body over 64 KiB is 413 and the
+ * connection closed unread; a slow client gets 408 (see `API_*_TIMEOUT_MS`).
  */
 export class ApiServer {
   private server: Server | null = null;
@@ -41,7 +71,13 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {}
 
   async listen(): Promise<void> {
-    const server = createServer((req, res) => {
+    const t = this.opts.timeouts ?? {};
+    const server = createServer({
+      headersTimeout: t.headersMs ?? API_HEADERS_TIMEOUT_MS,
+      requestTimeout: t.requestMs ?? API_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: t.keepAliveMs ?? API_KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: t.checkIntervalMs ?? API_TIMEOUT_CHECK_INTERVAL_MS,
+    }, (req, res) => {
       this.inFlight.add(res);
       res.once('close', () => this.inFlight.delete(res));
       if (!this.server) res.shouldKeepAlive = false;
@@ -51,6 +87,7 @@ export class ApiServer {
         else res.destroy();
       });
     });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -75,16 +112,43 @@ export class ApiServer {
     clearTimeout(force);
   }
 
-  private fail(res: ServerResponse, status: number, code: string, message: string): void {
+  /**
+   * Node's own rejections (it replaces node's default answer): a request the parser refused, or
+   * one past the headers/request timeout. Anything else (a reset) only closes the socket.
+   */
+  private clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const code = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'API_REQUEST_TIMEOUT' : err.code?.startsWith('HPE_') ? 'API_BAD_HTTP' : null;
+    if (code) {
+      const status = code === 'API_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      this.opts.metrics.error(code);
+      this.opts.logger.debug({ code, status, reason: err.code }, 'api request rejected');
+      // As node does: answer only if no answer to this connection's request has begun.
+      const pending = [...this.inFlight].find((r) => r.socket === socket);
+      if (socket.writable && !pending?.headersSent) {
+        const body = JSON.stringify({ error: { code, message: STATUS_CODES[status] } });
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n`
+          + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      }
+    }
+    socket.destroy();
+  }
+
+  /** A client fault: counted under `code`, logged at debug without a stack, answered in JSON. */
+  private fail(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
     this.opts.metrics.error(code);
+    this.opts.logger.debug({ code, status, method: req.method }, 'api request rejected');
     sendJson(res, status, { error: { code, message } });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    const method = req.method ?? 'GET';
-    this.opts.metrics.counter('fsbridge_api_requests_total', 'HTTP API requests').inc({ method });
+    const requested = req.method ?? 'GET';
+    this.opts.metrics.counter('fsbridge_api_requests_total', 'HTTP API requests').inc({ method: requested });
+    // HEAD is GET without a body (RFC 9110 §9.3.2); node drops what is written for HEAD.
+    const method = requested === 'HEAD' ? 'GET' : requested;
+    const target = parseRequestTarget(req.url ?? '');
+    if (!target) return this.fail(req, res, 400, 'API_BAD_TARGET', 'the request target is not a valid path');
+    // Routes match the raw path; segments are decoded only once the request is authenticated.
+    const path = target.path;
 
     if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (method === 'GET' && path === '/readyz') {
@@ -98,49 +162,67 @@ export class ApiServer {
       return;
     }
     const tw = TWILIO_CALL_PATH.exec(path);
-    if (tw) return this.twilioCall(req, res, decodeURIComponent(tw[1]), decodeURIComponent(tw[2]), path);
+    if (tw) return this.twilioCall(req, res, method, tw[1], tw[2], path);
 
     if (path.startsWith('/v1/')) {
-      if (!bearerOk(req, this.opts.token)) return this.fail(res, 401, 'API_UNAUTHORIZED', 'bearer token required');
+      if (!bearerOk(req, this.opts.token)) return this.fail(req, res, 401, 'API_UNAUTHORIZED', 'bearer token required');
       if (method === 'GET' && path === '/v1/calls') return sendJson(res, 200, { calls: this.opts.backend.listCalls() });
       if (method === 'POST' && path === '/v1/calls' && this.opts.backend.originate) {
-        const text = await readBody(req);
-        if (text === null) return this.fail(res, 413, 'API_BODY_TOO_LARGE', 'body too large');
+        const read = await readBody(req);
+        if (read.kind === 'aborted') return this.aborted(req);
+        if (read.kind === 'too-large') return this.fail(req, res, 413, 'API_BODY_TOO_LARGE', 'body too large');
         let body: unknown;
-        try { body = JSON.parse(text || '{}'); } catch { return this.fail(res, 400, 'API_BAD_REQUEST', 'the body must be JSON'); }
+        try { body = JSON.parse(read.text || '{}'); } catch { return this.fail(req, res, 400, 'API_BAD_REQUEST', 'the body must be JSON'); }
         const r = await this.opts.backend.originate(body);
         if (r.status >= 400) this.opts.metrics.error(String((r.body.error as { code?: string } | undefined)?.code ?? 'API_BAD_REQUEST'));
         return sendJson(res, r.status, r.body);
       }
       const hm = /^\/v1\/calls\/([^/]+)\/hangup$/.exec(path);
       if (method === 'POST' && hm) {
-        const ok = await this.opts.backend.hangup(decodeURIComponent(hm[1]), 'api');
-        if (!ok) return this.fail(res, 404, 'API_NOT_FOUND', 'no such live call');
-        return sendJson(res, 200, { callId: hm[1], status: 'ending' });
+        const callId = decodePathSegment(hm[1]);
+        if (callId === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the call id');
+        const ok = await this.opts.backend.hangup(callId, 'api');
+        if (!ok) return this.fail(req, res, 404, 'API_NOT_FOUND', 'no such live call');
+        return sendJson(res, 200, { callId, status: 'ending' });
       }
       if (method === 'GET') {
         const extra = this.opts.backend.extraGet?.(path);
         if (extra !== undefined) return sendJson(res, 200, extra);
       }
     }
-    return this.fail(res, 404, 'API_NOT_FOUND', `no route ${method} ${path}`);
+    return this.fail(req, res, 404, 'API_NOT_FOUND', `no route ${method} ${path}`);
   }
 
-  private async twilioCall(req: IncomingMessage, res: ServerResponse, accountSid: string, callSid: string, path: string) {
+  /** The client left (or timed out) before sending its whole body: nothing to answer. */
+  private aborted(req: IncomingMessage): void {
+    this.opts.logger.debug({ method: req.method }, 'api request aborted by the client');
+  }
+
+  private twilioUnauthorized(req: IncomingMessage, res: ServerResponse): void {
+    this.opts.metrics.error('API_UNAUTHORIZED');
+    this.opts.logger.debug({ code: 'API_UNAUTHORIZED', status: 401, method: req.method }, 'api request rejected');
+    sendJson(res, 401, { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
+  }
+
+  /** `method` is 'GET' for HEAD too; the SIDs are the raw (still percent-encoded) path segments. */
+  private async twilioCall(req: IncomingMessage, res: ServerResponse, method: string, rawAccountSid: string, rawCallSid: string, path: string) {
     const tw = this.opts.twilio;
-    if (!tw || accountSid !== tw.accountSid || !basicOk(req, tw.accountSid, tw.authToken)) {
-      this.opts.metrics.error('API_UNAUTHORIZED');
-      return sendJson(res, 401, { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
-    }
+    // Credentials first: nothing from the path is decoded for a client that is not authenticated.
+    if (!tw || !basicOk(req, tw.accountSid, tw.authToken)) return this.twilioUnauthorized(req, res);
+    const accountSid = decodePathSegment(rawAccountSid);
+    const callSid = decodePathSegment(rawCallSid);
+    if (accountSid === null || callSid === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the path');
+    if (accountSid !== tw.accountSid) return this.twilioUnauthorized(req, res);
     const call = this.opts.backend.findTwilioCall(callSid);
-    if (req.method === 'GET') {
+    if (method === 'GET') {
       if (!call) return sendJson(res, 404, twilioNotFound(path));
       return sendJson(res, 200, twilioCallResource(call, 'in-progress'));
     }
-    if (req.method !== 'POST') return this.fail(res, 405, 'API_BAD_REQUEST', 'method not allowed');
-    const body = await readBody(req);
-    if (body === null) return this.fail(res, 413, 'API_BODY_TOO_LARGE', 'body too large');
-    const form = new URLSearchParams(body);
+    if (method !== 'POST') return this.fail(req, res, 405, 'API_BAD_REQUEST', 'method not allowed');
+    const read = await readBody(req);
+    if (read.kind === 'aborted') return this.aborted(req);
+    if (read.kind === 'too-large') return this.fail(req, res, 413, 'API_BODY_TOO_LARGE', 'body too large');
+    const form = new URLSearchParams(read.text);
     const status = form.get('Status');
     if (status !== 'completed' && status !== 'canceled') {
       return sendJson(res, 400, { code: 21218, message: 'Only Status=completed is supported', status: 400 });
