@@ -45,7 +45,7 @@ const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
  * After an error the parser is dead: every later feed returns the same error (drop the connection).
  */
 export class EslFrameParser {
-  private readonly limits: FrameParserLimits;
+  private limits: FrameParserLimits;
   private chunks: Buffer[] = [];
   private chunksLen = 0;
   /** Header mode: true while reading a header block. */
@@ -57,6 +57,15 @@ export class EslFrameParser {
   private dead: FeedResult['error'] | undefined;
 
   constructor(limits: Partial<FrameParserLimits> = {}) {
+    this.limits = { ...DEFAULT_FRAME_LIMITS, ...limits };
+  }
+
+  /**
+   * Replaces the limits (unset ones: the defaults) for what is parsed from now on: a header block
+   * being read is checked against the new ones, a body whose Content-Length was accepted keeps
+   * its length. The outbound socket server keeps them small until the channel data is validated.
+   */
+  setLimits(limits: Partial<FrameParserLimits>): void {
     this.limits = { ...DEFAULT_FRAME_LIMITS, ...limits };
   }
 

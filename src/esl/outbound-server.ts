@@ -9,7 +9,7 @@ import { TypedEmitter } from '../typed-emitter.js';
 import { channelDataFromFrame } from './channel-data.js';
 import type { EslErrorCode } from './error-codes.js';
 import { eventFromFrame, isEventFrame } from './events.js';
-import { EslFrameParser, type EslFrame, type FrameParserLimits } from './frame-parser.js';
+import { DEFAULT_FRAME_LIMITS, EslFrameParser, type EslFrame, type FrameParserLimits } from './frame-parser.js';
 import { OutboundSession, type OutboundLink } from './outbound-session.js';
 
 // modesl 1.2.1 is CommonJS without type declarations: load it with require and type the small part used.
@@ -40,8 +40,23 @@ export interface OutboundSocketServerOptions {
   lingerCloseMs?: number;
   /** Most sockets open at once; more are closed at once. Default 2000. */
   maxConnections?: number;
+  /** Frame limits once the channel data is validated (default DEFAULT_FRAME_LIMITS: 16 MiB bodies). */
   limits?: Partial<FrameParserLimits>;
+  /**
+   * Most bytes accepted before the channel data is validated: each frame (header block and
+   * Content-Length) and all bytes together. Default {@link DEFAULT_HANDSHAKE_MAX_BYTES}.
+   */
+  handshakeMaxBytes?: number;
 }
+
+/**
+ * Default bound on what an outbound socket may send before its channel data is validated.
+ * FreeSWITCH sends nothing before its connect reply, which is a few KB (3466 bytes for a loopback
+ * channel, 5730 for a SIP leg in fixtures/real-freeswitch/outbound-socket/); 64 KiB leaves room for
+ * channels with many variables, and keeps a local client that is not FreeSWITCH from making the
+ * daemon buffer 16 MiB per connection (issue 8).
+ */
+export const DEFAULT_HANDSHAKE_MAX_BYTES = 64 * 1024;
 
 /** Events of {@link OutboundSocketServer}. */
 export type OutboundSocketServerEvents = {
@@ -85,6 +100,8 @@ interface PendingConn {
   real: Socket;
   guarded: GuardedSocket;
   parser: EslFrameParser;
+  /** Bytes received before the channel data was validated. */
+  handshakeBytes: number;
   session: OutboundSession | null;
   /** Set once the connect reply arrived. */
   channel: ReturnType<typeof channelDataFromFrame> | null;
@@ -97,7 +114,8 @@ interface PendingConn {
  * Accepts FreeSWITCH's outbound socket connections (dialplan `socket 127.0.0.1:8084 async full`) with
  * modesl 1.2.1's Server, and turns each into an {@link OutboundSession} after `connect`, `myevents json`
  * and `linger`. Per socket: a handshake deadline (ESL_OUTBOUND_TIMEOUT), early close or hang-up while
- * connecting (ESL_OUTBOUND_CLOSED_EARLY), bad bytes (ESL_BAD_FRAME / ESL_FRAME_TOO_LARGE) end only that
+ * connecting (ESL_OUTBOUND_CLOSED_EARLY), more than `handshakeMaxBytes` before the channel data
+ * (ESL_OUTBOUND_HANDSHAKE_TOO_LARGE), bad bytes (ESL_BAD_FRAME / ESL_FRAME_TOO_LARGE) end only that
  * socket. `listen()` resolves with the bound port; `close()` closes the listener and every socket, idempotent.
  */
 export class OutboundSocketServer extends TypedEmitter<OutboundSocketServerEvents> {
@@ -164,9 +182,13 @@ export class OutboundSocketServer extends TypedEmitter<OutboundSocketServerEvent
     real.on('error', () => { /* 'close' follows */ });
     const guarded = new GuardedSocket(real);
     guarded.on('error', () => {});
+    const hs = this.handshakeMaxBytes;
+    const limits = { ...DEFAULT_FRAME_LIMITS, ...this.opts.limits };
+    const parser = new EslFrameParser({
+      maxHeaderBytes: Math.min(hs, limits.maxHeaderBytes), maxContentLengthBytes: Math.min(hs, limits.maxContentLengthBytes),
+    });
     const c: PendingConn = {
-      real, guarded, parser: new EslFrameParser(this.opts.limits), session: null, channel: null, pre: null,
-      cancelHandshake: () => {}, done: false,
+      real, guarded, parser, handshakeBytes: 0, session: null, channel: null, pre: null, cancelHandshake: () => {}, done: false,
     };
     this.conns.set(guarded, c);
     c.cancelHandshake = this.opts.clock.setTimeout(() => {
@@ -179,18 +201,34 @@ export class OutboundSocketServer extends TypedEmitter<OutboundSocketServerEvent
     this.shim.emit('connection', guarded);
   }
 
+  private get handshakeMaxBytes(): number { return this.opts.handshakeMaxBytes ?? DEFAULT_HANDSHAKE_MAX_BYTES; }
+
   private onData(c: PendingConn, chunk: Buffer): void {
     if (c.done) return;
+    const handshake = !c.channel;
+    if (handshake) {
+      c.handshakeBytes += chunk.length;
+      if (c.handshakeBytes > this.handshakeMaxBytes) { this.handshakeTooLarge(c, 'too many bytes before the channel data'); return; }
+    }
     const { frames, error } = c.parser.feed(chunk);
     for (const f of frames) {
       if (c.done) return;
       this.onFrame(c, f);
     }
     if (error && !c.done) {
+      if (handshake && error.code === 'ESL_FRAME_TOO_LARGE') { this.handshakeTooLarge(c, error.detail); return; }
       this.opts.metrics.error(error.code);
       this.opts.logger.error({ code: error.code, detail: error.detail, fsUuid: c.channel?.uuid }, 'bad input on outbound socket');
       this.destroyConn(c, 'bad-input');
     }
+  }
+
+  /** Something that is not FreeSWITCH's connect reply: dropped before the daemon holds more of it. */
+  private handshakeTooLarge(c: PendingConn, detail: string): void {
+    const code: EslErrorCode = 'ESL_OUTBOUND_HANDSHAKE_TOO_LARGE';
+    this.opts.metrics.error(code);
+    this.opts.logger.warn({ code, detail, limitBytes: this.handshakeMaxBytes, bytesRead: c.real.bytesRead }, 'outbound socket sent too much before its channel data');
+    this.destroyConn(c, 'bad-input');
   }
 
   private onFrame(c: PendingConn, f: EslFrame): void {
@@ -218,6 +256,8 @@ export class OutboundSocketServer extends TypedEmitter<OutboundSocketServerEvent
         return;
       }
       c.channel = channel;
+      // a validated channel: its events may be as large as on the control connection
+      c.parser.setLimits(this.opts.limits ?? {});
       c.pre = new OutboundSession(channel, this.link(c), {
         clock: this.opts.clock, logger: this.opts.logger.child({ fsUuid: channel.uuid }), metrics: this.opts.metrics,
         commandTimeoutMs: this.opts.commandTimeoutMs ?? 10_000, lingerCloseMs: this.opts.lingerCloseMs ?? 5000,

@@ -174,3 +174,80 @@ export function verifyCredentials(
   const b = Buffer.from(cred.response.toLowerCase(), 'utf8');
   return a.length === b.length && timingSafeEqual(a, b) ? 'ok' : 'bad-response';
 }
+
+/**
+ * Parses a nonce count (`nc`, exactly 8 hex digits, RFC 2617 §3.2.2); undefined when malformed
+ * or zero (the first request with a nonce counts 00000001).
+ */
+export function parseNc(nc: string | undefined): number | undefined {
+  if (nc === undefined || !/^[0-9a-f]{8}$/i.test(nc)) return undefined;
+  const n = parseInt(nc, 16);
+  return n === 0 ? undefined : n;
+}
+
+// RFC 3261 §19.1.4: parameters that make two URIs differ when only one of them carries it.
+const MUST_MATCH_PARAMS = ['user', 'ttl', 'method', 'maddr', 'transport'];
+
+interface SipUriParts {
+  scheme: string;
+  user: string | undefined;
+  host: string;
+  port: number | undefined;
+  params: Map<string, string>;
+  headers: Map<string, string>;
+}
+
+/** %XX of an unreserved character → the character; other escapes with upper-case hex (§19.1.4). */
+function normalizeEscapes(s: string): string {
+  return s.replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-_.!~*'()]/.test(c) ? c : `%${hex.toUpperCase()}`;
+  });
+}
+
+function parseSipUri(s: string): SipUriParts | undefined {
+  const m = /^(sips?):(?:([^@]*)@)?([^;?]+)((?:;[^?]*)?)((?:\?.*)?)$/i.exec(s.trim());
+  if (!m) return undefined;
+  const hp = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(m[3]);
+  if (!hp) return undefined;
+  const params = new Map<string, string>();
+  for (const p of m[4].split(';').slice(1)) {
+    const eq = p.indexOf('=');
+    const name = normalizeEscapes(eq < 0 ? p : p.slice(0, eq)).toLowerCase();
+    if (name && !params.has(name)) params.set(name, normalizeEscapes(eq < 0 ? '' : p.slice(eq + 1)).toLowerCase());
+  }
+  const headers = new Map<string, string>();
+  for (const h of m[5].slice(1).split('&')) {
+    if (!h) continue;
+    const eq = h.indexOf('=');
+    headers.set(normalizeEscapes(eq < 0 ? h : h.slice(0, eq)).toLowerCase(), normalizeEscapes(eq < 0 ? '' : h.slice(eq + 1)));
+  }
+  return {
+    scheme: m[1].toLowerCase(), user: m[2] === undefined ? undefined : normalizeEscapes(m[2]), host: hp[1].toLowerCase(),
+    port: hp[2] === undefined ? undefined : Number(hp[2]), params, headers,
+  };
+}
+
+/**
+ * True when the `uri` of an Authorization header names the resource of the request's
+ * Request-URI: the server must check this (RFC 2617 §3.2.2.5, RFC 7616 §3.4.6), or a header
+ * captured for one request opens any other. SIP and SIPS URIs are compared by RFC 3261 §19.1.4
+ * (scheme, host and parameters case-insensitive, user part case-sensitive, escapes of unreserved
+ * characters equal to the character, an omitted port differs from an explicit one, transport/
+ * user/ttl/method/maddr must be in both or neither, headers never ignored); anything else only
+ * byte for byte.
+ */
+export function digestUriMatches(digestUri: string, requestUri: string): boolean {
+  if (digestUri === requestUri) return digestUri !== '';
+  const a = parseSipUri(digestUri);
+  const b = parseSipUri(requestUri);
+  if (!a || !b) return false;
+  if (a.scheme !== b.scheme || a.user !== b.user || a.host !== b.host || a.port !== b.port) return false;
+  for (const [name, value] of a.params) {
+    if (b.params.has(name) ? b.params.get(name) !== value : MUST_MATCH_PARAMS.includes(name)) return false;
+  }
+  for (const name of b.params.keys()) if (!a.params.has(name) && MUST_MATCH_PARAMS.includes(name)) return false;
+  if (a.headers.size !== b.headers.size) return false;
+  for (const [name, value] of a.headers) if (b.headers.get(name) !== value) return false;
+  return true;
+}

@@ -15,13 +15,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { systemClock, type Clock } from '../clock.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import { TypedEmitter, reportListenerErrors } from '../typed-emitter.js';
 import { causeToSipStatus, parseReasonHeader, reasonHeader, sipStatusToCause } from './causes.js';
-import { parseCredentials, verifyCredentials } from './digest.js';
+import { digestUriMatches, parseCredentials, parseNc, verifyCredentials } from './digest.js';
 import type { SipErrorCode } from './error-codes.js';
 import {
-  checkNonce, compileTrunks, makeNonce, matchRoute, trunkForSource, uriUser, uriWithUser, type InboundTrunk,
-  type RouteConfig, type TrunkConfig,
+  compileTrunks, makeNonce, matchRoute, nonceIssuedMs, NonceUseTable, trunkForSource, uriUser, uriWithUser,
+  type InboundTrunk, type RouteConfig, type TrunkConfig,
 } from './inbound-policy.js';
 
 /** What the admission callback is asked. */
@@ -53,7 +53,10 @@ export interface InboundCallsOptions {
   retryAfterSec?: number;
   /** Digest realm of challenges (default 'fsbridge'). */
   digestRealm?: string;
-  /** Lifetime of a digest nonce (default 60000 ms). */
+  /**
+   * Lifetime of a digest nonce (default 60000 ms). Within it a nonce may be used again only with a
+   * growing nonce count; a repeated one is a replay (SIP_AUTH_REPLAY).
+   */
   nonceTtlMs?: number;
   /** Call id generator (default randomUUID). */
   newCallId?: () => string;
@@ -112,6 +115,18 @@ export type InboundCallsEvents = {
   rejected: [InboundRejected];
 };
 
+/** The outcome of the digest check of an INVITE from an address in no allow list. */
+type DigestCheck =
+  | { kind: 'ok'; trunk: TrunkConfig }
+  /** No credentials, or a nonce fsbridge did not issue or that expired. */
+  | { kind: 'challenge' }
+  /** Wrong credentials, or none of the digest trunks. */
+  | { kind: 'forbidden' }
+  /** Right credentials for another Request-URI (RFC 2617 §3.2.2.5). */
+  | { kind: 'uri-mismatch'; trunk: TrunkConfig }
+  /** Right credentials whose nonce count did not grow: sent before. */
+  | { kind: 'replay'; trunk: TrunkConfig };
+
 interface LiveCall {
   info: InboundCallInfo;
   uas?: any;
@@ -134,16 +149,18 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
   private readonly clock: Clock;
   private readonly trunks: InboundTrunk[];
   private readonly nonceKey = randomBytes(32);
+  private readonly nonceUses: NonceUseTable;
   private readonly calls = new Map<string, LiveCall>();
   private inProgress = 0;
   private closed = false;
   private started = false;
 
   constructor(opts: InboundCallsOptions) {
-    super();
+    super(reportListenerErrors({ logger: opts.logger, metrics: opts.metrics, code: 'SIP_LISTENER_THREW' }));
     this.o = opts;
     this.clock = opts.clock ?? systemClock;
     this.trunks = compileTrunks(opts.trunks);
+    this.nonceUses = new NonceUseTable(opts.nonceTtlMs ?? 60_000);
   }
 
   /** INVITEs being worked on now (arrival → final answer). */
@@ -242,15 +259,20 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     let trunk = trunkForSource(this.trunks, source);
     if (!trunk) {
       const auth = this.checkDigest(req);
-      if (auth === 'challenge') {
-        const nonce = makeNonce(this.nonceKey, this.clock.wallMs());
-        const realm = this.o.digestRealm ?? 'fsbridge';
+      if (auth.kind === 'challenge') {
         this.counter('challenged');
-        try { res.send(401, { headers: { 'WWW-Authenticate': `Digest realm="${realm}", nonce="${nonce}", qop="auth", algorithm=MD5` } }); } catch { /* gone */ }
+        try { res.send(401, { headers: { 'WWW-Authenticate': this.challenge(false) } }); } catch { /* gone */ }
         return;
       }
-      if (auth === 'forbidden') { this.reject(res, 403, 'SIP_INBOUND_FORBIDDEN', source, to); return; }
-      trunk = auth;
+      if (auth.kind === 'forbidden') { this.reject(res, 403, 'SIP_INBOUND_FORBIDDEN', source, to); return; }
+      if (auth.kind === 'uri-mismatch') { this.refuseDigest(res, 403, 'SIP_AUTH_URI_MISMATCH', auth.trunk, source, to); return; }
+      // A replay is challenged again rather than refused: the genuine client (same credentials,
+      // e.g. reusing a cached header) answers the fresh nonce at once (stale=true, RFC 7616 §3.3).
+      if (auth.kind === 'replay') {
+        this.refuseDigest(res, 401, 'SIP_AUTH_REPLAY', auth.trunk, source, to, { 'WWW-Authenticate': this.challenge(true) });
+        return;
+      }
+      trunk = auth.trunk;
     }
     // (b) routing
     const route = to === undefined ? undefined : matchRoute(this.o.routes, to, trunk.name);
@@ -367,21 +389,47 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     this.safeEmit('ended', ev);
   }
 
-  /** The trunk whose digest credentials the INVITE carries; 'challenge' when it carries none. */
-  private checkDigest(req: any): TrunkConfig | 'challenge' | 'forbidden' {
-    const digestTrunks = this.trunks.filter((t) => t.trunk.inbound.digest && t.trunk.username && t.trunk.password);
-    if (digestTrunks.length === 0) return 'forbidden';
-    const header = req.get('Authorization');
-    if (typeof header !== 'string' || header === '') return 'challenge';
-    const cred = parseCredentials(header);
-    if (!cred) return 'forbidden';
-    if (!checkNonce(this.nonceKey, cred.nonce, this.clock.wallMs(), this.o.nonceTtlMs ?? 60_000)) return 'challenge';
+  /** A WWW-Authenticate value with a fresh nonce. */
+  private challenge(stale: boolean): string {
+    const nonce = makeNonce(this.nonceKey, this.clock.wallMs());
     const realm = this.o.digestRealm ?? 'fsbridge';
-    if (cred.realm !== realm) return 'forbidden';
-    for (const { trunk } of digestTrunks) {
-      if (trunk.username !== cred.username) continue;
-      if (verifyCredentials(cred, 'INVITE', { username: trunk.username, password: trunk.password! }) === 'ok') return trunk;
-    }
-    return 'forbidden';
+    return `Digest realm="${realm}", nonce="${nonce}", qop="auth", algorithm=MD5${stale ? ', stale=true' : ''}`;
+  }
+
+  /** Answers a digest failure of a known trunk: counted, one log line (no numbers: personal data). */
+  private refuseDigest(res: any, status: number, code: SipErrorCode, trunk: TrunkConfig, source: string, to: string | undefined, headers: Record<string, string> = {}): void {
+    this.o.metrics.error(code);
+    this.counter(code);
+    this.o.logger.warn({ code, status, source, trunk: trunk.name }, 'inbound INVITE digest refused');
+    try { res.send(status, { headers }); } catch { /* the transaction is gone */ }
+    this.safeEmit('rejected', { code, sipStatus: status, source, to });
+  }
+
+  /**
+   * Checks the digest credentials of an INVITE against the trunks with `inbound.digest`: the
+   * nonce (issued by fsbridge, fresh), realm, response, then that the digest-uri is the
+   * Request-URI and that the nonce count grew. Only a request that passes all of them is
+   * recorded in the nonce table.
+   */
+  private checkDigest(req: any): DigestCheck {
+    const digestTrunks = this.trunks.filter((t) => t.trunk.inbound.digest && t.trunk.username && t.trunk.password);
+    if (digestTrunks.length === 0) return { kind: 'forbidden' };
+    const header = req.get('Authorization');
+    if (typeof header !== 'string' || header === '') return { kind: 'challenge' };
+    const cred = parseCredentials(header);
+    if (!cred) return { kind: 'forbidden' };
+    const nowMs = this.clock.wallMs();
+    const issuedMs = nonceIssuedMs(this.nonceKey, cred.nonce, nowMs, this.o.nonceTtlMs ?? 60_000);
+    if (issuedMs === undefined) return { kind: 'challenge' };
+    const realm = this.o.digestRealm ?? 'fsbridge';
+    if (cred.realm !== realm) return { kind: 'forbidden' };
+    const nc = parseNc(cred.nc);
+    if (cred.qop !== undefined && nc === undefined) return { kind: 'forbidden' };
+    const trunk = digestTrunks.find(({ trunk: tr }) => tr.username === cred.username
+      && verifyCredentials(cred, 'INVITE', { username: tr.username, password: tr.password! }) === 'ok')?.trunk;
+    if (!trunk) return { kind: 'forbidden' };
+    if (!digestUriMatches(cred.uri, String(req.uri ?? ''))) return { kind: 'uri-mismatch', trunk };
+    if (this.nonceUses.use(cred.nonce, issuedMs, cred.qop === undefined ? undefined : nc, nowMs) === 'replay') return { kind: 'replay', trunk };
+    return { kind: 'ok', trunk };
   }
 }

@@ -122,7 +122,8 @@ t.test('a hang-up that races the handshake is delivered after the session event'
 
 for (const [name, bytes, code] of [
   ['garbage', '\x00\x01\xffnot an esl frame\n\n', 'ESL_BAD_FRAME'],
-  ['oversize Content-Length', 'Content-Type: api/response\nContent-Length: 16777217\n\n', 'ESL_FRAME_TOO_LARGE'],
+  // before the channel data only a few KB are accepted (issue 8)
+  ['oversize Content-Length before the channel data', 'Content-Type: api/response\nContent-Length: 65537\n\n', 'ESL_OUTBOUND_HANDSHAKE_TOO_LARGE'],
 ] as const) {
   t.test(`${name}: ${code}, only that socket ends`, async (t) => {
     const { server, metrics, sessions } = await makeServer(t);
@@ -133,6 +134,18 @@ for (const [name, bytes, code] of [
     await waitFor(() => sessions.length === 1, 'server still accepts');
   });
 }
+
+t.test('oversize Content-Length in a session: ESL_FRAME_TOO_LARGE, the session closes', async (t) => {
+  const { server, metrics, sessions } = await makeServer(t);
+  const p = peer(t, server.port);
+  await waitFor(() => sessions.length === 1, 'session');
+  let closed = 0;
+  sessions[0].on('close', () => closed++);
+  p.write('Content-Type: api/response\nContent-Length: 16777217\n\n');
+  await waitFor(() => p.closed && closed === 1, 'closed');
+  t.equal(metrics.errorCount('ESL_FRAME_TOO_LARGE'), 1);
+  t.equal(metrics.errorCount('ESL_OUTBOUND_HANDSHAKE_TOO_LARGE'), 0);
+});
 
 t.test('percent sequences that make decodeURIComponent throw do not crash the daemon', async (t) => {
   const { server, sessions } = await makeServer(t);
