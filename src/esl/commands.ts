@@ -66,3 +66,30 @@ export const buildCommand = {
   },
   showChannelsJson: () => 'show channels as json',
 };
+
+/**
+ * Builders for Event Socket commands that are not API calls (sent as they are, not after `bgapi`).
+ * Syntax and replies as mod_event_socket.c parse_command (1.10.12) has them.
+ */
+export const socketCommand = {
+  /**
+   * `event json <NAME...> CUSTOM <subclass...>`: one command; every token after `CUSTOM` is a
+   * subclass. FreeSWITCH answers `+OK event listener enabled json`.
+   */
+  subscribe: (names: readonly string[], subclasses: readonly string[]): string =>
+    ['event', 'json', ...names, ...(subclasses.length > 0 ? ['CUSTOM', ...subclasses] : [])].join(' '),
+  /**
+   * `filter <Header> <value>`: once any filter exists, an event reaches this connection only if a
+   * filter matches it (filters are ORed; one whose header the event lacks does not match).
+   * FreeSWITCH answers `+OK filter added. [Header]=[value]`. Undefined for a value that would
+   * break the command (line break) or a header with a space.
+   */
+  filterAdd: (header: string, value: string): string | undefined =>
+    (NO_SPACE.test(header) && value !== '' && NO_LINE_BREAK.test(value) ? `filter ${header} ${value}` : undefined),
+  /**
+   * `filter delete <Header> <value>`: removes every filter with that header and value (duplicates
+   * too). FreeSWITCH answers `+OK filter deleted. [Header][value]`.
+   */
+  filterDelete: (header: string, value: string): string | undefined =>
+    (NO_SPACE.test(header) && value !== '' && NO_LINE_BREAK.test(value) ? `filter delete ${header} ${value}` : undefined),
+};

@@ -10,12 +10,15 @@ import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.
 import {
   classifyApiBody, parseExistsReply, parseGetvarReply, parseOriginateReply, parseShowChannelsJson, type EslResult,
 } from './command-result.js';
-import { buildCommand, type AudioStreamMix, type BroadcastLeg } from './commands.js';
+import { buildCommand, isValidUuid, socketCommand, type AudioStreamMix, type BroadcastLeg } from './commands.js';
 import type { EslErrorCode } from './error-codes.js';
 import { CONTROL_CUSTOM_SUBCLASSES, CONTROL_EVENT_NAMES, type FsEvent } from './events.js';
 import type { EslFrame, FrameParserLimits } from './frame-parser.js';
-import { LiteSession } from './lite-session.js';
+import { LiteSession, type LiteCommandOutcome } from './lite-session.js';
 import { LiteTransport } from './lite-transport.js';
+
+/** The filter that keeps bgapi results once the connection is filtered to watched channels. */
+const JOB_FILTER = 'filter Event-Name BACKGROUND_JOB';
 
 /** Options of {@link EslControl}. */
 export interface EslControlOptions {
@@ -45,7 +48,11 @@ export type EslControlEvents = {
   connected: [{ reconnect: boolean }];
   /** An authenticated connection ended; a reconnect is scheduled unless closed or fatal. */
   disconnected: [{ code: EslErrorCode }];
-  /** A FreeSWITCH event (subscribed names and mod_audio_stream subclasses). */
+  /**
+   * A FreeSWITCH event: BACKGROUND_JOB, and PLAYBACK_START / PLAYBACK_STOP / CUSTOM
+   * mod_audio_stream::play|json|error of the channels passed to watchChannel (of every channel
+   * until the first watchChannel call; see there).
+   */
   event: [FsEvent];
   /** Unrecoverable (ESL_AUTH_FAILED, ESL_ACL_REJECTED): emitted once; the control stops. */
   fatal: [{ code: EslErrorCode }];
@@ -73,6 +80,10 @@ export class EslControl extends TypedEmitter<EslControlEvents> {
   private cancelConnectTimer: (() => void) | null = null;
   private fatalEmitted = false;
   private awaitingAuthReply = false;
+  /** watchChannel counts per uuid; FreeSWITCH holds one `filter Unique-ID <uuid>` per key. */
+  private readonly watched = new Map<string, number>();
+  /** Set by the first watchChannel, for good: from then on the connection is filtered. */
+  private filtering = false;
   private readonly random: () => number;
   private readonly backoff: BackoffOptions;
   private readonly commandTimeoutMs: number;
@@ -125,33 +136,61 @@ export class EslControl extends TypedEmitter<EslControlEvents> {
    */
   async bgapi(command: string, timeoutMs: number = this.commandTimeoutMs): Promise<EslResult<string>> {
     if (/[\r\n]/.test(command) || command.length === 0) return this.fail('ESL_BAD_ARGUMENT', 'bad command');
-    const session = this.session;
-    const transport = this.transport;
-    if (this.state !== 'ready' || !session || !transport) return { ok: false, code: 'ESL_NOT_CONNECTED' };
-    let cancel: () => void = () => {};
-    const timeout = new Promise<'timeout'>((resolve) => { cancel = this.opts.clock.setTimeout(() => resolve('timeout'), timeoutMs); });
-    // esl-lite keeps its own (real-time) timer; give it slack so the injected clock decides.
-    const outcome = await Promise.race([session.bgapi(command, timeoutMs + 1000), timeout]);
-    cancel();
-    if (outcome === 'timeout' || outcome instanceof FreeSwitchTimeoutError) {
-      this.opts.metrics.error('ESL_COMMAND_TIMEOUT');
-      this.opts.logger.warn({ code: 'ESL_COMMAND_TIMEOUT', command: commandName(command), timeoutMs }, 'esl command timed out');
-      // No command/reply at all for that long means the connection is wedged: esl-lite keeps one
-      // command in flight, so every later command would wait behind it. Drop and reconnect.
-      const oldest = transport.unanswered[0];
-      if (oldest !== undefined && this.opts.clock.nowMs() - oldest >= timeoutMs && this.transport === transport) {
-        this.opts.logger.warn({ code: 'ESL_COMMAND_TIMEOUT' }, 'esl connection unresponsive, reconnecting');
-        transport.end();
-      }
-      return { ok: false, code: 'ESL_COMMAND_TIMEOUT' };
-    }
-    if (outcome instanceof FreeSwitchFailedCommandError) return { ok: false, code: 'ESL_COMMAND_FAILED', reply: outcome.response };
-    if (outcome instanceof FreeSwitchNoReplyError) return { ok: false, code: 'ESL_COMMAND_FAILED' };
-    if (outcome instanceof Error) return { ok: false, code: 'ESL_DISCONNECTED' };
-    const resp = outcome.body.response;
+    const r = await this.exchange((s, liteTimeoutMs) => s.bgapi(command, liteTimeoutMs), command, timeoutMs);
+    if (!r.ok) return r;
+    const resp = r.outcome.body.response;
     const body = typeof resp === 'string' ? resp : '';
     return { ok: true, body, value: body };
   }
+
+  /**
+   * Lets the events of channel `uuid` reach this connection (`event`). From the first call on,
+   * FreeSWITCH filters the control connection to BACKGROUND_JOB plus the watched channels
+   * (`filter Event-Name BACKGROUND_JOB`, `filter Unique-ID <uuid>`; filters are ORed,
+   * mod_event_socket.c event_handler), so other traffic on the switch is not even sent. Until the
+   * first call nothing is filtered: every subscribed event of every channel arrives.
+   * Call it before the first command that can make such an event (`audioStreamStart`,
+   * `uuidBroadcast`): the filter goes through the same FIFO command queue, so it is in place before
+   * that command runs. Counted: watching a uuid twice needs two unwatchChannel calls (a transferred
+   * channel can come back as a new call with the same uuid before the old call has ended). Kept
+   * across reconnects (re-applied before the subscription). While not connected it is only recorded.
+   * Resolves with FreeSWITCH's reply (`+OK filter added. …`), or value '' when nothing had to be
+   * sent; failures (ESL_BAD_ARGUMENT for a uuid that is not one, ESL_COMMAND_FAILED, …) are logged
+   * and counted. Never rejects.
+   */
+  async watchChannel(uuid: string): Promise<EslResult<string>> {
+    const line = isValidUuid(uuid) ? socketCommand.filterAdd('Unique-ID', uuid) : undefined;
+    if (line === undefined) return this.fail('ESL_BAD_ARGUMENT', 'bad uuid');
+    const n = this.watched.get(uuid) ?? 0;
+    this.watched.set(uuid, n + 1);
+    if (n > 0) return { ok: true, body: '', value: '' };
+    const first = !this.filtering;
+    this.filtering = true;
+    if (this.state !== 'ready') return { ok: true, body: '', value: '' };
+    // Queued in call order (each call enqueues before its first await): the job filter goes first.
+    if (first) void this.socketCommand(JOB_FILTER);
+    return this.socketCommand(line);
+  }
+
+  /**
+   * Undoes one watchChannel(uuid); the last one removes FreeSWITCH's filter
+   * (`filter delete Unique-ID <uuid>`). Unknown uuids are a no-op. Same results as watchChannel.
+   */
+  async unwatchChannel(uuid: string): Promise<EslResult<string>> {
+    const n = this.watched.get(uuid);
+    if (n === undefined) return { ok: true, body: '', value: '' };
+    if (n > 1) {
+      this.watched.set(uuid, n - 1);
+      return { ok: true, body: '', value: '' };
+    }
+    this.watched.delete(uuid);
+    const line = socketCommand.filterDelete('Unique-ID', uuid);
+    if (line === undefined || this.state !== 'ready') return { ok: true, body: '', value: '' };
+    return this.socketCommand(line);
+  }
+
+  /** The uuids passed to watchChannel and not yet unwatched (for status and tests). */
+  get watchedChannels(): string[] { return [...this.watched.keys()]; }
 
   /** `uuid_answer <uuid>`. */
   uuidAnswer(uuid: string, timeoutMs?: number): Promise<EslResult<string>> {
@@ -216,6 +255,56 @@ export class EslControl extends TypedEmitter<EslControlEvents> {
     this.opts.metrics.error(code);
     this.opts.logger.warn({ code, detail }, 'esl command rejected');
     return { ok: false, code, detail };
+  }
+
+  /**
+   * A socket command (`event`, `filter`) on the current connection; a refusal is an error in the
+   * log and the metrics (the connection stays: FreeSWITCH refuses these only for bad syntax).
+   */
+  private async socketCommand(line: string): Promise<EslResult<string>> {
+    const r = await this.exchange((s, liteTimeoutMs) => s.command(line, liteTimeoutMs), line, this.commandTimeoutMs);
+    if (!r.ok) {
+      if (r.code !== 'ESL_DISCONNECTED' && r.code !== 'ESL_NOT_CONNECTED' && r.code !== 'ESL_COMMAND_TIMEOUT') {
+        this.opts.metrics.error(r.code);
+        this.opts.logger.error({ code: r.code, command: commandName(line), reply: r.reply }, 'esl socket command refused');
+      }
+      return r;
+    }
+    const reply = r.outcome.headers.replyText ?? '';
+    return { ok: true, body: reply, value: reply };
+  }
+
+  /**
+   * One esl-lite command on the current connection with a timeout from the injected clock.
+   * A timeout with no command/reply at all for that long drops the connection (see below).
+   */
+  private async exchange(
+    send: (session: LiteSession, liteTimeoutMs: number) => Promise<LiteCommandOutcome>, command: string, timeoutMs: number,
+  ): Promise<{ ok: true; outcome: Exclude<LiteCommandOutcome, Error> } | Extract<EslResult<never>, { ok: false }>> {
+    const session = this.session;
+    const transport = this.transport;
+    if (this.state !== 'ready' || !session || !transport) return { ok: false, code: 'ESL_NOT_CONNECTED' };
+    let cancel: () => void = () => {};
+    const timeout = new Promise<'timeout'>((resolve) => { cancel = this.opts.clock.setTimeout(() => resolve('timeout'), timeoutMs); });
+    // esl-lite keeps its own (real-time) timer; give it slack so the injected clock decides.
+    const outcome = await Promise.race([send(session, timeoutMs + 1000), timeout]);
+    cancel();
+    if (outcome === 'timeout' || outcome instanceof FreeSwitchTimeoutError) {
+      this.opts.metrics.error('ESL_COMMAND_TIMEOUT');
+      this.opts.logger.warn({ code: 'ESL_COMMAND_TIMEOUT', command: commandName(command), timeoutMs }, 'esl command timed out');
+      // No command/reply at all for that long means the connection is wedged: esl-lite keeps one
+      // command in flight, so every later command would wait behind it. Drop and reconnect.
+      const oldest = transport.unanswered[0];
+      if (oldest !== undefined && this.opts.clock.nowMs() - oldest >= timeoutMs && this.transport === transport) {
+        this.opts.logger.warn({ code: 'ESL_COMMAND_TIMEOUT' }, 'esl connection unresponsive, reconnecting');
+        transport.end();
+      }
+      return { ok: false, code: 'ESL_COMMAND_TIMEOUT' };
+    }
+    if (outcome instanceof FreeSwitchFailedCommandError) return { ok: false, code: 'ESL_COMMAND_FAILED', reply: outcome.response };
+    if (outcome instanceof FreeSwitchNoReplyError) return { ok: false, code: 'ESL_COMMAND_FAILED' };
+    if (outcome instanceof Error) return { ok: false, code: 'ESL_DISCONNECTED' };
+    return { ok: true, outcome };
   }
 
   // ---------------------------------------------------------------- connection
@@ -299,11 +388,28 @@ export class EslControl extends TypedEmitter<EslControlEvents> {
     this.everConnected = true;
     this.attempt = 0;
     this.state = 'ready';
-    // Queued behind esl-lite's auth and its own three subscriptions; sent one by one.
-    this.session?.subscribe(CONTROL_EVENT_NAMES, CONTROL_CUSTOM_SUBCLASSES);
+    this.subscribe();
     this.opts.logger.info({ reconnect }, 'esl connected');
     this.safeEmit('connected', { reconnect });
     if (reconnect) void this.reconcile(this.transport);
+  }
+
+  /**
+   * The connection's event subscription, queued behind auth (one command in flight, FIFO) and
+   * before anything the `connected` listeners send. Once filtering (see watchChannel), filters
+   * first, so no unfiltered event slips through: `Event-Name BACKGROUND_JOB` keeps bgapi results
+   * (BACKGROUND_JOB has no Unique-ID, and with only Unique-ID filters FreeSWITCH drops it) and keeps
+   * the filter list from ever being empty again (an empty list passes every subscribed event; both
+   * seen on 1.10.12, test/real/issue-8-esl-subscription.real.test.ts), then one filter per watched
+   * channel. Then the one `event json` line. Filters and subscriptions die with the connection;
+   * this runs on each.
+   */
+  private subscribe(): void {
+    const lines = this.filtering
+      ? [JOB_FILTER, ...[...this.watched.keys()].map((uuid) => socketCommand.filterAdd('Unique-ID', uuid))]
+      : [];
+    lines.push(socketCommand.subscribe(CONTROL_EVENT_NAMES, CONTROL_CUSTOM_SUBCLASSES));
+    for (const line of lines) if (line !== undefined) void this.socketCommand(line);
   }
 
   private async reconcile(transport: LiteTransport | null): Promise<void> {

@@ -62,6 +62,10 @@ export const ESL_ERRORS = {
     meaning: 'An outbound socket closed (or the channel hung up without linger) before the session was set up.',
     consequence: 'No session is created; counted.',
   },
+  ESL_OUTBOUND_HANDSHAKE_TOO_LARGE: {
+    meaning: 'An outbound socket connection sent more than 64 KiB before valid channel data, or a frame announcing more (FreeSWITCH\'s connect reply is a few KB: the peer is not FreeSWITCH).',
+    consequence: 'That socket is closed at once, before more is buffered; no session is created.',
+  },
   ESL_OUTBOUND_BAD_CHANNEL_DATA: {
     meaning: 'The outbound connect reply had no Unique-ID / Channel-Unique-ID.',
     consequence: 'That socket is closed; no session is created.',

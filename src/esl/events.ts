@@ -18,17 +18,22 @@ export interface FsEvent {
   body?: string;
 }
 
-/** The event names the control connection subscribes to (inbound). */
-export const CONTROL_EVENT_NAMES = [
-  'CHANNEL_CREATE', 'CHANNEL_ANSWER', 'CHANNEL_HANGUP', 'CHANNEL_HANGUP_COMPLETE', 'CHANNEL_EXECUTE_COMPLETE',
-  'DTMF', 'BACKGROUND_JOB', 'PLAYBACK_START', 'PLAYBACK_STOP',
-] as const;
+/**
+ * The event names the control connection subscribes to, and why each: PLAYBACK_START / PLAYBACK_STOP
+ * drive the media leg's playback (calls/media-leg.ts onFsEvent), BACKGROUND_JOB carries every
+ * command's result (esl-lite matches it to its bgapi by Job-UUID). Channel life cycle and DTMF come
+ * to fsbridge on the call's own outbound socket (`myevents`), never from here (issue 8).
+ */
+export const CONTROL_EVENT_NAMES = ['BACKGROUND_JOB', 'PLAYBACK_START', 'PLAYBACK_STOP'] as const;
 
-/** The CUSTOM subclasses the control connection subscribes to (mod_audio_stream, community edition). */
-export const CONTROL_CUSTOM_SUBCLASSES = [
-  'mod_audio_stream::connect', 'mod_audio_stream::disconnect', 'mod_audio_stream::error',
-  'mod_audio_stream::json', 'mod_audio_stream::play',
-] as const;
+/**
+ * The CUSTOM subclasses the control connection subscribes to (mod_audio_stream, community edition),
+ * exactly those calls/media-leg.ts acts on: `::play` (a streamed file is ready), `::json` (a text
+ * message it did not take as audio), `::error` (the websocket failed). `::connect` / `::disconnect`
+ * are not used. A subclassed CUSTOM event is delivered only when its subclass is named
+ * (mod_event_socket.c event_handler), so these names are the whole CUSTOM subscription.
+ */
+export const CONTROL_CUSTOM_SUBCLASSES = ['mod_audio_stream::play', 'mod_audio_stream::json', 'mod_audio_stream::error'] as const;
 
 function fromHeaders(headers: Record<string, string>, body: string | undefined): FsEvent | undefined {
   const name = headers['Event-Name'];

@@ -52,10 +52,12 @@ export function liteHeaders(frame: EslFrame): LiteHeaders {
   };
 }
 
-/** The esl-lite view of an event that fsbridge already parsed into an FsEvent. */
+/**
+ * The esl-lite view of an event that fsbridge already parsed into an FsEvent: no second parse and
+ * no copy (`data` is the FsEvent's own header map; esl-lite reads it only for CUSTOM subclasses).
+ */
 export function liteEvent(frame: EslFrame, ev: FsEvent): LiteEvent {
-  const data: Record<string, unknown> = { ...ev.headers };
-  if (ev.body !== undefined) data._body = ev.body;
+  const data: Record<string, unknown> = ev.headers;
   return {
     event: ev.name,
     headers: liteHeaders(frame),

@@ -8,7 +8,7 @@ import type { EslErrorCode } from './error-codes.js';
 export interface LiteTransportHooks {
   /** Every frame, before esl-lite sees it. Return false to withhold it from esl-lite. */
   onFrame(frame: EslFrame): boolean;
-  /** A parsed event (also handed to esl-lite). */
+  /** A parsed event (each event frame is parsed once, here; BACKGROUND_JOB is also handed to esl-lite). */
   onEvent(ev: FsEvent): void;
   /** Bad input: for frame errors the socket is already being destroyed. */
   onInputError(code: EslErrorCode, detail: string): void;
@@ -129,7 +129,9 @@ export class LiteTransport {
         return;
       }
       this.hooks.onEvent(ev);
-      this.push(liteEvent(frame, ev));
+      // esl-lite's command layer needs only BACKGROUND_JOB (bgapi results, matched by Job-UUID);
+      // every other event would be rebuilt into its shape and dispatched to no listener (issue 8).
+      if (ev.name === 'BACKGROUND_JOB') this.push(liteEvent(frame, ev));
       return;
     }
     switch (frame.contentType) {

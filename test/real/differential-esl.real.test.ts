@@ -16,7 +16,6 @@ import { diffTranscripts, formatDiff, type DiffOptions, type Difference } from '
 import { RawEsl } from '../helpers/real/raw-esl.js';
 import { ROOT } from '../helpers/process.js';
 import { FreeswitchTwin } from '../../src/sim/freeswitch/index.js';
-import { CONTROL_CUSTOM_SUBCLASSES, CONTROL_EVENT_NAMES } from '../../src/esl/events.js';
 
 const skip = realSkipReason();
 
@@ -38,8 +37,13 @@ const EXTENSIONS = `<include>
 </include>
 `;
 
-/** The control connection's subscription, as one command (the daemon sends the same names). */
-const SUBSCRIBE = `event json ${CONTROL_EVENT_NAMES.join(' ')} CUSTOM ${CONTROL_CUSTOM_SUBCLASSES.join(' ')}`;
+/**
+ * The events compared: wider than the daemon's own subscription (src/esl/events.ts, narrowed by
+ * issue 8), so that channel life cycle, DTMF and every mod_audio_stream subclass are compared too.
+ */
+const SUBSCRIBE = 'event json CHANNEL_CREATE CHANNEL_ANSWER CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE CHANNEL_EXECUTE_COMPLETE DTMF '
+  + 'BACKGROUND_JOB PLAYBACK_START PLAYBACK_STOP CUSTOM mod_audio_stream::connect mod_audio_stream::disconnect '
+  + 'mod_audio_stream::error mod_audio_stream::json mod_audio_stream::play';
 /** A uuid no channel has. */
 const NO_SUCH_UUID = 'd1ff0000-0000-4000-8000-000000000000';
 

@@ -48,6 +48,8 @@ export interface ScriptOptions {
   bgapi?: (command: string) => string | null;
   /** Called after auth succeeded on a connection. */
   onAuthed?: (conn: Socket, index: number) => void;
+  /** Reply-Text for a command after auth instead of the scripted one; undefined = scripted. */
+  replyText?: (line: string) => string | undefined;
 }
 
 /** One scripted FreeSWITCH. `commands[i]` lists the commands received on connection i. */
@@ -107,8 +109,18 @@ export class ScriptedFs {
       }
       return;
     }
+    const scripted = this.opts.replyText?.(line);
+    if (scripted !== undefined) {
+      s.write(reply(scripted));
+      return;
+    }
     if (line.startsWith('event ')) {
       s.write(reply('+OK event listener enabled json'));
+      return;
+    }
+    const filter = /^filter (delete )?(\S+) (.+)$/.exec(line);
+    if (filter) {
+      s.write(reply(filter[1] ? `+OK filter deleted. [${filter[2]}][${filter[3]}]` : `+OK filter added. [${filter[2]}]=[${filter[3]}]`));
       return;
     }
     if (line.startsWith('bgapi ')) {
