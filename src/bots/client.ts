@@ -2,9 +2,10 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { systemClock, type Clock } from '../clock.js';
 import { FsbridgeError } from '../errors.js';
+import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import { reportListenerErrors, TypedEmitter } from '../typed-emitter.js';
 import type { BotErrorCode } from './error-codes.js';
 
 /** Options of {@link BotConnection}. */
@@ -21,6 +22,8 @@ export interface BotConnectionOptions {
   maxPayloadBytes?: number;
   /** Bytes allowed to wait in the socket before send() drops messages (BOT_SEND_DROPPED). Default 1 MiB. */
   maxBufferedBytes?: number;
+  /** Shortest time between two log lines of one repeated warning (BOT_SEND_DROPPED, BOT_LISTENER_THREW). Default 10 000 ms. */
+  logIntervalMs?: number;
   /** Trusted CA certificates (PEM) for wss://. */
   ca?: string | Buffer | (string | Buffer)[];
   /** Verify the bot's certificate (default true). */
@@ -70,6 +73,9 @@ function safeUrl(url: URL): string {
  * counted here), always followed by `close`. close() is idempotent and safe in any state.
  * Text frames are not UTF-8-validated here (skipUTF8Validation): the adapter rejects a bad message
  * (BOT_BAD_UTF8) instead of the whole call ending with close code 1007.
+ * A listener that throws is counted and logged as BOT_LISTENER_THREW; the other listeners still run.
+ * Warnings that can repeat per message are logged the first time, then at most once per
+ * logIntervalMs with a `suppressed` count; every occurrence is counted.
  */
 export class BotConnection extends TypedEmitter<BotConnectionEvents> {
   private ws: WebSocket | null = null;
@@ -81,16 +87,18 @@ export class BotConnection extends TypedEmitter<BotConnectionEvents> {
   private pendingDetail: string | undefined;
   private cancelConnectTimer: (() => void) | null = null;
   private cancelCloseTimer: (() => void) | null = null;
-  private dropWarned = false;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly metrics: MetricsRegistry;
+  private readonly logs: LogLimiter;
 
   constructor(private readonly opts: BotConnectionOptions) {
     super();
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger();
     this.metrics = opts.metrics ?? new MetricsRegistry();
+    this.logs = new LogLimiter({ clock: this.clock, intervalMs: opts.logIntervalMs });
+    this.onListenerError = reportListenerErrors({ logger: this.logger, metrics: this.metrics, code: 'BOT_LISTENER_THREW', limiter: this.logs });
   }
 
   get state(): BotConnectionState { return this.st; }
@@ -168,9 +176,9 @@ export class BotConnection extends TypedEmitter<BotConnectionEvents> {
     if (this.st !== 'open' || ws === null) return false;
     if (ws.bufferedAmount > (this.opts.maxBufferedBytes ?? 1024 * 1024)) {
       this.metrics.error('BOT_SEND_DROPPED');
-      if (!this.dropWarned) {
-        this.dropWarned = true;
-        this.logger.warn({ code: 'BOT_SEND_DROPPED', bufferedBytes: ws.bufferedAmount }, 'bot not reading, dropping messages');
+      const suppressed = this.logs.hit('BOT_SEND_DROPPED');
+      if (suppressed !== SUPPRESSED) {
+        this.logger.warn({ code: 'BOT_SEND_DROPPED', bufferedBytes: ws.bufferedAmount, suppressed }, 'bot not reading, dropping messages');
       }
       return false;
     }
@@ -249,6 +257,12 @@ export class BotConnection extends TypedEmitter<BotConnectionEvents> {
     }
     this.ws?.removeAllListeners('message');
     this.safeEmit('close', code, reason, { normal, initiator: this.localClose ? 'local' : 'remote', opened: this.opened });
+    this.flushLogs(); // after `close`: a listener of `close` that throws is reported too
+  }
+
+  /** Logs how many rate-limited warnings were suppressed since their last line. */
+  private flushLogs(): void {
+    this.logs.flush((code, suppressed) => this.logger.warn({ code, suppressed }, 'repeated warnings suppressed'));
   }
 
   private clearConnectTimer(): void {

@@ -3,7 +3,8 @@ import type { ErrorTable } from '../errors.js';
 /**
  * Stable error codes of the bot side: the websocket client ({@link BotConnection}) and the protocol
  * adapters. Adapter codes arrive as `{kind:'error'|'ignored', code}` commands from `receive()`; the
- * owner of the call logs them once and counts them with `metrics.error(code)`.
+ * owner of the call counts every one with `metrics.error(code)` and logs them through a
+ * {@link BotInputReporter} (first at once, then rate limited).
  */
 export const BOT_ERRORS = {
   BOT_BAD_URL: {
@@ -40,7 +41,7 @@ export const BOT_ERRORS = {
   },
   BOT_SEND_DROPPED: {
     meaning: 'A message to the bot was dropped because more than maxBufferedBytes were waiting to be sent.',
-    consequence: 'message dropped (counted, logged once per connection)',
+    consequence: 'message dropped (every one counted; logged the first time, then at most one summary line per 10 s per connection)',
   },
   BOT_OVERSIZE: {
     meaning: 'A message from the bot is larger than the configured maximum.',
@@ -81,6 +82,10 @@ export const BOT_ERRORS = {
   BOT_BINARY_IGNORED: {
     meaning: 'The bot sent a binary frame on a protocol whose messages are JSON text only.',
     consequence: 'message ignored',
+  },
+  BOT_LISTENER_THREW: {
+    meaning: 'Code reacting to a bot connection event (open, message, close, error) threw an exception.',
+    consequence: 'Logged (at most one line per 10 s per connection) and counted; the other listeners, the connection and the call continue.',
   },
 } satisfies ErrorTable;
 

@@ -15,12 +15,18 @@
  * to break and few temp files are written for audio that is then discarded. Marks are answered in
  * order when the PLAYBACK_STOP of the segment before them arrives; a segment whose events never
  * come is treated as played after its duration + playbackGraceMs (MEDIA_PLAYBACK_TIMEOUT).
+ *
+ * Warnings that a bot or FreeSWITCH can repeat per message (too many marks, a full buffer, refused
+ * or timed-out segments) are counted every time but logged the first time and then at most once
+ * per logIntervalMs per code, with the count `suppressed` since the previous line (issue 8).
  */
 import type { Clock } from '../clock.js';
+import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
+import type { MediaErrorCode } from './error-codes.js';
 import { PlayoutBuffer } from './playout-buffer.js';
-import { queueAudio, queueMark, streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
+import { streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
 
 /** Options of {@link FilePlayback}. */
 export interface FilePlaybackOptions {
@@ -42,6 +48,8 @@ export interface FilePlaybackOptions {
   maxBufferMs?: number;
   /** Extra time after a segment's duration before it is assumed played. Default 3 000 ms. */
   playbackGraceMs?: number;
+  /** Shortest time between two log lines of one repeated warning. Default 10 000 ms. */
+  logIntervalMs?: number;
 }
 
 /** Bound on remembered cleared files (a few per clear; more only if PLAYBACK events never come). */
@@ -61,6 +69,7 @@ export class FilePlayback implements PlaybackController {
   private targetSamples: number;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly logs: LogLimiter;
   private readonly metrics: MetricsRegistry;
   private readonly actions: PlaybackActions;
   private readonly sampleRateHz: number;
@@ -93,6 +102,7 @@ export class FilePlayback implements PlaybackController {
   constructor(opts: FilePlaybackOptions) {
     this.clock = opts.clock;
     this.log = opts.logger;
+    this.logs = new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
     this.metrics = opts.metrics;
     this.actions = opts.actions;
     this.sampleRateHz = opts.sampleRateHz;
@@ -118,7 +128,12 @@ export class FilePlayback implements PlaybackController {
 
   pushAudio(pcm: Int16Array): void {
     if (this.closed || pcm.length === 0) return;
-    queueAudio(this.buffer, pcm, this.metrics, this.log);
+    if (this.buffer.push(pcm) > 0) {
+      const suppressed = this.count('MEDIA_PLAYOUT_OVERFLOW');
+      if (suppressed !== SUPPRESSED) {
+        this.log.warn({ code: 'MEDIA_PLAYOUT_OVERFLOW', droppedSamples: this.buffer.droppedSamples, suppressed }, 'playout buffer full, oldest audio dropped');
+      }
+    }
     this.lastPushMs = this.clock.nowMs();
     this.pump();
     if (!this.cancelIdle && this.buffer.bufferedSamples > 0) {
@@ -128,7 +143,14 @@ export class FilePlayback implements PlaybackController {
 
   mark(name: string): void {
     if (this.closed) return;
-    if (queueMark(this.buffer, name, this.actions, this.metrics, this.log)) this.pump();
+    if (this.buffer.mark(name)) {
+      this.pump();
+      return;
+    }
+    // too many pending marks: answer this one at once so that the bot is never left waiting
+    const suppressed = this.count('MEDIA_TOO_MANY_MARKS');
+    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_TOO_MANY_MARKS', suppressed }, 'too many pending marks, answered at once');
+    this.actions.markPlayed(name);
   }
 
   clear(): void {
@@ -172,8 +194,8 @@ export class FilePlayback implements PlaybackController {
     }
     const seg = this.inFlight.find((s) => s.file === null);
     if (!seg) return;
-    this.metrics.error('MEDIA_PLAYBACK_REJECTED');
-    this.log.warn({ code: 'MEDIA_PLAYBACK_REJECTED' }, 'mod_audio_stream refused a streamAudio segment');
+    const suppressed = this.count('MEDIA_PLAYBACK_REJECTED');
+    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_PLAYBACK_REJECTED', suppressed }, 'mod_audio_stream refused a streamAudio segment');
     seg.file = '';
     seg.done = true;
     this.completeHead();
@@ -203,6 +225,13 @@ export class FilePlayback implements PlaybackController {
     this.buffer.clear();
     this.inFlight.length = 0;
     this.clearedFiles.clear();
+    this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
+  }
+
+  /** Counts one occurrence of `code`; returns what {@link LogLimiter.hit} returns. */
+  private count(code: MediaErrorCode): number {
+    this.metrics.error(code);
+    return this.logs.hit(code);
   }
 
   /** Answers marks of finished segments at the head, in order, and refills the pipeline. */
@@ -287,8 +316,10 @@ export class FilePlayback implements PlaybackController {
     if (this.closed || this.inFlight.length === 0) return;
     const head = this.inFlight[0];
     this.segmentsTimedOut++;
-    this.metrics.error('MEDIA_PLAYBACK_TIMEOUT');
-    this.log.warn({ code: 'MEDIA_PLAYBACK_TIMEOUT', file: head.file }, 'no PLAYBACK_STOP for a segment, assumed played');
+    const suppressed = this.count('MEDIA_PLAYBACK_TIMEOUT');
+    if (suppressed !== SUPPRESSED) {
+      this.log.warn({ code: 'MEDIA_PLAYBACK_TIMEOUT', file: head.file, suppressed }, 'no PLAYBACK_STOP for a segment, assumed played');
+    }
     if (head.file === null) this.staleAnnouncements++;
     head.done = true;
     this.completeHead();

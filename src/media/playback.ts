@@ -3,9 +3,6 @@
  * the `streamAudio` text message mod_audio_stream understands (reference/protocols.md §2.7).
  */
 import { endianness } from 'node:os';
-import type { Logger } from '../observability/logger.js';
-import type { MetricsRegistry } from '../observability/metrics.js';
-import type { PlayoutBuffer } from './playout-buffer.js';
 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
@@ -60,27 +57,4 @@ export function streamAudioMessage(pcm: Int16Array, n: number, sampleRateHz: num
     for (let i = 0; i < n; i++) bytes.writeInt16LE(pcm[i], 2 * i);
   }
   return `{"type":"streamAudio","data":{"audioDataType":"raw","sampleRate":${sampleRateHz},"audioData":"${bytes.toString('base64')}"}}`;
-}
-
-/**
- * Queues bot audio in a controller's playout buffer; when the buffer is full the oldest audio is
- * dropped and reported once per push (MEDIA_PLAYOUT_OVERFLOW).
- */
-export function queueAudio(buffer: PlayoutBuffer, pcm: Int16Array, metrics: MetricsRegistry, log: Logger): void {
-  if (buffer.push(pcm) > 0) {
-    metrics.error('MEDIA_PLAYOUT_OVERFLOW');
-    log.warn({ code: 'MEDIA_PLAYOUT_OVERFLOW', droppedSamples: buffer.droppedSamples }, 'playout buffer full, oldest audio dropped');
-  }
-}
-
-/**
- * Places a bot mark after the audio queued so far. Returns false when too many marks are pending:
- * that mark is then answered at once (MEDIA_TOO_MANY_MARKS), so the bot is never left waiting.
- */
-export function queueMark(buffer: PlayoutBuffer, name: string, actions: PlaybackActions, metrics: MetricsRegistry, log: Logger): boolean {
-  if (buffer.mark(name)) return true;
-  metrics.error('MEDIA_TOO_MANY_MARKS');
-  log.warn({ code: 'MEDIA_TOO_MANY_MARKS' }, 'too many pending marks, answered at once');
-  actions.markPlayed(name);
-  return false;
 }

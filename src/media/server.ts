@@ -14,11 +14,18 @@
  *   longer, may come before the metadata text, and may carry an odd byte count: an odd trailing
  *   byte is carried over to the next binary message.
  * - The community module ignores binary messages from us; only text (streamAudio JSON) matters.
+ *
+ * Warnings that can repeat per message or per upgrade (a sink that throws on every frame, a
+ * reconnect storm) are counted every time but logged the first time and then at most once per
+ * logIntervalMs, per stream (sink and socket errors) or per code (refused upgrades), with the
+ * count `suppressed` since the previous line.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { systemClock, type Clock } from '../clock.js';
+import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Counter, Gauge, MetricsRegistry } from '../observability/metrics.js';
 import { PcmFramer } from './pcm-framer.js';
@@ -56,6 +63,10 @@ export interface MediaServerOptions {
   port?: number;
   /** Largest websocket message accepted; larger closes the stream with 1009. Default 65 536 bytes. */
   maxMessageBytes?: number;
+  /** Time source of the log rate limits. Default the system clock. */
+  clock?: Clock;
+  /** Shortest time between two log lines of one repeated warning. Default 10 000 ms. */
+  logIntervalMs?: number;
 }
 
 /** Per-stream options of {@link MediaServer.expect}. */
@@ -74,9 +85,12 @@ interface Expectation {
 
 class Connection implements MediaConnection {
   readonly framer: PcmFramer;
+  /** Rate limit of this stream's repeated warnings. */
+  readonly logs: LogLimiter;
   detached = false;
-  constructor(readonly callId: string, readonly ws: WebSocket, maxMessageBytes: number) {
+  constructor(readonly callId: string, readonly ws: WebSocket, maxMessageBytes: number, clock: Clock, logIntervalMs: number | undefined) {
     this.framer = new PcmFramer(maxMessageBytes);
+    this.logs = new LogLimiter({ clock, intervalMs: logIntervalMs });
   }
   sendText(text: string): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
@@ -97,6 +111,10 @@ const REFUSALS = {
 export class MediaServer {
   private readonly log: Logger;
   private readonly metrics: MetricsRegistry;
+  private readonly clock: Clock;
+  private readonly logIntervalMs: number | undefined;
+  /** Rate limit of refused-upgrade lines, per code (they belong to no open stream). */
+  private readonly refusalLogs: LogLimiter;
   private readonly host: string;
   private readonly port: number;
   private readonly maxMessageBytes: number;
@@ -113,6 +131,9 @@ export class MediaServer {
   constructor(opts: MediaServerOptions) {
     this.log = opts.logger;
     this.metrics = opts.metrics;
+    this.clock = opts.clock ?? systemClock;
+    this.logIntervalMs = opts.logIntervalMs;
+    this.refusalLogs = new LogLimiter({ clock: this.clock, intervalMs: opts.logIntervalMs });
     this.host = opts.host ?? '127.0.0.1';
     this.port = opts.port ?? 8090;
     this.maxMessageBytes = opts.maxMessageBytes ?? 65_536;
@@ -210,6 +231,7 @@ export class MediaServer {
         await closed;
       }
       if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
+      this.refusalLogs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'media upgrades refused'));
     })();
     return this.closing;
   }
@@ -217,7 +239,8 @@ export class MediaServer {
   private refuse(socket: Duplex, status: keyof typeof REFUSALS, code: 'MEDIA_UNKNOWN_TOKEN' | 'MEDIA_DUPLICATE_STREAM', callId: string | undefined): void {
     this.refused.inc({ reason: status });
     this.metrics.error(code);
-    this.log.warn({ code, callId, status: REFUSALS[status] }, 'media upgrade refused');
+    const suppressed = this.refusalLogs.hit(code);
+    if (suppressed !== SUPPRESSED) this.log.warn({ code, callId, status: REFUSALS[status], suppressed }, 'media upgrade refused');
     if (socket.writable) socket.end(`${REFUSALS[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     socket.destroy();
   }
@@ -247,7 +270,7 @@ export class MediaServer {
       ws.close(1008, 'not expected');
       return;
     }
-    const conn = new Connection(e.callId, ws, this.maxMessageBytes);
+    const conn = new Connection(e.callId, ws, this.maxMessageBytes, this.clock, this.logIntervalMs);
     e.conn = conn;
     this.open.inc();
     const sink = (): MediaSink | null => (conn.detached ? null : e.sink);
@@ -262,7 +285,7 @@ export class MediaServer {
         try {
           s.onAudio(pcm, e.sampleRateHz);
         } catch (err) {
-          this.sinkThrew(e.callId, err);
+          this.sinkThrew(conn, err);
         }
       } else {
         this.textIn.inc();
@@ -270,37 +293,42 @@ export class MediaServer {
         try {
           s.onText(data.toString('utf8'));
         } catch (err) {
-          this.sinkThrew(e.callId, err);
+          this.sinkThrew(conn, err);
         }
       }
     });
     ws.on('error', (err: Error & { code?: string }) => {
       const code = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'MEDIA_OVERSIZE_MESSAGE' : 'MEDIA_SOCKET_ERROR';
       this.metrics.error(code);
-      this.log.warn({ code, callId: e.callId, wsCode: err.code, err: err.message }, 'media websocket error');
+      const suppressed = conn.logs.hit(code);
+      if (suppressed !== SUPPRESSED) this.log.warn({ code, callId: e.callId, wsCode: err.code, err: err.message, suppressed }, 'media websocket error');
     });
     ws.on('close', (code: number, reason: Buffer) => {
       this.open.dec();
       if (e.conn === conn) e.conn = null;
       const s = sink();
       conn.detached = true;
-      if (!s) return;
-      try {
-        s.onClose(code, reason.toString('utf8'));
-      } catch (err) {
-        this.sinkThrew(e.callId, err);
+      if (s) {
+        try {
+          s.onClose(code, reason.toString('utf8'));
+        } catch (err) {
+          this.sinkThrew(conn, err);
+        }
       }
+      conn.logs.flush((c, suppressed) => this.log.warn({ code: c, callId: e.callId, suppressed }, 'repeated media warnings suppressed'));
     });
     try {
       e.sink.onOpen(conn);
     } catch (err) {
-      this.sinkThrew(e.callId, err);
+      this.sinkThrew(conn, err);
     }
   }
 
-  private sinkThrew(callId: string, err: unknown): void {
+  /** A sink callback threw: counted every time; logged first, then rate limited per stream. */
+  private sinkThrew(conn: Connection, err: unknown): void {
     this.metrics.error('MEDIA_SINK_THREW');
-    this.log.error({ code: 'MEDIA_SINK_THREW', callId, err }, 'media sink threw');
+    const suppressed = conn.logs.hit('MEDIA_SINK_THREW');
+    if (suppressed !== SUPPRESSED) this.log.error({ code: 'MEDIA_SINK_THREW', callId: conn.callId, err, suppressed }, 'media sink threw');
   }
 }
 

@@ -8,13 +8,17 @@
  * chunkMs (never across a mark). fsbridge keeps the far end at most about chunkMs + 20 ms ahead, so
  * a clear() loses little and FreeSWITCH's buffer never overflows. A mark is answered when the audio
  * before it has been sent and its duration has elapsed. The pacer stops while there is nothing to do.
+ * Repeatable warnings (too many marks, a full buffer, pacer stalls) are counted every time but
+ * logged the first time and then at most once per logIntervalMs per code, with `suppressed`.
  */
 import type { Clock } from '../clock.js';
+import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
+import type { MediaErrorCode } from './error-codes.js';
 import { Pacer } from './pacer.js';
 import { PlayoutBuffer } from './playout-buffer.js';
-import { queueAudio, queueMark, streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
+import { streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
 
 /** Options of {@link StreamPlayback}. */
 export interface StreamPlaybackOptions {
@@ -29,6 +33,8 @@ export interface StreamPlaybackOptions {
   chunkMs?: number;
   /** Bound on queued bot audio. Default 60 000 ms. */
   maxBufferMs?: number;
+  /** Shortest time between two log lines of one repeated warning. Default 10 000 ms. */
+  logIntervalMs?: number;
 }
 
 const FRAME_MS = 20;
@@ -37,6 +43,7 @@ export class StreamPlayback implements PlaybackController {
   readonly chunkMs: number;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly logs: LogLimiter;
   private readonly metrics: MetricsRegistry;
   private readonly actions: PlaybackActions;
   private readonly sampleRateHz: number;
@@ -57,6 +64,7 @@ export class StreamPlayback implements PlaybackController {
   constructor(opts: StreamPlaybackOptions) {
     this.clock = opts.clock;
     this.log = opts.logger;
+    this.logs = new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
     this.metrics = opts.metrics;
     this.actions = opts.actions;
     this.sampleRateHz = opts.sampleRateHz;
@@ -80,13 +88,25 @@ export class StreamPlayback implements PlaybackController {
 
   pushAudio(pcm: Int16Array): void {
     if (this.closed || pcm.length === 0) return;
-    queueAudio(this.buffer, pcm, this.metrics, this.log);
+    if (this.buffer.push(pcm) > 0) {
+      const suppressed = this.count('MEDIA_PLAYOUT_OVERFLOW');
+      if (suppressed !== SUPPRESSED) {
+        this.log.warn({ code: 'MEDIA_PLAYOUT_OVERFLOW', droppedSamples: this.buffer.droppedSamples, suppressed }, 'playout buffer full, oldest audio dropped');
+      }
+    }
     this.pacer.start();
   }
 
   mark(name: string): void {
     if (this.closed) return;
-    if (queueMark(this.buffer, name, this.actions, this.metrics, this.log)) this.pacer.start();
+    if (this.buffer.mark(name)) {
+      this.pacer.start();
+      return;
+    }
+    // too many pending marks: answer this one at once so that the bot is never left waiting
+    const suppressed = this.count('MEDIA_TOO_MANY_MARKS');
+    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_TOO_MANY_MARKS', suppressed }, 'too many pending marks, answered at once');
+    this.actions.markPlayed(name);
   }
 
   clear(): void {
@@ -115,14 +135,23 @@ export class StreamPlayback implements PlaybackController {
     this.buffer.clear();
     this.dueNames.length = 0;
     this.dueAtMs.length = 0;
+    this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
+  }
+
+  /** Counts one occurrence of `code`; returns what {@link LogLimiter.hit} returns. */
+  private count(code: MediaErrorCode): number {
+    this.metrics.error(code);
+    return this.logs.hit(code);
   }
 
   private tick(): void {
     const now = this.clock.nowMs();
     if (this.pacer.stalls !== this.lastStalls) {
       this.lastStalls = this.pacer.stalls;
-      this.metrics.error('MEDIA_PACER_STALL');
-      this.log.warn({ code: 'MEDIA_PACER_STALL', skippedFrames: this.pacer.skippedFrames }, 'event loop stalled, pacer skipped ahead');
+      const suppressed = this.count('MEDIA_PACER_STALL');
+      if (suppressed !== SUPPRESSED) {
+        this.log.warn({ code: 'MEDIA_PACER_STALL', skippedFrames: this.pacer.skippedFrames, suppressed }, 'event loop stalled, pacer skipped ahead');
+      }
     }
     if (this.sentUntilMs < now) this.sentUntilMs = now;
     if (this.buffer.samplesBeforeNextMark() === 0) {

@@ -14,6 +14,11 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
+/** One label set of a {@link Counter}. */
+export interface CounterSeries {
+  inc(by?: number): void;
+}
+
 export class Counter {
   readonly values = new Map<string, number>();
   constructor(readonly name: string, readonly help: string) {}
@@ -22,6 +27,11 @@ export class Counter {
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   get(labels?: Labels): number { return this.values.get(labelKey(labels)) ?? 0; }
+  /** A handle on one label set, whose key is computed once: its inc() allocates nothing (hot paths). */
+  series(labels?: Labels): CounterSeries {
+    const k = labelKey(labels);
+    return { inc: (by = 1) => { this.values.set(k, (this.values.get(k) ?? 0) + by); } };
+  }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
     if (this.values.size === 0) lines.push(`${this.name} 0`);
@@ -74,6 +84,8 @@ export class Histogram {
 /** Owns every metric of one daemon (or one test). Asking twice for a name returns the same metric. */
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Counter | Gauge | Histogram>();
+  /** One series per error code (a fixed set), so that counting an error allocates nothing. */
+  private readonly errorSeries = new Map<string, CounterSeries>();
   counter(name: string, help: string): Counter {
     return this.getOrCreate(name, () => new Counter(name, help), Counter);
   }
@@ -85,7 +97,12 @@ export class MetricsRegistry {
   }
   /** Counter `fsbridge_errors_total{code}`: every error code a part reports goes through here. */
   error(code: string): void {
-    this.counter('fsbridge_errors_total', 'Errors by stable error code').inc({ code });
+    let s = this.errorSeries.get(code);
+    if (!s) {
+      s = this.counter('fsbridge_errors_total', 'Errors by stable error code').series({ code });
+      this.errorSeries.set(code, s);
+    }
+    s.inc();
   }
   errorCount(code: string): number {
     return this.counter('fsbridge_errors_total', 'Errors by stable error code').get({ code });
