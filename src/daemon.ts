@@ -12,15 +12,15 @@ import { MediaServer } from './media/server.js';
 import { ApiServer } from './api/server.js';
 import { CallManager } from './calls/call-manager.js';
 import { JsonlRecordFile } from './calls/call-record.js';
-import { runDialplanCall } from './calls/dialplan-call.js';
+import { CallSupervisor, type SupervisorDeps } from './calls/call-supervisor.js';
 import { causeFromName } from './calls/hangup-causes.js';
 import { sessionChannel } from './calls/session-channel.js';
 import type { Call } from './calls/call.js';
 import { MediaLeg } from './calls/media-leg.js';
 import { hex32, twilioCallSid } from './bots/sids.js';
-import { SipSignalling, type SipCallEnded } from './sip-signalling.js';
+import { parseHostPort } from './config/formats.js';
+import { SipSignalling } from './sip-signalling.js';
 import type { DialResult, FreeswitchLegRequest } from './sip/outbound.js';
-import type { PeerOutcome } from './calls/dialplan-call.js';
 
 export interface DaemonOptions {
   config: DeepReadonly<Config>;
@@ -36,24 +36,11 @@ export interface DaemonPorts {
   api: number;
 }
 
-/** A SIP call fsbridge routed (inbound) or dialled (outbound), until FreeSWITCH's channel arrives. */
-interface PendingSipCall {
-  direction: 'inbound' | 'outbound';
-  bot: string;
-  from: string;
-  to: string;
-  params: Record<string, string>;
-  /** Outbound: the dial's outcome. */
-  peer?: () => Promise<PeerOutcome>;
-  /** Outbound: the callee answered (from then on the SIP side reports the call's end). */
-  answered?: boolean;
-  /** Stops the wait for FreeSWITCH's socket connection of an answered outbound call. */
-  cancelWait?: () => void;
-}
-
+/** A validated `host:port` (port 0 allowed) from the configuration. */
 function hostPort(s: string): { host: string; port: number } {
-  const i = s.lastIndexOf(':');
-  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+  const hp = parseHostPort(s, 0);
+  if (!hp) throw new FsbridgeError('CONFIG_INVALID', `not a host:port: ${s}`);
+  return hp;
 }
 
 /**
@@ -62,6 +49,10 @@ function hostPort(s: string): { host: string; port: number } {
  * ESL_AUTH_FAILED / ESL_ACL_REJECTED, which are fatal); `close()` drains calls up to
  * calls.drainTimeoutMs, hangs up the rest, closes everything and flushes call records. close() is
  * idempotent. Testable in one process: nothing here touches `process`.
+ *
+ * Each call is owned by one {@link CallSupervisor} (src/calls/call-supervisor.ts), created when the
+ * call is offered; the daemon only routes what happens (a socket connection, a SIP end, a dial's
+ * outcome, a control-connection event) to the call's supervisor.
  */
 export class Daemon {
   readonly metrics: MetricsRegistry;
@@ -76,10 +67,10 @@ export class Daemon {
   private readonly outbound: OutboundSocketServer;
   private readonly media: MediaServer;
   private readonly api: ApiServer;
-  private readonly legs = new Map<string, MediaLeg>();
   private readonly sip: SipSignalling | null;
-  /** SIP calls fsbridge routed or dialled, waiting for FreeSWITCH's channel (keyed by call id). */
-  private readonly pending = new Map<string, PendingSipCall>();
+  /** Every live call's owner, by call id and (once its channel is known) by FreeSWITCH uuid. */
+  private readonly supervisors = new Map<string, CallSupervisor>();
+  private readonly byUuid = new Map<string, CallSupervisor>();
   private readonly accountSid: string;
   private mediaUrlBase = '';
   private closing: Promise<void> | null = null;
@@ -87,9 +78,12 @@ export class Daemon {
   private rejectReady!: (e: Error) => void;
   private rejectFatal!: (e: Error) => void;
   ports: DaemonPorts = { outboundSocket: 0, media: 0, api: 0 };
+  /** The running configuration: bots and log level change on reload(). */
+  private config: DeepReadonly<Config>;
 
   constructor(private readonly opts: DaemonOptions) {
     const cfg = opts.config;
+    this.config = cfg;
     this.clock = opts.clock ?? systemClock;
     this.metrics = opts.metrics ?? new MetricsRegistry();
     this.log = opts.logger;
@@ -119,23 +113,21 @@ export class Daemon {
     const ml = hostPort(cfg.media.listen);
     this.media = new MediaServer({
       host: ml.host, port: ml.port, maxMessageBytes: cfg.media.maxMessageBytes,
-      logger: this.log.child({ component: 'media' }), metrics: this.metrics,
+      logger: this.log.child({ component: 'media' }), metrics: this.metrics, clock: this.clock,
     });
     this.sip = cfg.drachtio
       ? new SipSignalling({
         drachtio: cfg.drachtio, trunks: cfg.trunks, routes: cfg.routes, answerTimeoutMs: cfg.calls.answerTimeoutMs,
         logger: this.log, metrics: this.metrics, clock: this.clock,
         admit: (req) => {
-          if (this.calls.isDraining) return { ok: false, reason: 'draining' };
-          if (this.calls.size + this.pending.size >= cfg.calls.maxConcurrent) return { ok: false, reason: 'capacity' };
-          this.pending.set(req.callId, { direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk } });
-          return { ok: true };
+          const adm = this.admit({ callId: req.callId, fsUuid: '', direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk } });
+          return adm.ok ? { ok: true } : { ok: false, reason: adm.code === 'CALL_DRAINING' ? 'draining' : 'capacity' };
         },
         freeswitch: {
           originate: (r) => this.originateFreeswitchLeg(r),
           kill: (fsUuid, cause) => { void this.control.uuidKill(fsUuid, cause); },
         },
-        onCallEnded: (e) => this.onSipCallEnded(e),
+        onCallEnded: (e) => this.supervisors.get(e.callId)?.sipEnded(e),
         onFatal: (code) => {
           const err = new FsbridgeError(code, 'drachtio-server refused the secret (drachtio.secret)');
           this.log.fatal({ code }, err.message);
@@ -172,7 +164,7 @@ export class Daemon {
 
   /** Binds the listeners, then starts the ESL control connection. */
   async start(): Promise<DaemonPorts> {
-    const cfg = this.opts.config;
+    const cfg = this.config;
     this.control.on('connected', ({ reconnect }) => {
       this.metrics.gauge('fsbridge_esl_connected', 'ESL control connection up (1) or down (0)').set(1);
       this.log.info({ reconnect }, 'esl control connected');
@@ -194,13 +186,6 @@ export class Daemon {
     this.control.on('event', (ev) => this.onControlEvent(ev));
     this.control.on('reconciled', ({ uuids }) => this.reconcile(uuids));
     this.outbound.on('session', (s) => this.onSession(s));
-    // A SIP call whose fsbridge call ended (FreeSWITCH lost, bot or API hang-up) must not leave its
-    // trunk leg up: BYE it (a no-op when the SIP side ended first). A channel that left fsbridge's
-    // control alive (transferred) keeps its SIP legs: the caller talks to the transfer target.
-    this.calls.on('call', (c) => c.once('ended', (rec) => {
-      if (rec.result === 'transferred' || rec.errorCode === 'CALL_CHANNEL_LEFT') return;
-      this.sip?.hangup(c.callId, rec.cause);
-    }));
 
     const m = await this.media.listen();
     this.ports.media = m.port;
@@ -217,9 +202,27 @@ export class Daemon {
 
   /** Ends a live call by id (HTTP API). */
   async endCall(callId: string, endedBy: 'api' | 'shutdown'): Promise<boolean> {
-    const call = this.calls.get(callId);
-    if (!call) return false;
-    return call.end(endedBy, endedBy === 'shutdown' ? 'SYSTEM_SHUTDOWN' : 'NORMAL_CLEARING');
+    const sup = this.supervisors.get(callId);
+    if (!sup) return false;
+    return sup.end(endedBy, endedBy === 'shutdown' ? 'SYSTEM_SHUTDOWN' : 'NORMAL_CLEARING');
+  }
+
+  /**
+   * Applies a new configuration to a running daemon (SIGHUP). What applies at once: `log.level`,
+   * and `bots` (calls offered from now on use the new bots; live calls keep theirs). Anything else
+   * that differs is listed in `needsRestart` and not applied (listeners, FreeSWITCH, drachtio,
+   * trunks and routes hold sockets and registrations that live calls depend on).
+   */
+  reload(next: DeepReadonly<Config>): { applied: string[]; needsRestart: string[] } {
+    const prev = this.config;
+    const applied: string[] = [];
+    if (next.log.level !== prev.log.level) { this.log.level = next.log.level; applied.push('log.level'); }
+    if (JSON.stringify(next.bots) !== JSON.stringify(prev.bots)) applied.push('bots');
+    const needsRestart: string[] = (['freeswitch', 'media', 'drachtio', 'trunks', 'routes', 'api', 'calls'] as const)
+      .filter((k) => JSON.stringify(next[k]) !== JSON.stringify(prev[k]));
+    if (JSON.stringify({ ...next.log, level: '' }) !== JSON.stringify({ ...prev.log, level: '' })) needsRestart.push('log');
+    this.config = { ...prev, log: { ...prev.log, level: next.log.level }, bots: next.bots };
+    return { applied, needsRestart };
   }
 
   /** Drains and stops. Idempotent. */
@@ -229,18 +232,16 @@ export class Daemon {
   }
 
   private async doClose(): Promise<void> {
-    const cfg = this.opts.config;
+    const cfg = this.config;
     this.calls.startDraining();
     this.log.info({ calls: this.calls.size, drainTimeoutMs: cfg.calls.drainTimeoutMs }, 'draining');
     if (!(await this.calls.waitIdle(cfg.calls.drainTimeoutMs))) {
-      for (const c of this.calls.list()) void c.end('shutdown', 'SYSTEM_SHUTDOWN');
+      for (const sup of [...this.supervisors.values()]) void sup.end('shutdown', 'SYSTEM_SHUTDOWN');
       await this.calls.waitIdle(3000);
       // Calls whose channel never reported its end still get their record.
       for (const c of this.calls.list()) c.finish(causeFromName('SYSTEM_SHUTDOWN'));
     }
     await this.sip?.close();
-    // SIP calls still waiting for FreeSWITCH's channel get their record (and their timers stop).
-    for (const [id, p] of [...this.pending]) this.recordPendingEnd(id, p, 'fsbridge', 'SYSTEM_SHUTDOWN', {});
     await this.api.close();
     await this.outbound.close();
     await this.media.close();
@@ -249,30 +250,69 @@ export class Daemon {
     this.log.info('stopped');
   }
 
+  /** What every call's supervisor needs from the daemon. */
+  private supervisorDeps(): SupervisorDeps {
+    return {
+      calls: this.calls, logger: this.log, metrics: this.metrics, clock: this.clock,
+      hasBot: (name) => Object.prototype.hasOwnProperty.call(this.config.bots, name),
+      makeBotLeg: (call) => this.makeLeg(call),
+      hangupSip: (callId, cause) => { this.sip?.hangup(callId, cause); },
+      killChannel: (fsUuid, cause) => { void this.control.uuidKill(fsUuid, cause); },
+      socketWaitMs: this.config.freeswitch.outboundSocket.handshakeTimeoutMs,
+    };
+  }
+
+  /** Admits a SIP call when it is offered; its supervisor waits for FreeSWITCH's channel. */
+  private admit(init: Parameters<typeof CallSupervisor.admit>[0]): ReturnType<typeof CallSupervisor.admit> {
+    const adm = CallSupervisor.admit(init, this.supervisorDeps());
+    if (adm.ok) this.track(adm.supervisor);
+    return adm;
+  }
+
+  /** Keeps a supervisor reachable until its call ends. */
+  private track(sup: CallSupervisor): void {
+    this.supervisors.set(sup.callId, sup);
+    sup.call.once('ended', () => {
+      if (this.supervisors.get(sup.callId) === sup) this.supervisors.delete(sup.callId);
+      // a transferred channel can come back as a new call with the same uuid: remove only our own
+      if (this.byUuid.get(sup.call.fsUuid) === sup) this.byUuid.delete(sup.call.fsUuid);
+    });
+  }
+
   private onSession(s: OutboundSession): void {
     const channel = sessionChannel(s, this.control);
     const varNames = Object.keys(s.channelData.variables);
+    // Another connection for a channel that is already a live call (a second `socket`, or a client
+    // pretending to be FreeSWITCH): closed, the channel untouched. A channel that left fsbridge
+    // (transferred, its call ending) may come back as a new call.
+    const current = this.byUuid.get(s.uuid);
+    if (current && current.call.live) {
+      this.metrics.error('CALL_DUPLICATE_SESSION');
+      this.log.warn({ code: 'CALL_DUPLICATE_SESSION', callId: current.callId, fsUuid: s.uuid }, 'second socket connection for a live call');
+      s.close();
+      return;
+    }
     // A SIP call fsbridge routed or dialled comes back (the `fsbridge` dialplan context, or the
     // originate of an outbound call) with its call id; anything else is a dialplan-triggered call.
     const sipCallId = s.getVar('fsbridge_call_id') ?? s.getVar('sip_h_X-Fsbridge-Call');
-    const p = sipCallId ? this.pending.get(sipCallId) : undefined;
-    if (sipCallId && !p) {
-      // Its call already ended (or never was fsbridge's): it has its record; let the channel go.
-      this.metrics.error('CALL_STALE_SESSION');
-      this.log.warn({ code: 'CALL_STALE_SESSION', callId: sipCallId, fsUuid: s.uuid }, 'socket connection for a call that is not pending');
-      void s.hangup('NORMAL_CLEARING').finally(() => s.close());
+    if (sipCallId) {
+      const sup = this.supervisors.get(sipCallId);
+      if (!sup || sup.hasChannel || !sup.call.live) {
+        // Its call already ended (or never was fsbridge's): it has its record; let the channel go.
+        this.metrics.error('CALL_STALE_SESSION');
+        this.log.warn({ code: 'CALL_STALE_SESSION', callId: sipCallId, fsUuid: s.uuid }, 'socket connection for a call that is not pending');
+        void s.hangup('NORMAL_CLEARING').finally(() => s.close());
+        return;
+      }
+      this.byUuid.set(s.uuid, sup);
+      void sup.attachChannel(channel, varNames).catch((err) => this.log.error({ err, fsUuid: s.uuid }, 'call flow failed'));
       return;
     }
-    if (sipCallId && p) { this.pending.delete(sipCallId); p.cancelWait?.(); }
-    void runDialplanCall(channel, varNames, {
-      calls: this.calls,
-      logger: this.log,
-      metrics: this.metrics,
-      hasBot: (name) => Object.prototype.hasOwnProperty.call(this.opts.config.bots, name),
-      makeBotLeg: (call) => this.makeLeg(call),
-    }, p && sipCallId ? {
-      callId: sipCallId, direction: p.direction, bot: p.bot, params: p.params, from: p.from, to: p.to, waitForPeer: p.peer,
-    } : {}).catch((err) => {
+    // tracked as soon as it is admitted, before the channel is answered
+    void CallSupervisor.fromChannel(channel, varNames, this.supervisorDeps(), (sup) => {
+      this.track(sup);
+      this.byUuid.set(s.uuid, sup);
+    }).catch((err) => {
       this.log.error({ err, fsUuid: s.uuid }, 'call flow failed');
     });
   }
@@ -282,7 +322,7 @@ export class Daemon {
    * Resolves when the dial has a result (answered, busy, no-answer, rejected, failed).
    */
   private async originate(body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const cfg = this.opts.config;
+    const cfg = this.config;
     const b = (body ?? {}) as Record<string, unknown>;
     const str = (k: string) => (typeof b[k] === 'string' && (b[k] as string).length > 0 ? (b[k] as string) : undefined);
     const to = str('to');
@@ -301,78 +341,17 @@ export class Daemon {
     }
     if (!this.sip) problems.push('drachtio: not configured, so fsbridge cannot place SIP calls');
     if (problems.length) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems } } };
-    if (this.calls.isDraining) return { status: 503, body: { error: { code: 'CALL_DRAINING' } } };
     const callId = randomUUID();
-    let settle!: (o: PeerOutcome) => void;
-    const peer = new Promise<PeerOutcome>((r) => { settle = r; });
     const from = str('from');
-    const pending: PendingSipCall = { direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params, peer: () => peer };
-    this.pending.set(callId, pending);
+    const adm = this.admit({ callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params });
+    if (!adm.ok) return { status: 503, body: { error: { code: adm.code } } };
     const r: DialResult = await this.sip!.dial({ callId, to: to!, from, trunk: trunk!, timeoutSec });
-    if (r.result === 'answered') {
-      settle({ ok: true });
-      if (this.pending.get(callId) === pending) {
-        // FreeSWITCH now runs `socket`; if its connection never comes (fsbridge_outbound_socket
-        // wrong or unreachable), both legs are hung up and the call still gets its record.
-        pending.answered = true;
-        pending.cancelWait = this.clock.setTimeout(() => {
-          if (this.pending.get(callId) !== pending) return;
-          this.sip?.hangup(callId, 'NORMAL_TEMPORARY_FAILURE');
-          void this.control.uuidKill(r.fsUuid, 'NORMAL_TEMPORARY_FAILURE');
-          this.recordPendingEnd(callId, pending, 'fsbridge', 'NORMAL_TEMPORARY_FAILURE', { code: 'CALL_SOCKET_NOT_REACHED', result: 'answered' });
-        }, cfg.freeswitch.outboundSocket.handshakeTimeoutMs);
-      }
-    } else {
-      settle({
-        ok: false, endedBy: r.result === 'failed' ? 'fsbridge' : 'callee', cause: r.cause,
-        sipStatus: r.sipStatus, result: r.result, errorCode: r.code,
-      });
-      // FreeSWITCH's leg never reached fsbridge: the call leaves its record here.
-      if (this.pending.get(callId) === pending) {
-        this.recordPendingEnd(callId, pending, r.result === 'failed' ? 'fsbridge' : 'callee', r.cause, { sipStatus: r.sipStatus, result: r.result, code: r.code });
-      }
-    }
+    adm.supervisor.dialSettled(r.result === 'answered'
+      ? { ok: true, fsUuid: r.fsUuid }
+      : { ok: false, endedBy: r.result === 'failed' ? 'fsbridge' : 'callee', cause: r.cause, sipStatus: r.sipStatus, result: r.result, errorCode: r.code });
     const out: Record<string, unknown> = { callId, result: r.result };
     if (r.result !== 'answered') Object.assign(out, { sipStatus: r.sipStatus, cause: r.cause, ...(r.code ? { code: r.code } : {}) });
     return { status: 200, body: out };
-  }
-
-  /**
-   * The SIP side of a call ended. Before FreeSWITCH's channel reached fsbridge the call is
-   * recorded here; after, the fsbridge call is ended (its FreeSWITCH channel hung up, the bot
-   * released), unless FreeSWITCH's own leg ended it (its channel reports that itself).
-   */
-  private onSipCallEnded(e: SipCallEnded): void {
-    const p = this.pending.get(e.callId);
-    if (p) {
-      if (p.direction === 'outbound' && !p.answered) return; // the dial's result records it
-      const endedBy = e.code ? 'fsbridge' : e.by;
-      this.recordPendingEnd(e.callId, p, endedBy, e.cause, {
-        // FreeSWITCH hung up an answered outbound call before its socket reached fsbridge
-        sipStatus: e.sipStatus, code: e.code ?? (p.answered && e.by === 'freeswitch' ? 'CALL_SOCKET_NOT_REACHED' : undefined),
-        result: p.answered ? 'answered' : undefined,
-      });
-      return;
-    }
-    const call = this.calls.get(e.callId);
-    if (!call || !call.live || e.by === 'freeswitch') return;
-    void call.end(e.by === 'fsbridge' ? 'fsbridge' : e.by, e.cause, e.code);
-  }
-
-  /** The one record of a SIP call whose FreeSWITCH channel never reached fsbridge. */
-  private recordPendingEnd(
-    callId: string, p: PendingSipCall, endedBy: 'caller' | 'callee' | 'freeswitch' | 'fsbridge', cause: string,
-    extra: { sipStatus?: number; result?: string; code?: string },
-  ): void {
-    this.pending.delete(callId);
-    p.cancelWait?.();
-    if (extra.code === 'CALL_SOCKET_NOT_REACHED') {
-      this.metrics.error(extra.code);
-      this.log.warn({ code: extra.code, callId }, 'answered outbound call never reached the outbound socket (check fsbridge_outbound_socket)');
-    }
-    this.calls.recordUnconnected(
-      { callId, fsUuid: '', direction: p.direction, bot: p.bot, from: p.from, to: p.to, params: p.params }, endedBy, cause, extra,
-    );
   }
 
   /**
@@ -393,7 +372,7 @@ export class Daemon {
   }
 
   private makeLeg(call: Call): MediaLeg {
-    const cfg = this.opts.config;
+    const cfg = this.config;
     const botName = call.init.bot ?? '';
     const leg = new MediaLeg({
       info: {
@@ -405,27 +384,23 @@ export class Daemon {
       segmentMs: cfg.media.segmentMs, playoutBufferMs: cfg.media.playoutBufferMs,
       clock: this.clock, logger: call.logger, metrics: this.metrics,
     });
-    this.legs.set(call.fsUuid, leg);
-    // a transferred channel can come back as a new call with the same uuid: remove only our own leg
-    call.on('ended', () => { if (this.legs.get(call.fsUuid) === leg) this.legs.delete(call.fsUuid); });
+    // FreeSWITCH sends this channel's PLAYBACK_* / mod_audio_stream events to the control
+    // connection only while it is watched (a `filter`, queued ahead of uuid_audio_stream).
+    void this.control.watchChannel(call.fsUuid);
+    call.once('ended', () => { void this.control.unwatchChannel(call.fsUuid); });
     return leg;
   }
 
   private onControlEvent(ev: FsEvent): void {
     if (!ev.uuid) return;
-    this.legs.get(ev.uuid)?.onFsEvent(ev);
+    this.byUuid.get(ev.uuid)?.onFsEvent(ev);
   }
 
   /** After an ESL reconnect: calls whose channel FreeSWITCH no longer knows are ended. */
   private reconcile(uuids: string[]): void {
     const live = new Set(uuids);
-    for (const c of this.calls.list()) {
-      if (live.has(c.fsUuid)) continue;
-      this.metrics.error('CALL_CHANNEL_VANISHED');
-      c.logger.warn({ code: 'CALL_CHANNEL_VANISHED' }, 'channel gone after reconnect');
-      c.beginEnding('freeswitch', 'NORMAL_TEMPORARY_FAILURE', 'CALL_CHANNEL_VANISHED');
-      void this.legs.get(c.fsUuid)?.stop().catch(() => {});
-      c.finish(causeFromName('NORMAL_TEMPORARY_FAILURE'));
+    for (const sup of [...this.supervisors.values()]) {
+      if (sup.hasChannel && !live.has(sup.channelUuid)) sup.channelVanished();
     }
   }
 }

@@ -2,6 +2,7 @@ import type { ErrorTable } from './errors.js';
 import { API_ERRORS } from './api/error-codes.js';
 import { BOT_ERRORS } from './bots/error-codes.js';
 import { CALL_ERRORS } from './calls/error-codes.js';
+import { PROCESS_ERRORS } from './cli/error-codes.js';
 import { CONFIG_ERRORS } from './config/error-codes.js';
 import { ESL_ERRORS } from './esl/error-codes.js';
 import { MEDIA_ERRORS } from './media/error-codes.js';
@@ -19,6 +20,7 @@ export const ERROR_CATALOG: { area: string; table: ErrorTable }[] = [
   { area: 'Bots', table: BOT_ERRORS },
   { area: 'SIP (drachtio, trunks)', table: SIP_ERRORS },
   { area: 'HTTP API', table: API_ERRORS },
+  { area: 'Daemon process', table: PROCESS_ERRORS },
 ];
 
 /** Renders docs/errors.md. */

@@ -12,12 +12,24 @@ const stopSignal = new Promise<string>((resolve) => {
   process.once('SIGINT', on('SIGINT'));
 });
 
+// SIGHUP (`systemctl reload`) must never end the daemon: Node's default action would exit.
+let reload: () => void = () => {};
+process.on('SIGHUP', () => reload());
+// Backstop: a rejection nobody handled is a bug in one call's code path; it is reported (logged
+// and counted by the command that registered a handler) instead of ending every call on the host.
+let unhandled: (reason: unknown) => void = (reason) => {
+  process.stderr.write(`fsbridge: unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+};
+process.on('unhandledRejection', (reason) => unhandled(reason));
+
 const io: CliIo = {
   out: (s) => { process.stdout.write(s); },
   err: (s) => { process.stderr.write(s); },
   env: process.env,
   cwd: process.cwd(),
   stopSignal,
+  onReload: (h) => { reload = h; },
+  onUnhandledRejection: (h) => { unhandled = h; },
 };
 
 runCli(process.argv.slice(2), io).then(

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import { Call, type CallInit } from './call.js';
 import type { CallRecord, CallRecordSink, EndedBy } from './call-record.js';
 import { causeFromName } from './hangup-causes.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import { TypedEmitter, reportListenerErrors } from '../typed-emitter.js';
 
 export interface CallManagerOptions {
   maxConcurrent: number;
@@ -18,18 +18,17 @@ export interface CallManagerOptions {
 export type Admission = { ok: true; call: Call } | { ok: false; code: 'CALL_OVER_CAPACITY' | 'CALL_DRAINING' };
 
 /**
- * Owns the live calls: admission (capacity, draining), lookup by call id and FreeSWITCH uuid,
+ * Owns the live calls: admission (capacity, draining), lookup by call id,
  * and the one record per ended call. Calls leave the manager when they end. Emits `call` for
  * every admitted call (before its flow runs).
  */
 export class CallManager extends TypedEmitter<{ call: [Call] }> {
   private readonly byId = new Map<string, Call>();
-  private readonly byUuid = new Map<string, Call>();
   private draining = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: CallManagerOptions) {
-    super();
+    super(reportListenerErrors({ logger: opts.logger, metrics: opts.metrics, code: 'CALL_LISTENER_THREW' }));
   }
 
   /** Admits a new call or says why not (a value, not an exception). */
@@ -37,14 +36,10 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
     if (this.draining) return { ok: false, code: 'CALL_DRAINING' };
     if (this.byId.size >= this.opts.maxConcurrent) return { ok: false, code: 'CALL_OVER_CAPACITY' };
     const callId = init.callId ?? randomUUID();
-    const logger = this.opts.logger.child({ callId, fsUuid: init.fsUuid });
+    const logger = this.opts.logger.child(init.fsUuid ? { callId, fsUuid: init.fsUuid } : { callId });
     const call = new Call({ ...init, callId }, this.opts.clock, logger);
-    call.onListenerError = (err, event) => {
-      this.opts.metrics.error('CALL_LISTENER_THREW');
-      logger.error({ err, event, code: 'CALL_LISTENER_THREW' }, 'call listener threw');
-    };
+    call.onListenerError = reportListenerErrors({ logger, metrics: this.opts.metrics, code: 'CALL_LISTENER_THREW' });
     this.byId.set(callId, call);
-    this.byUuid.set(init.fsUuid, call);
     this.activeGauge().set(this.byId.size);
     this.opts.metrics.counter('fsbridge_calls_total', 'Calls admitted').inc({ direction: init.direction });
     call.on('ended', (rec) => this.onEnded(call, rec));
@@ -71,7 +66,6 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
   }
 
   get(callId: string): Call | undefined { return this.byId.get(callId); }
-  getByUuid(fsUuid: string): Call | undefined { return this.byUuid.get(fsUuid); }
   list(): Call[] { return [...this.byId.values()]; }
   get size(): number { return this.byId.size; }
   get isDraining(): boolean { return this.draining; }
@@ -94,7 +88,6 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
 
   private onEnded(call: Call, rec: CallRecord): void {
     this.byId.delete(call.callId);
-    if (this.byUuid.get(call.fsUuid) === call) this.byUuid.delete(call.fsUuid);
     this.activeGauge().set(this.byId.size);
     this.opts.metrics.counter('fsbridge_calls_ended_total', 'Calls ended, by cause').inc({ cause: rec.cause });
     void this.opts.records.write(rec);

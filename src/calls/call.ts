@@ -20,7 +20,7 @@ type CallEvents = {
 
 /**
  * One call: its identity, its state and how it ended. Holds no sockets; the code that drives the
- * call (dialplan-call.ts) reports what happened. `ended` fires exactly once with the record.
+ * call (call-supervisor.ts) reports what happened. `ended` fires exactly once with the record.
  */
 export class Call extends TypedEmitter<CallEvents> {
   state: CallState = 'offered';
@@ -34,8 +34,12 @@ export class Call extends TypedEmitter<CallEvents> {
   private record: CallRecord | null = null;
   private ender: ((endedBy: EndedBy, causeName: string, errorCode?: string) => Promise<void>) | null = null;
 
-  constructor(readonly init: CallInit, private readonly clock: Clock, readonly logger: Logger) {
+  /** Bound to the call id, and to FreeSWITCH's uuid once known. */
+  logger: Logger;
+
+  constructor(readonly init: CallInit, private readonly clock: Clock, logger: Logger) {
     super();
+    this.logger = logger;
     this.offeredAtMs = clock.wallMs();
   }
 
@@ -104,6 +108,19 @@ export class Call extends TypedEmitter<CallEvents> {
     this.safeEmit('ended', this.record);
     return this.record;
   }
+
+  /**
+   * FreeSWITCH's channel for this call is known (a SIP call gets it after it was offered):
+   * its uuid, and parameters from its channel variables (those given by the API or route win).
+   */
+  attachChannel(fsUuid: string, channelParams: Record<string, string> = {}): void {
+    if (!this.init.fsUuid) this.logger = this.logger.child({ fsUuid });
+    this.init.fsUuid = fsUuid;
+    this.init.params = { ...channelParams, ...this.init.params };
+  }
+
+  /** Whether the call was handed on by a transfer (its record says `transferred`). */
+  get transferred(): boolean { return this.extra.result === 'transferred'; }
 
   /** Adds the SIP outcome (status, dial result) or a transfer to the call record. */
   annotate(extra: CallAnnotation): void {

@@ -14,10 +14,14 @@ import { Downsampler16kTo8k, Upsampler8kTo16k } from '../media/resample.js';
 import { Reframer } from '../media/reframer.js';
 import { BotConnection, type BotConnectionOptions } from '../bots/client.js';
 import { createBotAdapter } from '../bots/create-adapter.js';
+import { BotInputReporter } from '../bots/input-reporter.js';
+import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
 import type { BotAdapter, BotCommand, CallInfo } from '../bots/adapter.js';
 import type { BotConfig } from '../config/schema.js';
 import type { DeepReadonly } from '../config/schema.js';
-import type { BotLeg, BotLegEnd } from './ports.js';
+import type { BotLegEnd } from './ports.js';
+import type { SupervisedLeg } from './call-supervisor.js';
+import { transferAllowed } from './transfer-policy.js';
 
 /** The ESL commands the media leg uses (a subset of EslControl, so tests can fake it). */
 export type StreamControl = Pick<EslControl, 'audioStreamStart' | 'audioStreamStop' | 'uuidBroadcast' | 'uuidBreak' | 'uuidSendDtmf' | 'bgapi'>;
@@ -50,6 +54,12 @@ const MAX_RESAMPLE_IN = 8192;
 const MAX_PENDING_TEXT = 64;
 /** How long the fallback prompt may take before the call is hung up anyway. */
 const FALLBACK_MAX_MS = 60_000;
+/**
+ * How long a closed mod_audio_stream websocket is given before it counts as lost: on the real
+ * FreeSWITCH 1.10.12 the module closes it when the channel hangs up, before the outbound socket
+ * reports the hang-up (seen with caller hang-ups and with FreeSWITCH killed).
+ */
+const STREAM_LOSS_GRACE_MS = 1000;
 /** One reconnect must open within this (design: within 2 s). */
 const RECONNECT_WINDOW_MS = 2000;
 
@@ -60,7 +70,7 @@ const RECONNECT_WINDOW_MS = 2000;
  * idempotent; `onEnded` fires at most once when the bot side ends the call by itself.
  * Faults stay inside this call: every bot message goes through the adapter, which never throws.
  */
-export class MediaLeg implements BotLeg, MediaSink {
+export class MediaLeg implements SupervisedLeg, MediaSink {
   private readonly log: Logger;
   private readonly fsUuid: string;
   private readonly token = randomBytes(24).toString('base64url');
@@ -82,14 +92,23 @@ export class MediaLeg implements BotLeg, MediaSink {
   private endedFired = false;
   private stopped = false;
   private reconnects = 0;
+  /** Times mod_audio_stream's websocket was started again after it closed mid-call. */
+  private streamRestarts = 0;
+  private cancelStreamCheck: (() => void) | null = null;
   private fallbackFile: string | null = null;
   private cancelFallback: (() => void) | null = null;
   private readonly counters;
+  /** Bad or ignored bot messages: every one counted, logged at most once per 10 s per code. */
+  private readonly badInput: BotInputReporter;
+  /** This leg's own per-message warnings (denied transfers), limited the same way. */
+  private readonly logs: LogLimiter;
 
   constructor(private readonly o: MediaLegOptions) {
     this.fsUuid = o.info.fsUuid;
     this.log = o.logger;
     this.adapter = this.makeAdapter(0);
+    this.badInput = new BotInputReporter(o.logger, o.metrics, o.clock);
+    this.logs = new LogLimiter({ clock: o.clock });
     this.reframer = new Reframer(o.fsSampleRateHz / 50, (frame) => this.frameToBot(frame));
     const actions: PlaybackActions = {
       sendText: (t) => this.sendToFs(t),
@@ -112,18 +131,28 @@ export class MediaLeg implements BotLeg, MediaSink {
 
   onEnded(cb: EndedCb): void { this.endedCb = cb; }
 
-  /** Starts the audio stream and connects the bot; resolves when the bot is connected. */
+  /**
+   * Starts the audio stream and connects the bot; resolves when the bot is connected, or at once
+   * when stop() came meanwhile (then nothing is left open). Rejects with CALL_MEDIA_FAILED when
+   * FreeSWITCH refused the stream.
+   */
   async start(): Promise<void> {
-    const { info, media, control } = this.o;
+    const { info, media } = this.o;
     media.expect(info.callId, this.token, this, { sampleRateHz: this.o.fsSampleRateHz });
-    const url = `${this.o.mediaUrlBase}/${info.callId}/${this.token}`;
-    const metadata = JSON.stringify({ callId: info.callId, bot: this.o.botName });
-    const r = await control.audioStreamStart(this.fsUuid, url, 'mono', this.o.fsSampleRateHz, metadata);
+    const r = await this.startStream();
+    if (this.stopped) return; // the call ended while FreeSWITCH started the stream
     if (!r.ok) {
       media.forget(info.callId);
       throw new FsbridgeError('CALL_MEDIA_FAILED', `uuid_audio_stream start failed: ${r.code}`);
     }
     await this.connectBot();
+  }
+
+  private startStream() {
+    const { info, control } = this.o;
+    const url = `${this.o.mediaUrlBase}/${info.callId}/${this.token}`;
+    const metadata = JSON.stringify({ callId: info.callId, bot: this.o.botName });
+    return control.audioStreamStart(this.fsUuid, url, 'mono', this.o.fsSampleRateHz, metadata);
   }
 
   /**
@@ -136,7 +165,10 @@ export class MediaLeg implements BotLeg, MediaSink {
     if (this.stopped) return;
     this.stopped = true;
     this.cancelFallback?.();
+    this.cancelStreamCheck?.();
     this.playback.close();
+    this.badInput.close();
+    this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated call warnings suppressed'));
     const detached = Promise.all([
       opts.breakPlayback ? this.o.control.uuidBreak(this.fsUuid, 'all') : null,
       opts.detachStream ? this.o.control.audioStreamStop(this.fsUuid) : null,
@@ -216,9 +248,40 @@ export class MediaLeg implements BotLeg, MediaSink {
     // The start metadata comes back here (fsbridge sent it); nothing to do.
   }
 
+  /**
+   * mod_audio_stream's websocket closed while the call is live: the caller's audio no longer
+   * reaches the bot. Unless the call ends within STREAM_LOSS_GRACE_MS (a hang-up closes the stream
+   * first), the stream is started once more; a failed start or a second loss ends the call
+   * (CALL_MEDIA_STREAM_LOST).
+   */
   onClose(code: number, reason: string): void {
     this.conn = null;
-    if (!this.stopped) this.log.info({ code, reason }, 'media stream closed');
+    if (this.stopped || this.endedFired) return;
+    this.cancelStreamCheck?.();
+    this.cancelStreamCheck = this.o.clock.setTimeout(() => {
+      this.cancelStreamCheck = null;
+      if (!this.stopped && !this.endedFired && this.conn === null) this.streamLost(code, reason);
+    }, STREAM_LOSS_GRACE_MS);
+  }
+
+  private streamLost(code: number, reason: string): void {
+    this.o.metrics.error('CALL_MEDIA_STREAM_LOST');
+    if (this.streamRestarts > 0) {
+      this.log.warn({ code, reason, errorCode: 'CALL_MEDIA_STREAM_LOST' }, 'media stream closed again: ending the call');
+      this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode: 'CALL_MEDIA_STREAM_LOST' });
+      return;
+    }
+    this.streamRestarts++;
+    this.log.warn({ code, reason, errorCode: 'CALL_MEDIA_STREAM_LOST' }, 'media stream closed mid-call: starting it again');
+    void (async () => {
+      // the module's media bug may still be attached: stop it before starting again
+      await this.o.control.audioStreamStop(this.fsUuid);
+      if (this.stopped) return;
+      const r = await this.startStream();
+      if (this.stopped || r.ok) return;
+      this.log.warn({ errorCode: 'CALL_MEDIA_STREAM_LOST', esl: r.code }, 'media stream could not be started again: ending the call');
+      this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode: 'CALL_MEDIA_STREAM_LOST' });
+    })().catch(() => {});
   }
 
   // --- bot side ---
@@ -228,6 +291,10 @@ export class MediaLeg implements BotLeg, MediaSink {
     return createBotAdapter(b.protocol, { attempt, sampleRateHz: b.sampleRate as 8000 | 16000, encoding: b.encoding });
   }
 
+  /**
+   * Opens the bot websocket. Resolves (never rejects) when it opened, or when it failed and the
+   * onDisconnect policy took over, or when the leg was stopped meanwhile (the socket is closed).
+   */
   private connectBot(maxConnectMs = Infinity): Promise<void> {
     const b = this.o.bot;
     const opts: BotConnectionOptions = {
@@ -238,17 +305,19 @@ export class MediaLeg implements BotLeg, MediaSink {
     };
     const bot = (this.o.connectBot ?? ((x) => new BotConnection(x)))(opts);
     this.bot = bot;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve) => {
       let opened = false;
       bot.on('open', () => {
         opened = true;
+        // stopped while connecting: stop() already closed it; nothing is sent
+        if (this.stopped || this.bot !== bot) { bot.close(1000); resolve(); return; }
         for (const m of this.adapter.open(this.o.info)) this.sendToBot(m);
         resolve();
       });
       bot.on('message', (data, isBinary) => this.onBotMessage(data, isBinary));
       bot.on('close', (code, reason, info) => {
         if (!opened) this.counters.botConnectFailures.inc();
-        if (this.stopped || this.bot !== bot) { if (!opened) reject(new FsbridgeError('BOT_CONNECT_FAILED', 'stopped')); return; }
+        if (this.stopped || this.bot !== bot) { resolve(); return; }
         if (info.normal && info.initiator === 'remote') {
           this.log.info({ code, reason }, 'bot closed normally');
           this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot' });
@@ -256,7 +325,8 @@ export class MediaLeg implements BotLeg, MediaSink {
           return;
         }
         const errorCode = opened ? 'BOT_CLOSED_ABNORMALLY' : 'BOT_CONNECT_FAILED';
-        this.o.metrics.error(errorCode);
+        // BotConnection itself counts BOT_CLOSED_ABNORMALLY (and the precise connect failure)
+        if (!opened) this.o.metrics.error(errorCode);
         this.log.warn({ code, reason, errorCode, policy: this.o.bot.onDisconnect }, 'bot connection lost');
         // The policy runs in the background; start() itself succeeds once a policy took over.
         this.applyPolicy(errorCode);
@@ -315,11 +385,18 @@ export class MediaLeg implements BotLeg, MediaSink {
       case 'clear': this.playback.clear(); return;
       case 'dtmf': void this.o.control.uuidSendDtmf(this.fsUuid, c.digits); return;
       case 'hangup': this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot' }); return;
-      case 'transfer': this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot', transferTarget: c.target }); return;
+      case 'transfer':
+        if (!transferAllowed(this.o.bot.transfer.allow, c.target)) {
+          this.o.metrics.error('CALL_TRANSFER_DENIED');
+          const suppressed = this.logs.hit('CALL_TRANSFER_DENIED');
+          if (suppressed !== SUPPRESSED) this.log.warn({ code: 'CALL_TRANSFER_DENIED', transferTarget: c.target, suppressed }, 'bot transfer not allowed by bots.<name>.transfer.allow');
+          return;
+        }
+        this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot', transferTarget: c.target });
+        return;
       case 'ignored':
       case 'error':
-        this.o.metrics.error(c.code);
-        this.log.debug({ code: c.code }, 'bot message dropped');
+        this.badInput.report(c);
         return;
     }
   }
@@ -371,6 +448,7 @@ export class MediaLeg implements BotLeg, MediaSink {
     if (this.endedFired) return;
     this.endedFired = true;
     this.cancelFallback?.();
+    this.cancelStreamCheck?.();
     this.endedCb?.(why);
   }
 }

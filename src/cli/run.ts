@@ -21,6 +21,8 @@ function notifySystemd(io: CliIo, state: string): void {
 /**
  * `fsbridge run --config F`: loads the configuration (exit 78 when invalid, every error listed),
  * starts the daemon, reports readiness to systemd, and on SIGTERM/SIGINT drains and exits 0.
+ * SIGHUP reloads the file (Daemon.reload says what applies at once); an unhandled promise
+ * rejection is logged and counted (PROCESS_UNHANDLED_REJECTION), never fatal.
  * A wrong ESL password (or drachtio secret) exits 77.
  */
 export async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
@@ -32,6 +34,21 @@ export async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const config = loaded.config;
   const logger = createLogger({ level: config.log.level, redactPersonalData: config.log.redactPersonalData, extraRedactPaths: secretLogPaths('config') });
   const daemon = new Daemon({ config, logger });
+  io.onUnhandledRejection?.((reason) => {
+    daemon.metrics.error('PROCESS_UNHANDLED_REJECTION');
+    logger.error({ err: reason, code: 'PROCESS_UNHANDLED_REJECTION' }, 'unhandled promise rejection (the daemon goes on)');
+  });
+  io.onReload?.(() => {
+    // Read and check the file again; a bad file changes nothing (the running configuration stays).
+    const next = loadConfig(loadOptions(args, io));
+    if (!next.ok) {
+      daemon.metrics.error('CONFIG_RELOAD_FAILED');
+      logger.error({ code: 'CONFIG_RELOAD_FAILED', errors: next.errors.map((e) => e.message) }, 'reload refused: invalid configuration, nothing changed');
+      return;
+    }
+    const r = daemon.reload(next.config);
+    logger.info({ applied: r.applied, needsRestart: r.needsRestart }, 'configuration reloaded');
+  });
   try {
     await daemon.start();
   } catch (err) {

@@ -20,6 +20,7 @@ export const FORMAT_EXPECTED: Readonly<Record<StringFormat, string>> = {
   listen: 'host:port with a port from 0 to 65535, 0 picking any free port (an IPv6 address as [addr]:port)',
   sipUri: 'a sip: or sips: URI such as "sip:sip.example.net:5060"',
   wsUrl: 'a ws:// or wss:// URL',
+  regex: 'a regular expression',
   cidr: 'an IP address or CIDR block such as "203.0.113.0/24"',
   did: 'a dialled number in quotes: digits with an optional leading +',
   name: 'a name of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
@@ -127,7 +128,13 @@ export function checkFormat(format: StringFormat, s: string): string | undefined
     case 'name': return NAME.test(s) ? undefined : '';
     case 'path': return s.includes('\0') ? 'it contains a NUL character' : undefined;
     case 'text': return undefined;
+    case 'regex': return checkRegex(s);
   }
+}
+
+function checkRegex(s: string): string | undefined {
+  if (s.length > 256) return 'it is longer than 256 characters';
+  try { new RegExp(s); return undefined; } catch (e) { return (e as Error).message; }
 }
 
 /** Returns undefined when `name` may be sent as a header on the websocket upgrade, else a hint. */

@@ -82,6 +82,8 @@ export interface BotConfig {
   sampleRate: 8000 | 16000;
   encoding: BotEncoding;
   tls: { caFile?: string; rejectUnauthorized: boolean };
+  /** Where the bot may transfer a caller (native `transfer`): anchored regular expressions. */
+  transfer: { allow: string[] };
 }
 
 export interface RouteConfig {
@@ -128,6 +130,7 @@ export type StringFormat =
   | 'listen' // like hostport, but port 0 (any free port) is allowed
   | 'sipUri' // sip: or sips: URI
   | 'wsUrl' // ws:// or wss:// URL
+  | 'regex' // a JavaScript regular expression
   | 'cidr' // IPv4 or IPv6 address or CIDR block
   | 'did' // optional + then digits
   | 'name' // letters, digits, . _ -
@@ -285,6 +288,16 @@ export const CONFIG_SCHEMA: ObjectNode = {
             fields: {
               caFile: { kind: 'string', format: 'path', doc: 'PEM file of extra CA certificates to trust.' },
               rejectUnauthorized: { kind: 'boolean', default: true, doc: 'Refuse bots whose certificate does not verify.' },
+            },
+          },
+          transfer: {
+            kind: 'object', doc: 'Where a native bot may transfer the caller; nowhere unless allowed here.',
+            fields: {
+              allow: {
+                kind: 'list', maxItems: 100, default: [],
+                item: { kind: 'string', format: 'regex', doc: 'A regular expression the whole target must match.' },
+                doc: 'Transfer targets allowed, as regular expressions matched against the whole target (e.g. "8[0-9]{3}"); empty: every transfer is refused (CALL_TRANSFER_DENIED).',
+              },
             },
           },
         },

@@ -8,7 +8,7 @@
 import Srf from 'drachtio-srf';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import { TypedEmitter, reportListenerErrors } from '../typed-emitter.js';
 import { FsbridgeError } from '../errors.js';
 
 /**
@@ -59,7 +59,7 @@ export class DrachtioLink extends TypedEmitter<DrachtioLinkEvents> {
   private closed = false;
 
   constructor(opts: DrachtioLinkOptions) {
-    super();
+    super(reportListenerErrors({ logger: opts.logger, metrics: opts.metrics, code: 'SIP_LISTENER_THREW' }));
     this.opts = opts;
   }
 

@@ -2,6 +2,14 @@ import type { ErrorTable } from '../errors.js';
 
 /** Error codes of fsbridge's SIP side (src/sip). */
 export const SIP_ERRORS = {
+  SIP_LISTENER_THREW: {
+    meaning: 'Code reacting to a SIP event (link, registration, inbound or outbound call) threw an exception.',
+    consequence: 'Logged at error level and counted; the other listeners and every call go on',
+  },
+  SIP_DIAL_CANCELLED: {
+    meaning: 'fsbridge cancelled an outbound dial before it was answered (the call was hung up through the API, or the daemon shut down).',
+    consequence: 'FreeSWITCH\'s leg is hung up, the trunk\'s INVITE cancelled; the call record says who ended it',
+  },
   SIP_REGISTER_REJECTED: {
     meaning: 'The registrar refused the registration with 403 or 404 (wrong account or not allowed).',
     consequence: 'the trunk is marked failed and retried with capped backoff',
@@ -29,6 +37,14 @@ export const SIP_ERRORS = {
   SIP_INBOUND_FORBIDDEN: {
     meaning: 'An INVITE came from an address in no trunk\'s inbound.allow list and carried no valid digest credentials.',
     consequence: 'the INVITE is answered 403 Forbidden; no call is created',
+  },
+  SIP_AUTH_URI_MISMATCH: {
+    meaning: 'An INVITE carried valid digest credentials of a trunk, but computed for another request-URI than its own (a captured header sent to another number, or a proxy that rewrote the request-URI).',
+    consequence: 'the INVITE is answered 403 Forbidden; no call is created; the nonce stays unused',
+  },
+  SIP_AUTH_REPLAY: {
+    meaning: 'An INVITE carried valid digest credentials whose nonce count (nc) was not above one already accepted with that nonce, or reused a nonce without qop (a replayed or re-sent Authorization header).',
+    consequence: 'the INVITE is answered 401 with a fresh nonce (stale=true); no call is created',
   },
   SIP_INBOUND_NO_ROUTE: {
     meaning: 'The dialled number of an inbound INVITE matches no route (did, trunk).',

@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { systemClock, type Clock } from '../clock.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import { TypedEmitter, reportListenerErrors } from '../typed-emitter.js';
 import { parseReasonHeader, reasonHeader, sipStatusToCause } from './causes.js';
 import type { SipErrorCode } from './error-codes.js';
 import { uriWithUser, type TrunkConfig } from './inbound-policy.js';
@@ -149,7 +149,7 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
   private closed = false;
 
   constructor(opts: OutboundDialerOptions) {
-    super();
+    super(reportListenerErrors({ logger: opts.logger, metrics: opts.metrics, code: 'SIP_LISTENER_THREW' }));
     this.o = opts;
     this.clock = opts.clock ?? systemClock;
   }
@@ -179,8 +179,16 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
     return true;
   }
 
-  /** Ends an answered call with BYE on both legs (Reason: Q.850). False when unknown. */
+  /**
+   * Ends a call: an answered one with BYE on both legs (Reason: Q.850); a dial in progress is
+   * cancelled (FreeSWITCH's leg killed, the trunk's INVITE cancelled) and resolves `failed` with
+   * SIP_DIAL_CANCELLED. False when unknown.
+   */
   hangup(callId: string, causeName = 'NORMAL_CLEARING'): boolean {
+    const p = this.pending.get(callId);
+    if (p) { this.pending.delete(callId); p.settle({ failed: causeName, code: 'SIP_DIAL_CANCELLED' }); return true; }
+    const ringing = this.ringing.get(callId);
+    if (ringing) { ringing(causeName, 'SIP_DIAL_CANCELLED'); return true; }
     const c = this.calls.get(callId);
     if (!c || c.ended) return false;
     const headers = { Reason: reasonHeader(causeName) };

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { Clock } from '../clock.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import { TypedEmitter, reportListenerErrors } from '../typed-emitter.js';
 import { RegistrationMachine, type RegistrationEffect, type RegistrationPolicy, type RegistrationState } from './registration-machine.js';
 import { parseChallenge } from './digest.js';
 import type { SipErrorCode } from './error-codes.js';
@@ -142,7 +142,7 @@ export class TrunkRegistration extends TypedEmitter<TrunkRegistrationEvents> {
   private resolveStopped = () => {};
 
   constructor(private readonly trunk: TrunkRegistrationConfig, private readonly o: RegistrationOptions) {
-    super();
+    super(reportListenerErrors({ logger: o.logger, metrics: o.metrics, code: 'SIP_LISTENER_THREW' }));
     this.registrars = [trunk.registrar, ...(trunk.secondaryRegistrar ? [trunk.secondaryRegistrar] : [])];
     this.callIds = this.registrars.map(() => randomUUID());
     this.cseqs = this.registrars.map(() => 0);

@@ -245,7 +245,7 @@ t.test('a native bot transfers the caller to another extension: bot released, ca
   const second = await startEchoBot({ protocol: 'native', port: 0 });
   t.teardown(() => second.close());
   const firstPort = (first.address() as { port: number }).port;
-  const h = await startHarness(`  mover: { url: "ws://127.0.0.1:${firstPort}/", protocol: native }
+  const h = await startHarness(`  mover: { url: "ws://127.0.0.1:${firstPort}/", protocol: native, transfer: { allow: ["echo-native"] } }
   echo-native: { url: "${second.url}native", protocol: native }`);
   t.teardown(() => h.close());
   const next = new Promise<import('../../src/calls/call.js').Call>((resolve) => h.daemon.calls.on('call', (c) => { if (c.init.bot === 'echo-native') resolve(c); }));

@@ -121,7 +121,7 @@ if (!haveBinary('sipp')) {
     t.equal(h.bot.stats.connections, 0, 'no bot connection for a call nobody answered');
   });
 
-  t.test('daemon stopped while an outbound call rings: the dial ends as a shutdown, not as a lost drachtio-server', async (t) => {
+  t.test('daemon stopped while an outbound call rings (after the drain): the dial ends as a shutdown, not as a lost drachtio-server', async (t) => {
     const trunkPort = await freeUdpPort();
     const uas = runSipp('uas-trunk-no-answer.xml', { port: trunkPort, mediaPort: await freeUdpPort(), timeoutSec: 20 });
     t.teardown(() => { if (uas.child.exitCode === null) uas.child.kill(); });
@@ -137,7 +137,7 @@ if (!haveBinary('sipp')) {
     t.match(body, { result: 'failed', cause: 'SYSTEM_SHUTDOWN' });
     t.not(body.code, 'SIP_DRACHTIO_LOST');
     await until(() => h.records().length === 1, 5000, 'the call record');
-    t.match(h.records()[0], { callId: body.callId, direction: 'outbound', endedBy: 'fsbridge', cause: 'SYSTEM_SHUTDOWN' });
+    t.match(h.records()[0], { callId: body.callId, direction: 'outbound', endedBy: 'shutdown', cause: 'SYSTEM_SHUTDOWN' });
     t.not(h.records()[0].errorCode, 'SIP_DRACHTIO_LOST');
   });
 }

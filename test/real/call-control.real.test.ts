@@ -52,7 +52,7 @@ t.test('call control on the real FreeSWITCH', { skip }, async (t) => {
     yaml: `
 bots:
   echo: { url: "${echo.url}twilio", protocol: twilio }
-  scripted: { url: "${scripted.url}native", protocol: native }
+  scripted: { url: "${scripted.url}native", protocol: native, transfer: { allow: ["transfer-target", "bot-[a-z-]+"] } }
 `,
   });
   const say = join(work, 'caller.wav');
@@ -176,6 +176,22 @@ bots:
     const again = await post();
     t.equal(again.status, 404);
     t.match(await again.json(), { code: 20404 });
+  });
+
+  await t.test('a transfer its bot is not allowed to make is refused: the call goes on with the bot', async (t) => {
+    const next = scripted.next();
+    const { c, callId } = await call('scripted');
+    const bot = await next;
+    await bot.message('start');
+    const denied = () => daemon.metric('fsbridge_errors_total', { code: 'CALL_TRANSFER_DENIED' });
+    const before = await denied();
+    bot.send({ event: 'transfer', target: '9999' }); // on a stock FreeSWITCH, `default` dials out
+    for (let i = 0; i < 100 && (await denied()) === before; i++) await new Promise((r) => setTimeout(r, 50));
+    t.equal(await denied(), before + 1, 'refused and counted (CALL_TRANSFER_DENIED)');
+    t.ok((await daemon.liveCalls()).some((x) => x.callId === callId), 'still a live call of fsbridge');
+    t.equal(bot.closedWith, null, 'the bot keeps its connection');
+    await c.hangup();
+    await ended(c);
   });
 
   await t.test('transfer: the caller hears the target, the bot is released, the record says so', async (t) => {

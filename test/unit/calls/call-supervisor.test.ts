@@ -1,6 +1,7 @@
 import t from 'tap';
 import { CallManager } from '../../../src/calls/call-manager.js';
-import { runDialplanCall } from '../../../src/calls/dialplan-call.js';
+import { CallSupervisor, type SupervisorDeps } from '../../../src/calls/call-supervisor.js';
+import type { ChannelPort } from '../../../src/calls/ports.js';
 import type { CallRecord } from '../../../src/calls/call-record.js';
 import { ManualClock } from '../../../src/clock.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
@@ -12,8 +13,21 @@ function setup(maxConcurrent = 10, leg: FakeLeg | null = null) {
   const metrics = new MetricsRegistry();
   const clock = new ManualClock();
   const calls = new CallManager({ maxConcurrent, logger: silentLogger(), metrics, clock, records: { write: async (r) => { records.push(r); } } });
-  const deps = { calls, logger: silentLogger(), metrics, hasBot: (n: string) => n === 'support', makeBotLeg: () => leg };
-  return { records, metrics, clock, calls, deps };
+  const sipHangups: string[] = [];
+  const kills: string[] = [];
+  const deps: SupervisorDeps = {
+    calls, logger: silentLogger(), metrics, clock, hasBot: (n: string) => n === 'support', makeBotLeg: () => leg,
+    hangupSip: (id, cause) => { sipHangups.push(`${id} ${cause}`); },
+    killChannel: (uuid, cause) => { kills.push(`${uuid} ${cause}`); },
+    socketWaitMs: 5000,
+  };
+  return { records, metrics, clock, calls, deps, sipHangups, kills };
+}
+
+/** A dialplan-triggered call: the channel arrives on the outbound socket. */
+async function runDialplanCall(ch: ChannelPort, names: string[], deps: SupervisorDeps) {
+  const s = await CallSupervisor.fromChannel(ch, names, deps);
+  return s ? s.call : null;
 }
 const VARS = { fsbridge_bot: 'support', fsbridge_param_lang: 'hi', fsbridge_param_plan: 'gold' };
 
@@ -176,4 +190,103 @@ t.test('the caller hangs up while the transfer releases the bot: no transfer, th
   t.equal(records.length, 1);
   t.match(records[0], { endedBy: 'bot', transferTarget: 'elsewhere' });
   t.notOk(records[0].result, 'no result: the transfer never happened');
+});
+
+const SIP = { fsUuid: '', direction: 'outbound' as const, bot: 'support', from: '+15550001', to: '+15550002', params: {} };
+
+t.test('outbound: API hang-up while the callee rings cancels the dial and records the API, once', async (t) => {
+  const { records, deps, sipHangups, calls } = setup();
+  const adm = CallSupervisor.admit({ ...SIP, callId: 'o1' }, deps);
+  if (!adm.ok) throw new Error('not admitted');
+  t.equal(calls.size, 1, 'a ringing call is a live call');
+  t.equal(await adm.supervisor.call.end('api'), true);
+  t.same(sipHangups, ['o1 NORMAL_CLEARING'], 'the dial is cancelled');
+  adm.supervisor.dialSettled({ ok: false, endedBy: 'fsbridge', cause: 'NORMAL_CLEARING', result: 'failed', errorCode: 'SIP_DIAL_CANCELLED' });
+  await tick();
+  t.equal(records.length, 1);
+  t.match(records[0], { callId: 'o1', endedBy: 'api', cause: 'NORMAL_CLEARING', answeredAt: null });
+  t.equal(calls.size, 0);
+});
+
+t.test('outbound: busy before any channel: one record by the callee with the SIP status', async (t) => {
+  const { records, deps } = setup();
+  const adm = CallSupervisor.admit({ ...SIP, callId: 'o2' }, deps);
+  if (!adm.ok) throw new Error('not admitted');
+  adm.supervisor.sipEnded({ by: 'callee', cause: 'USER_BUSY', sipStatus: 486 }); // the dial's result says it
+  adm.supervisor.dialSettled({ ok: false, endedBy: 'callee', cause: 'USER_BUSY', sipStatus: 486, result: 'busy' });
+  await tick();
+  t.equal(records.length, 1);
+  t.match(records[0], { endedBy: 'callee', cause: 'USER_BUSY', sipStatus: 486, result: 'busy' });
+});
+
+t.test('outbound: answered but the socket never comes: both legs ended after socketWaitMs, CALL_SOCKET_NOT_REACHED', async (t) => {
+  const { records, deps, clock, sipHangups, kills, metrics } = setup();
+  const adm = CallSupervisor.admit({ ...SIP, callId: 'o3' }, deps);
+  if (!adm.ok) throw new Error('not admitted');
+  adm.supervisor.dialSettled({ ok: true, fsUuid: 'fs-o3' });
+  clock.advance(4999);
+  t.equal(records.length, 0);
+  clock.advance(1);
+  await tick();
+  t.same(sipHangups, ['o3 NORMAL_TEMPORARY_FAILURE']);
+  t.same(kills, ['fs-o3 NORMAL_TEMPORARY_FAILURE']);
+  t.equal(metrics.errorCount('CALL_SOCKET_NOT_REACHED'), 1);
+  t.match(records[0], { endedBy: 'fsbridge', errorCode: 'CALL_SOCKET_NOT_REACHED', result: 'answered' });
+});
+
+t.test('outbound: answered, socket arrives: the bot starts, the wait timer is cancelled; the callee\'s BYE ends it', async (t) => {
+  const leg = new FakeLeg();
+  const { records, deps, clock, metrics } = setup(10, leg);
+  const adm = CallSupervisor.admit({ ...SIP, callId: 'o4' }, deps);
+  if (!adm.ok) throw new Error('not admitted');
+  adm.supervisor.dialSettled({ ok: true, fsUuid: 'fs-o4' });
+  const ch = new FakeChannel('fs-o4', VARS);
+  await adm.supervisor.attachChannel(ch);
+  t.equal(adm.supervisor.call.state, 'connected');
+  clock.advance(60_000);
+  t.equal(metrics.errorCount('CALL_SOCKET_NOT_REACHED'), 0, 'no socket-wait timeout once the socket came');
+  adm.supervisor.sipEnded({ by: 'callee', cause: 'NORMAL_CLEARING' });
+  await tick(); await tick();
+  t.same(ch.hangups, ['NORMAL_CLEARING']);
+  t.equal(leg.stopped, 1);
+  t.match(records[0], { callId: 'o4', fsUuid: 'fs-o4', endedBy: 'callee', result: 'answered' });
+});
+
+t.test('the FreeSWITCH side of a SIP call ends first: the trunk leg gets BYE', async (t) => {
+  const { records, deps, sipHangups } = setup(10, new FakeLeg());
+  const adm = CallSupervisor.admit({ ...SIP, direction: 'inbound', callId: 'i1' }, deps);
+  if (!adm.ok) throw new Error('not admitted');
+  const ch = new FakeChannel('fs-i1', VARS);
+  await adm.supervisor.attachChannel(ch);
+  ch.fsGone('NORMAL_CLEARING');
+  await tick();
+  t.same(sipHangups, ['i1 NORMAL_CLEARING']);
+  t.match(records[0], { endedBy: 'caller', fsUuid: 'fs-i1' });
+});
+
+t.test('the caller hangs up while the bot leg starts: the leg is stopped once started, nothing stays open', async (t) => {
+  const leg = new FakeLeg();
+  const { records, deps } = setup(10, leg);
+  const ch = new FakeChannel('u-race', VARS);
+  leg.start = async () => { ch.fsGone('NORMAL_CLEARING'); leg.started++; };
+  await runDialplanCall(ch, Object.keys(VARS), deps);
+  await tick();
+  t.equal(leg.started, 1);
+  t.ok(leg.stopped >= 1, 'stopped after its start resolved');
+  t.match(records[0], { endedBy: 'caller', connectedAt: null });
+});
+
+t.test('a channel that vanished after an ESL reconnect: leg stopped, trunk leg ended, record by freeswitch', async (t) => {
+  const leg = new FakeLeg();
+  const { records, deps, sipHangups } = setup(10, leg);
+  const adm = CallSupervisor.admit({ ...SIP, direction: 'inbound', callId: 'v1' }, deps);
+  if (!adm.ok) throw new Error('not admitted');
+  await adm.supervisor.attachChannel(new FakeChannel('fs-v1', VARS));
+  adm.supervisor.channelVanished();
+  adm.supervisor.channelVanished();
+  await tick();
+  t.equal(leg.stopped, 1);
+  t.same(sipHangups, ['v1 NORMAL_TEMPORARY_FAILURE']);
+  t.equal(records.length, 1);
+  t.match(records[0], { endedBy: 'freeswitch', errorCode: 'CALL_CHANNEL_VANISHED' });
 });

@@ -91,7 +91,7 @@ media: { listen: "0.0.0.0:8090", advertise: "192.0.2.10:8090" }
   });
   t.same(r.config.bots.b1, {
     url: 'wss://[::1]:9443/x', protocol: 'native', headers: {}, connectTimeoutMs: 3000, onDisconnect: 'hangup',
-    sampleRate: 8000, encoding: 'mulaw', tls: { rejectUnauthorized: true },
+    sampleRate: 8000, encoding: 'mulaw', tls: { rejectUnauthorized: true }, transfer: { allow: [] },
   });
   t.equal(r.config.media.advertise, '192.0.2.10:8090');
   t.end();
@@ -107,7 +107,7 @@ t.test('the result is deep-frozen', (t) => {
     if (v !== null && typeof v === 'object') { all.push(v); Object.values(v).forEach(visit); }
   };
   visit(c);
-  t.equal(all.length, 20, "every object of the tree was visited");
+  t.equal(all.length, 22, "every object of the tree was visited");
   t.ok(all.every((o) => Object.isFrozen(o)), 'every object and array is frozen');
   t.throws(() => { c.freeswitch.esl.port = 1; }, TypeError);
   t.throws(() => { c.trunks[0].inbound.allow.push('1.2.3.4'); }, TypeError);
