@@ -141,21 +141,18 @@ t.test('INVITE with SDP: socket, answer → 200 (PCMA chosen), RTP both ways, DT
   const answered = await within(waitEvent((e) => e.name === 'CHANNEL_ANSWER' && e.get('Unique-ID') === uuid), 5000, 'answer event');
   t.equal(answered.get('Channel-Name'), 'sofia/fsbridge/alice@127.0.0.1');
 
-  // Caller audio: 1000 Hz as PCMA RTP → the channel's read frames.
-  const heard: Int16Array[] = [];
-  const stop = tw.onCallerAudio(uuid, (pcm) => { if (heard.length < 500) heard.push(Int16Array.from(pcm)); });
-  t.teardown(stop);
-  const frames = sineFrames(1000, 40);
+  // Caller audio: 1000 Hz as PCMA RTP → the channel's read frames. Sent paced like a phone (one
+  // 20 ms packet per 20 ms); the test waits for the tone to be read, not for a time to pass.
   let gotTone = false;
+  const toneRead = new Promise<void>((resolve) => {
+    t.teardown(tw.onCallerAudio(uuid, (pcm) => { if (toneRatio(pcm, 1000) > 0.8) { gotTone = true; resolve(); } }));
+  });
+  const frames = sineFrames(1000, 40);
   for (let i = 0; i < frames.length && !gotTone; i++) {
     rtp.send(buildRtp({ payloadType: 8, marker: i === 0, sequence: i, timestamp: i * 160, ssrc: 1234, payload: encodeG711('PCMA', frames[i]) }), remote.port);
     await new Promise((r) => setTimeout(r, 20));
-    gotTone = heard.some((f) => toneRatio(f, 1000) > 0.8);
   }
-  for (let i = 0; i < 50 && !gotTone; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    gotTone = heard.some((f) => toneRatio(f, 1000) > 0.8);
-  }
+  await within(toneRead, 10_000, 'the 1000 Hz at the channel');
   t.ok(gotTone, 'the 1000 Hz sent as RTP is the channel\'s caller audio');
 
   // RFC 4733 DTMF from the caller: one DTMF event per digit (end packets are sent three times).
@@ -296,17 +293,15 @@ t.test('originate into the twin\'s own profile: both legs, X- header passed, RTP
   t.equal(data.variable_fsbridge_call_id, 'loop-7');
   t.equal(data['Caller-Destination-Number'], '8084');
   const inUuid = data['Unique-ID'];
-  const heard: Int16Array[] = [];
   conn.execute('answer');
   const r = await within(orig, 5000, 'originate');
   t.match(r, /^\+OK /);
   const outUuid = r.slice(4).trim();
-  t.teardown(tw.onCallerAudio(inUuid, (pcm) => { if (heard.length < 1000) heard.push(Int16Array.from(pcm)); }));
   let got = false;
-  for (let i = 0; i < 200 && !got; i++) {
-    await new Promise((res) => setTimeout(res, 20));
-    got = heard.some((f) => toneRatio(f, 600) > 0.8);
-  }
+  const toneRead = new Promise<void>((resolve) => {
+    t.teardown(tw.onCallerAudio(inUuid, (pcm) => { if (toneRatio(pcm, 600) > 0.8) { got = true; resolve(); } }));
+  });
+  await within(toneRead, 10_000, 'the 600 Hz at the B leg');
   t.ok(got, 'the A leg\'s 600 Hz playback reaches the B leg as caller audio over RTP');
   conn.hangup();
   const hc = await within(waitEvent((e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.get('Unique-ID') === outUuid), 5000, 'A leg ends');
