@@ -47,3 +47,27 @@ export class ManualClock implements Clock {
     this.t = end;
   }
 }
+
+/**
+ * A clock that counts its timers not yet fired or cancelled (`pendingTimers`), over another
+ * clock: the daemon reports it in /metrics so that a timer left behind by an ended call shows.
+ */
+export class CountingClock implements Clock {
+  private pending = 0;
+  constructor(private readonly inner: Clock) {}
+  get pendingTimers(): number { return this.pending; }
+  nowMs(): number { return this.inner.nowMs(); }
+  wallMs(): number { return this.inner.wallMs(); }
+  setTimeout(fn: () => void, delayMs: number): () => void {
+    let live = true;
+    this.pending++;
+    const cancel = this.inner.setTimeout(() => {
+      if (live) { live = false; this.pending--; }
+      fn();
+    }, delayMs);
+    return () => {
+      if (live) { live = false; this.pending--; }
+      cancel();
+    };
+  }
+}

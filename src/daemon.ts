@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './observability/logger.js';
 import { MetricsRegistry } from './observability/metrics.js';
-import { systemClock, type Clock } from './clock.js';
+import { CountingClock, systemClock, type Clock } from './clock.js';
 import type { Config, DeepReadonly } from './config/schema.js';
 import { FsbridgeError } from './errors.js';
 import { EslControl } from './esl/control.js';
@@ -61,6 +61,8 @@ export class Daemon {
   /** Rejects once with a fatal FsbridgeError (ESL_AUTH_FAILED ...); never resolves. */
   readonly fatal: Promise<never>;
   private readonly clock: Clock;
+  /** The same clock, counting the timers it holds (for /metrics). */
+  private readonly timers: CountingClock;
   private readonly log: Logger;
   private readonly records: JsonlRecordFile;
   private readonly control: EslControl;
@@ -84,7 +86,8 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     const cfg = opts.config;
     this.config = cfg;
-    this.clock = opts.clock ?? systemClock;
+    this.timers = new CountingClock(opts.clock ?? systemClock);
+    this.clock = this.timers;
     this.metrics = opts.metrics ?? new MetricsRegistry();
     this.log = opts.logger;
     this.ready = new Promise((res, rej) => { this.resolveReady = res; this.rejectReady = rej; });
@@ -172,6 +175,7 @@ export class Daemon {
     });
     this.control.on('disconnected', ({ code }) => {
       this.metrics.gauge('fsbridge_esl_connected', 'ESL control connection up (1) or down (0)').set(0);
+      if (this.closing) { this.log.info({ code }, 'esl control closed'); return; }
       this.metrics.counter('fsbridge_esl_disconnects_total', 'ESL control connection losses').inc();
       this.log.warn({ code }, 'esl control disconnected');
     });
@@ -183,6 +187,7 @@ export class Daemon {
       this.rejectReady(err);
       this.rejectFatal(err);
     });
+    this.metrics.addCollector(() => this.collectGauges());
     this.control.on('event', (ev) => this.onControlEvent(ev));
     this.control.on('reconciled', ({ uuids }) => this.reconcile(uuids));
     this.outbound.on('session', (s) => this.onSession(s));
@@ -389,6 +394,26 @@ export class Daemon {
     void this.control.watchChannel(call.fsUuid);
     call.once('ended', () => { void this.control.unwatchChannel(call.fsUuid); });
     return leg;
+  }
+
+  /**
+   * What each call holds, summed (read at every /metrics scrape): after the calls ended, each is 0
+   * and the pending timers are back to what the daemon keeps for itself (reconnects, refreshes).
+   */
+  private collectGauges(): void {
+    const m = this.metrics;
+    m.gauge('fsbridge_call_owners', 'Call supervisors alive (one per live call)').set(this.supervisors.size);
+    m.gauge('fsbridge_call_channels', 'Live calls reachable by FreeSWITCH uuid').set(this.byUuid.size);
+    m.gauge('fsbridge_timers_pending', 'Timers of the daemon not yet fired or cancelled').set(this.timers.pendingTimers);
+    const sip = this.sip?.load();
+    if (sip) {
+      const g = m.gauge('fsbridge_sip_in_progress', 'SIP calls and dials held by the SIP side, by kind');
+      g.set(sip.inboundPending, { kind: 'inbound-setup' });
+      g.set(sip.inboundCalls, { kind: 'inbound-answered' });
+      g.set(sip.outboundDials, { kind: 'outbound-dialling' });
+      g.set(sip.outboundCalls, { kind: 'outbound-answered' });
+      g.set(sip.trunkSlots, { kind: 'trunk-slots' });
+    }
   }
 
   private onControlEvent(ev: FsEvent): void {

@@ -30,6 +30,7 @@ const io: CliIo = {
   stopSignal,
   onReload: (h) => { reload = h; },
   onUnhandledRejection: (h) => { unhandled = h; },
+  activeResources: () => process.getActiveResourcesInfo().length,
 };
 
 runCli(process.argv.slice(2), io).then(

@@ -138,6 +138,16 @@ export class SipSignalling {
     return (this.inbound?.hangup(callId, causeName) ?? false) || (this.dialer?.hangup(callId, causeName) ?? false);
   }
 
+  /** What the SIP side holds now (for /metrics): every count is 0 once its calls ended. */
+  load(): { inboundPending: number; inboundCalls: number; outboundDials: number; outboundCalls: number; trunkSlots: number } {
+    let trunkSlots = 0;
+    for (const t of this.o.trunks) trunkSlots += this.dialer?.trunkLoad(t.name).inUse ?? 0;
+    return {
+      inboundPending: this.inbound?.pendingInvites ?? 0, inboundCalls: this.inbound?.activeCalls ?? 0,
+      outboundDials: this.dialer?.dialsInProgress ?? 0, outboundCalls: this.dialer?.activeCalls ?? 0, trunkSlots,
+    };
+  }
+
   /** One entry per registering trunk (empty until drachtio-server was first reached). */
   status(): TrunkRegistrationStatus[] {
     return this.regs.status();

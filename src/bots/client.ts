@@ -110,6 +110,7 @@ export class BotConnection extends TypedEmitter<BotConnectionEvents> {
   connect(): void {
     if (this.st !== 'idle') return;
     this.st = 'connecting';
+    this.socketsGauge().inc();
     let url: URL;
     let ws: WebSocket;
     try {
@@ -245,8 +246,14 @@ export class BotConnection extends TypedEmitter<BotConnectionEvents> {
     this.safeEmit('error', e);
   }
 
+  /** Bot websockets from connect() until closed (a leak shows here). */
+  private socketsGauge() {
+    return this.metrics.gauge('fsbridge_bot_connections', 'Bot websockets connecting or open');
+  }
+
   private finish(code: number, reason: string): void {
     if (this.st === 'closed') return;
+    this.socketsGauge().dec();
     this.clearConnectTimer();
     if (this.cancelCloseTimer) { this.cancelCloseTimer(); this.cancelCloseTimer = null; }
     this.st = 'closed';

@@ -251,7 +251,9 @@ export class CallSupervisor {
       void this.end(e.code ? 'fsbridge' : e.by, e.cause, code, { sipDone: true });
       return;
     }
-    if (e.by === 'freeswitch') return;
+    // FreeSWITCH's own leg ended first (it refused or dropped the call): its channel reports the
+    // end itself; the record says FreeSWITCH ended it, not the caller.
+    if (e.by === 'freeswitch') { call.beginEnding('freeswitch', e.cause); return; }
     void this.end(e.code ? 'fsbridge' : e.by, e.cause, e.code, { sipDone: true });
   }
 

@@ -16,4 +16,6 @@ export interface CliIo {
    * is reported there instead of ending the process and every call on it.
    */
   onUnhandledRejection?(handler: (reason: unknown) => void): void;
+  /** The process's active handles and requests (sockets, timers, ...), for /metrics. */
+  activeResources?(): number;
 }

@@ -34,6 +34,11 @@ export async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const config = loaded.config;
   const logger = createLogger({ level: config.log.level, redactPersonalData: config.log.redactPersonalData, extraRedactPaths: secretLogPaths('config') });
   const daemon = new Daemon({ config, logger });
+  const resources = io.activeResources;
+  if (resources) {
+    daemon.metrics.addCollector(() => daemon.metrics
+      .gauge('fsbridge_process_active_resources', 'Active handles and requests of the process (sockets, timers, ...)').set(resources()));
+  }
   io.onUnhandledRejection?.((reason) => {
     daemon.metrics.error('PROCESS_UNHANDLED_REJECTION');
     logger.error({ err: reason, code: 'PROCESS_UNHANDLED_REJECTION' }, 'unhandled promise rejection (the daemon goes on)');

@@ -83,6 +83,7 @@ export class Histogram {
 
 /** Owns every metric of one daemon (or one test). Asking twice for a name returns the same metric. */
 export class MetricsRegistry {
+  private readonly collectors: (() => void)[] = [];
   private readonly metrics = new Map<string, Counter | Gauge | Histogram>();
   /** One series per error code (a fixed set), so that counting an error allocates nothing. */
   private readonly errorSeries = new Map<string, CounterSeries>();
@@ -107,8 +108,17 @@ export class MetricsRegistry {
   errorCount(code: string): number {
     return this.counter('fsbridge_errors_total', 'Errors by stable error code').get({ code });
   }
+  /**
+   * Registers a function that sets gauges from live state just before every render (sizes of maps,
+   * pending timers): what a scrape sees is current, and nothing is updated on a hot path.
+   */
+  addCollector(fn: () => void): void {
+    this.collectors.push(fn);
+  }
+
   /** Prometheus text exposition of every metric. */
   render(): string {
+    for (const fn of this.collectors) fn();
     return [...this.metrics.values()].map((m) => m.render()).join('\n') + '\n';
   }
   private getOrCreate<T extends Counter | Gauge | Histogram>(

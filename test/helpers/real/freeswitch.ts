@@ -19,6 +19,8 @@ export interface RealFreeswitchOptions {
   vars?: string[];
   /** Extra files to lay under conf/ before the first start: relative path → content. */
   dropIns?: Record<string, string>;
+  /** UDP ports for RTP (FreeSWITCH takes two per audio stream); default 60. */
+  rtpPorts?: number;
 }
 
 /**
@@ -83,7 +85,7 @@ export class RealFreeswitch {
     fs.eslPort = await freeTcpPort();
     fs.sipPort = await freeSipPort();
     fs.externalSipPort = await freeSipPort();
-    const rtp = await freeRtpRange();
+    const rtp = await freeRtpRange(o.rtpPorts);
     fs.startArgs = [
       '--dir', dir, '--esl-port', String(fs.eslPort), '--sip-port', String(fs.externalSipPort),
       '--password', fs.password, '--rtp-ports', `${rtp.start}-${rtp.end}`,
