@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './observability/logger.js';
 import { MetricsRegistry } from './observability/metrics.js';
+import { LogLimiter } from './observability/log-limiter.js';
 import { CountingClock, systemClock, type Clock } from './clock.js';
 import type { Config, DeepReadonly } from './config/schema.js';
 import { FsbridgeError } from './errors.js';
@@ -61,6 +62,12 @@ export class Daemon {
   /** Rejects once with a fatal FsbridgeError (ESL_AUTH_FAILED ...); never resolves. */
   readonly fatal: Promise<never>;
   private readonly clock: Clock;
+  /**
+   * Per-message warnings of every call's playback (too many marks, overflow, ...): counted each
+   * time, logged at most once per 10 s per code for the whole daemon (a bot fault on 100 calls
+   * must not write 100 lines every 10 s).
+   */
+  private readonly callLogs: LogLimiter;
   /** The same clock, counting the timers it holds (for /metrics). */
   private readonly timers: CountingClock;
   private readonly log: Logger;
@@ -88,6 +95,7 @@ export class Daemon {
     this.config = cfg;
     this.timers = new CountingClock(opts.clock ?? systemClock);
     this.clock = this.timers;
+    this.callLogs = new LogLimiter({ clock: this.clock });
     this.metrics = opts.metrics ?? new MetricsRegistry();
     this.log = opts.logger;
     this.ready = new Promise((res, rej) => { this.resolveReady = res; this.rejectReady = rej; });
@@ -387,7 +395,7 @@ export class Daemon {
       botName, bot: cfg.bots[botName], control: this.control, media: this.media, mediaUrlBase: this.mediaUrlBase,
       fsSampleRateHz: cfg.freeswitch.sampleRate, playback: cfg.freeswitch.playback,
       segmentMs: cfg.media.segmentMs, playoutBufferMs: cfg.media.playoutBufferMs,
-      clock: this.clock, logger: call.logger, metrics: this.metrics,
+      clock: this.clock, logger: call.logger, metrics: this.metrics, sharedLogs: this.callLogs,
     });
     // FreeSWITCH sends this channel's PLAYBACK_* / mod_audio_stream events to the control
     // connection only while it is watched (a `filter`, queued ahead of uuid_audio_stream).

@@ -42,6 +42,8 @@ export interface MediaLegOptions {
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** The daemon's limiter for per-message warnings, shared by every call (see FilePlayback). */
+  sharedLogs?: LogLimiter;
   /** Builds the bot websocket client; tests may replace it. */
   connectBot?: (o: BotConnectionOptions) => BotConnection;
 }
@@ -117,7 +119,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
       breakCurrent: () => { void this.o.control.uuidBreak(this.fsUuid, undefined); },
       markPlayed: (name) => this.sendToBot(this.adapter.markPlayed(name)),
     };
-    const common = { clock: o.clock, logger: o.logger, metrics: o.metrics, actions, sampleRateHz: o.fsSampleRateHz };
+    const common = { clock: o.clock, logger: o.logger, metrics: o.metrics, actions, sampleRateHz: o.fsSampleRateHz, sharedLogs: o.sharedLogs };
     this.playback = o.playback === 'file'
       ? new FilePlayback({ ...common, segmentMs: o.segmentMs, maxBufferMs: o.playoutBufferMs })
       : new StreamPlayback({ ...common, maxBufferMs: o.playoutBufferMs });

@@ -5,6 +5,7 @@ import {
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
+import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import {
@@ -85,6 +86,8 @@ export class EslControl extends TypedEmitter<EslControlEvents> {
   /** Set by the first watchChannel, for good: from then on the connection is filtered. */
   private filtering = false;
   private readonly random: () => number;
+  /** Per-command warnings, limited (LogLimiter). */
+  private readonly logs: LogLimiter;
   private readonly backoff: BackoffOptions;
   private readonly commandTimeoutMs: number;
   private readonly originateTimeoutMs: number;
@@ -95,6 +98,7 @@ export class EslControl extends TypedEmitter<EslControlEvents> {
 
   constructor(private readonly opts: EslControlOptions) {
     super();
+    this.logs = new LogLimiter({ clock: opts.clock });
     this.random = opts.random ?? Math.random;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
@@ -291,7 +295,10 @@ export class EslControl extends TypedEmitter<EslControlEvents> {
     cancel();
     if (outcome === 'timeout' || outcome instanceof FreeSwitchTimeoutError) {
       this.opts.metrics.error('ESL_COMMAND_TIMEOUT');
-      this.opts.logger.warn({ code: 'ESL_COMMAND_TIMEOUT', command: commandName(command), timeoutMs }, 'esl command timed out');
+      // one per command: under load every call's commands time out together (issue 8: at most one
+      // line per 10 s, with the count suppressed since the previous one)
+      const suppressed = this.logs.hit('ESL_COMMAND_TIMEOUT');
+      if (suppressed !== SUPPRESSED) this.opts.logger.warn({ code: 'ESL_COMMAND_TIMEOUT', command: commandName(command), timeoutMs, suppressed }, 'esl command timed out');
       // No command/reply at all for that long means the connection is wedged: esl-lite keeps one
       // command in flight, so every later command would wait behind it. Drop and reconnect.
       const oldest = transport.unanswered[0];

@@ -50,6 +50,11 @@ export interface FilePlaybackOptions {
   playbackGraceMs?: number;
   /** Shortest time between two log lines of one repeated warning. Default 10 000 ms. */
   logIntervalMs?: number;
+  /**
+   * A limiter shared by every call (the daemon's): the lines of a code are then limited across
+   * calls, so a fault hitting many calls at once still writes a few lines. Not flushed on close.
+   */
+  sharedLogs?: LogLimiter;
 }
 
 /** Bound on remembered cleared files (a few per clear; more only if PLAYBACK events never come). */
@@ -70,6 +75,7 @@ export class FilePlayback implements PlaybackController {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly logs: LogLimiter;
+  private readonly logsShared: boolean;
   private readonly metrics: MetricsRegistry;
   private readonly actions: PlaybackActions;
   private readonly sampleRateHz: number;
@@ -102,7 +108,8 @@ export class FilePlayback implements PlaybackController {
   constructor(opts: FilePlaybackOptions) {
     this.clock = opts.clock;
     this.log = opts.logger;
-    this.logs = new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
+    this.logs = opts.sharedLogs ?? new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
+    this.logsShared = opts.sharedLogs !== undefined;
     this.metrics = opts.metrics;
     this.actions = opts.actions;
     this.sampleRateHz = opts.sampleRateHz;
@@ -225,7 +232,7 @@ export class FilePlayback implements PlaybackController {
     this.buffer.clear();
     this.inFlight.length = 0;
     this.clearedFiles.clear();
-    this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
+    if (!this.logsShared) this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
   }
 
   /** Counts one occurrence of `code`; returns what {@link LogLimiter.hit} returns. */

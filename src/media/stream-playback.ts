@@ -35,6 +35,11 @@ export interface StreamPlaybackOptions {
   maxBufferMs?: number;
   /** Shortest time between two log lines of one repeated warning. Default 10 000 ms. */
   logIntervalMs?: number;
+  /**
+   * A limiter shared by every call (the daemon's): the lines of a code are then limited across
+   * calls, so a fault hitting many calls at once still writes a few lines. Not flushed on close.
+   */
+  sharedLogs?: LogLimiter;
 }
 
 const FRAME_MS = 20;
@@ -44,6 +49,7 @@ export class StreamPlayback implements PlaybackController {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly logs: LogLimiter;
+  private readonly logsShared: boolean;
   private readonly metrics: MetricsRegistry;
   private readonly actions: PlaybackActions;
   private readonly sampleRateHz: number;
@@ -64,7 +70,8 @@ export class StreamPlayback implements PlaybackController {
   constructor(opts: StreamPlaybackOptions) {
     this.clock = opts.clock;
     this.log = opts.logger;
-    this.logs = new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
+    this.logs = opts.sharedLogs ?? new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
+    this.logsShared = opts.sharedLogs !== undefined;
     this.metrics = opts.metrics;
     this.actions = opts.actions;
     this.sampleRateHz = opts.sampleRateHz;
@@ -135,7 +142,7 @@ export class StreamPlayback implements PlaybackController {
     this.buffer.clear();
     this.dueNames.length = 0;
     this.dueAtMs.length = 0;
-    this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
+    if (!this.logsShared) this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
   }
 
   /** Counts one occurrence of `code`; returns what {@link LogLimiter.hit} returns. */

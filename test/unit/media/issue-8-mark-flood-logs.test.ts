@@ -8,6 +8,7 @@ import { FilePlayback } from '../../../src/media/file-playback.js';
 import { StreamPlayback } from '../../../src/media/stream-playback.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
+import { LogLimiter } from '../../../src/observability/log-limiter.js';
 import { RecordingActions, ramp } from './playback-helpers.js';
 
 type Line = { level: number; code?: string; suppressed?: number; msg: string };
@@ -65,3 +66,28 @@ for (const mode of ['file', 'stream'] as const) {
     t.equal(accounted, EXTRA, 'the lines account for every occurrence');
   });
 }
+
+t.test('100 calls flooding marks share the daemon\'s limiter: a few lines in all, every mark counted', async (t) => {
+  const clock = new ManualClock();
+  const metrics = new MetricsRegistry();
+  const { lines, logger } = capture();
+  const shared = new LogLimiter({ clock, intervalMs: INTERVAL_MS });
+  const calls = Array.from({ length: 100 }, () => {
+    const actions = new RecordingActions();
+    const pb = new FilePlayback({ clock, actions, metrics, logger, sampleRateHz: 8000, maxBufferMs: 300_000, sharedLogs: shared });
+    pb.pushAudio(ramp(120_000));
+    for (let i = 0; i < MAX_MARKS; i++) pb.mark(`m${i}`);
+    return pb;
+  });
+  t.teardown(() => { for (const pb of calls) pb.close(); });
+  const perCall = 50;
+  for (let k = 0; k < perCall; k++) {
+    for (const pb of calls) pb.mark('extra');
+    clock.advance(SOAK_MS / perCall);
+  }
+  for (const pb of calls) pb.close();
+  await flush();
+  t.equal(metrics.errorCount('MEDIA_TOO_MANY_MARKS'), 100 * perCall, 'every refused mark is counted');
+  const warns = lines.filter((l) => l.code === 'MEDIA_TOO_MANY_MARKS');
+  t.ok(warns.length <= 1 + SOAK_MS / INTERVAL_MS, `one line, then at most one per 10 s for all calls together (got ${warns.length})`);
+});
