@@ -103,6 +103,9 @@ export class SipSignalling {
         ...common, freeswitch: this.o.freeswitch, drachtioSipAddress: () => this.link.sipAddress,
         freeswitchHost: uriHost(d.sipProfileUri), logger: logger.child({ component: 'sip-outbound' }),
       });
+      this.dialer.on('progress', (p) => {
+        logger.info({ component: 'sip-outbound', callId: p.callId, sipStatus: p.sipStatus, earlyMedia: p.earlyMedia }, 'outbound call ringing');
+      });
       this.dialer.on('ended', (e) => this.o.onCallEnded({
         callId: e.callId, direction: 'outbound', by: e.by, cause: e.cause, ...this.lostCode(e.by),
       }));

@@ -99,8 +99,10 @@ routes:
     t.teardown(() => { if (uas.child.exitCode === null) uas.child.kill(); });
     t.ok(await waitUdpBound(trunkPort));
     const before = daemon.records().length;
+    const ringing = daemon.logLines(/outbound call ringing/).length;
     const dial = daemon.request('POST', '/v1/calls', { to: '4915100001', trunk: 'operator', bot: 'b', timeoutSec: 60 });
-    await new Promise((r) => setTimeout(r, 1500)); // FreeSWITCH's INVITE went out, the trunk is ringing
+    // FreeSWITCH's INVITE went out through drachtio-server and the trunk answered 180
+    await until(() => daemon.logLines(/outbound call ringing/).length > ringing, 15_000, 'the trunk ringing');
     const killed = Date.now();
     drachtio.kill();
     const r = await dial;
