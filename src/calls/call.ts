@@ -119,9 +119,6 @@ export class Call extends TypedEmitter<CallEvents> {
     this.init.params = { ...channelParams, ...this.init.params };
   }
 
-  /** Whether the call was handed on by a transfer (its record says `transferred`). */
-  get transferred(): boolean { return this.extra.result === 'transferred'; }
-
   /** Adds the SIP outcome (status, dial result) or a transfer to the call record. */
   annotate(extra: CallAnnotation): void {
     this.extra = { ...this.extra, ...extra };
