@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { TypedEmitter, reportListenerErrors } from '../typed-emitter.js';
 import { FsbridgeError } from '../errors.js';
+import type { SrfApi } from './srf.js';
 
 /**
  * drachtio-server's SIP address (`host:port`) from the hostport list it announces on
@@ -19,6 +20,11 @@ import { FsbridgeError } from '../errors.js';
 export function sipAddressFromHostport(hostport: string): string | undefined {
   const udp = hostport.split(',').map((x) => x.trim()).filter((x) => x.startsWith('udp/')).map((x) => x.slice(4));
   return udp.find((a) => a.startsWith('127.')) ?? udp[0];
+}
+
+/** srf's reconnect state (wire-protocol.js), reached into by close(). */
+interface SrfInternals {
+  _app?: { client?: { wp?: { closing: boolean; reconnectVars?: { retryTimer?: ReturnType<typeof setTimeout> | null } } } };
 }
 
 /** Where drachtio-server's admin port is. */
@@ -35,7 +41,7 @@ export interface DrachtioLinkOptions {
   /** Upper bound of the reconnect delay (default 5000 ms); srf starts at ~250 ms and grows ×1.7. */
   retryMaxDelayMs?: number;
   /** Builds the srf instance (tests); default `new Srf()`. */
-  createSrf?: () => any;
+  createSrf?: () => SrfApi;
 }
 
 /** Events of a {@link DrachtioLink}. */
@@ -53,7 +59,7 @@ export type DrachtioLinkEvents = {
  */
 export class DrachtioLink extends TypedEmitter<DrachtioLinkEvents> {
   private readonly opts: DrachtioLinkOptions;
-  private instance?: any;
+  private instance?: SrfApi;
   private up = false;
   private everConnected = false;
   private closed = false;
@@ -64,7 +70,7 @@ export class DrachtioLink extends TypedEmitter<DrachtioLinkEvents> {
   }
 
   /** The drachtio-srf instance (valid after connect() was called). */
-  get srf(): any {
+  get srf(): SrfApi {
     if (!this.instance) throw new Error('DrachtioLink: connect() first');
     return this.instance;
   }
@@ -84,7 +90,8 @@ export class DrachtioLink extends TypedEmitter<DrachtioLinkEvents> {
   connect(target: DrachtioLinkTarget): Promise<void> {
     if (this.instance) throw new Error('DrachtioLink: connect() called twice');
     const { logger, metrics } = this.opts;
-    const srf = this.opts.createSrf ? this.opts.createSrf() : new (Srf as any)();
+    // srf.ts says where the shipped declarations differ from what srf does at run time.
+    const srf = this.opts.createSrf ? this.opts.createSrf() : new Srf() as unknown as SrfApi;
     this.instance = srf;
     const up = metrics.gauge('fsbridge_drachtio_connected', 'Whether fsbridge is authenticated to drachtio-server (0/1).');
     const reconnects = metrics.counter('fsbridge_drachtio_reconnects_total', 'Connections to drachtio-server after the first.');
@@ -138,7 +145,7 @@ export class DrachtioLink extends TypedEmitter<DrachtioLinkEvents> {
     try { srf.disconnect(); } catch { /* no socket while reconnecting; srf marks itself closing first */ }
     // srf's pending reconnect timer does not re-check its closing flag when it fires
     // (wire-protocol.js _onConnectionGone), so it is cleared here.
-    const wp = srf._app?.client?.wp;
+    const wp = (srf as SrfInternals)._app?.client?.wp;
     if (wp) {
       wp.closing = true;
       if (wp.reconnectVars?.retryTimer) { clearTimeout(wp.reconnectVars.retryTimer); wp.reconnectVars.retryTimer = null; }

@@ -19,6 +19,7 @@ import { TypedEmitter, reportListenerErrors } from '../typed-emitter.js';
 import { causeToSipStatus, parseReasonHeader, reasonHeader, sipStatusToCause } from './causes.js';
 import { digestUriMatches, parseCredentials, parseNc, verifyCredentials } from './digest.js';
 import type { SipErrorCode } from './error-codes.js';
+import { sipFailure, type SipDialog, type SipRequest, type SipResponse, type SrfApi } from './srf.js';
 import {
   compileTrunks, makeNonce, matchRoute, nonceIssuedMs, NonceUseTable, trunkForSource, uriUser, uriWithUser,
   type InboundTrunk, type RouteConfig, type TrunkConfig,
@@ -38,7 +39,7 @@ export type AdmitResult = { ok: true } | { ok: false; reason: 'capacity' | 'drai
 /** Options of {@link InboundCalls}. */
 export interface InboundCallsOptions {
   /** A connected drachtio-srf instance (DrachtioLink.srf). */
-  srf: any;
+  srf: SrfApi;
   trunks: readonly TrunkConfig[];
   routes: readonly RouteConfig[];
   /** FreeSWITCH's SIP profile, e.g. `sip:127.0.0.1:5080` (DrachtioConfig.sipProfileUri). */
@@ -64,7 +65,7 @@ export interface InboundCallsOptions {
    * Offered every INVITE first: returns true when it took it (FreeSWITCH's leg of an outbound
    * dial, see OutboundDialer.claim); such an INVITE is no inbound call.
    */
-  claim?: (req: any, res: any) => boolean;
+  claim?: (req: SipRequest, res: SipResponse) => boolean;
   /**
    * Time FreeSWITCH has to answer the bridged INVITE (default 30000 ms); then its leg is
    * cancelled and the caller gets 503 + Retry-After (CallsConfig.answerTimeoutMs fits here).
@@ -129,8 +130,8 @@ type DigestCheck =
 
 interface LiveCall {
   info: InboundCallInfo;
-  uas?: any;
-  uac?: any;
+  uas?: SipDialog;
+  uac?: SipDialog;
   ended: boolean;
   /** Set by hangup() before answer: the cause; the FreeSWITCH leg is being cancelled. */
   hungUp?: string;
@@ -175,7 +176,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     for (const t of this.trunks) {
       if (t.allow.bad.length) this.o.logger.warn({ trunk: t.trunk.name, entries: t.allow.bad }, 'inbound.allow entries skipped');
     }
-    this.o.srf.invite((req: any, res: any) => {
+    this.o.srf.invite((req, res) => {
       this.onInvite(req, res).catch((err: unknown) => {
         this.o.logger.error({ err: (err as Error)?.message }, 'inbound INVITE handler failed');
       });
@@ -224,7 +225,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     this.o.metrics.counter('fsbridge_sip_inbound_invites_total', 'Inbound INVITEs by outcome.').inc({ result });
   }
 
-  private reject(res: any, status: number, code: SipErrorCode, source: string, to: string | undefined, headers: Record<string, string> = {}, quiet = false): void {
+  private reject(res: SipResponse, status: number, code: SipErrorCode, source: string, to: string | undefined, headers: Record<string, string> = {}, quiet = false): void {
     this.o.metrics.error(code);
     this.counter(code);
     // a flood must not turn into a log flood: those rejections are counted, logged at debug
@@ -234,7 +235,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     this.safeEmit('rejected', { code, sipStatus: status, source, to });
   }
 
-  private async onInvite(req: any, res: any): Promise<void> {
+  private async onInvite(req: SipRequest, res: SipResponse): Promise<void> {
     if (this.o.claim?.(req, res)) return;
     const source: string = req.source_address ?? '';
     const maxInProgress = this.o.maxInProgress ?? 200;
@@ -253,7 +254,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     }
   }
 
-  private async handle(req: any, res: any, source: string, retryAfter: string, release: () => void): Promise<void> {
+  private async handle(req: SipRequest, res: SipResponse, source: string, retryAfter: string, release: () => void): Promise<void> {
     const to = uriUser(req.uri) ?? uriUser(req.get('To'));
     // (a) source check
     let trunk = trunkForSource(this.trunks, source);
@@ -294,7 +295,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     this.safeEmit('admitted', info);
     let cancelled = false;
     let timedOut = false;
-    let uacReq: any;
+    let uacReq: SipRequest | undefined;
     req.on('cancel', () => { cancelled = true; });
     const cancelTimer = this.clock.setTimeout(() => {
       timedOut = true;
@@ -306,16 +307,16 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
       call.abandon = (cause) => { abandoned = cause; rej(new Error('drachtio-server lost')); };
     });
     lost.catch(() => {});
-    let legs: { uas: any; uac: any };
+    let legs: { uas: SipDialog; uac: SipDialog };
     try {
       legs = await Promise.race([lost, this.o.srf.createB2BUA(req, res, uriWithUser(this.o.sipProfileUri, to), {
         headers: { 'X-Fsbridge-Call': callId },
         // failures are answered here, so that a timeout is not passed on as FreeSWITCH's 487
         passFailure: false,
       }, {
-        cbRequest: (_e: unknown, r: any) => { uacReq = r; if (timedOut || call.hungUp) { try { r.cancel(); } catch { /* final */ } } },
+        cbRequest: (_e, r) => { uacReq = r; if (timedOut || call.hungUp) { try { r.cancel(); } catch { /* final */ } } },
       })]);
-    } catch (err: any) {
+    } catch (err: unknown) {
       cancelTimer();
       release();
       call.abandon = undefined;
@@ -323,7 +324,8 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
         this.finish(call, { callId, by: 'fsbridge', cause: abandoned });
         return;
       }
-      const status: number = typeof err?.status === 'number' ? err.status : 500;
+      const failure = sipFailure(err);
+      const status = failure.status ?? 500;
       if (cancelled) {
         // srf answered the caller's CANCEL with 200 and the INVITE with 487 already.
         this.counter('cancelled');
@@ -344,7 +346,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
         this.finish(call, { callId, by: 'fsbridge', sipStatus: 503, cause: 'RECOVERY_ON_TIMER_EXPIRE' });
         return;
       }
-      if (!res.finalResponseSent) { try { res.send(status, err?.reason); } catch { /* gone */ } }
+      if (!res.finalResponseSent) { try { res.send(status, failure.reason); } catch { /* gone */ } }
       this.finish(call, { callId, by: 'freeswitch', sipStatus: status, cause: sipStatusToCause(status).name });
       return;
     }
@@ -363,17 +365,17 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     }
     this.counter('answered');
     this.safeEmit('answered', info);
-    const causeOf = (bye: any): string => {
-      const r = bye?.get?.('Reason');
+    const causeOf = (bye: SipRequest | undefined): string => {
+      const r = bye?.get('Reason');
       return (typeof r === 'string' && parseReasonHeader(r)?.name) || 'NORMAL_CLEARING';
     };
-    legs.uas.on('destroy', (bye: any) => {
+    legs.uas.on('destroy', (bye) => {
       if (call.ended) return;
       const cause = causeOf(bye);
       this.finish(call, { callId, by: 'caller', cause });
       legs.uac.destroy({ headers: { Reason: reasonHeader(cause) } }).catch(() => {});
     });
-    legs.uac.on('destroy', (bye: any) => {
+    legs.uac.on('destroy', (bye) => {
       if (call.ended) return;
       const cause = causeOf(bye);
       this.finish(call, { callId, by: 'freeswitch', cause });
@@ -397,7 +399,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
   }
 
   /** Answers a digest failure of a known trunk: counted, one log line (no numbers: personal data). */
-  private refuseDigest(res: any, status: number, code: SipErrorCode, trunk: TrunkConfig, source: string, to: string | undefined, headers: Record<string, string> = {}): void {
+  private refuseDigest(res: SipResponse, status: number, code: SipErrorCode, trunk: TrunkConfig, source: string, to: string | undefined, headers: Record<string, string> = {}): void {
     this.o.metrics.error(code);
     this.counter(code);
     this.o.logger.warn({ code, status, source, trunk: trunk.name }, 'inbound INVITE digest refused');
@@ -411,7 +413,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
    * Request-URI and that the nonce count grew. Only a request that passes all of them is
    * recorded in the nonce table.
    */
-  private checkDigest(req: any): DigestCheck {
+  private checkDigest(req: SipRequest): DigestCheck {
     const digestTrunks = this.trunks.filter((t) => t.trunk.inbound.digest && t.trunk.username && t.trunk.password);
     if (digestTrunks.length === 0) return { kind: 'forbidden' };
     const header = req.get('Authorization');

@@ -25,6 +25,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { TypedEmitter, reportListenerErrors } from '../typed-emitter.js';
 import { parseReasonHeader, reasonHeader, sipStatusToCause } from './causes.js';
 import type { SipErrorCode } from './error-codes.js';
+import { sipFailure, type SipDialog, type SipRequest, type SipResponse, type SrfApi } from './srf.js';
 import { uriWithUser, type TrunkConfig } from './inbound-policy.js';
 import { TrunkLimiter, type Release } from './trunk-limiter.js';
 
@@ -101,7 +102,7 @@ export type OutboundDialerEvents = {
 
 /** Options of {@link OutboundDialer}. */
 export interface OutboundDialerOptions {
-  srf: any;
+  srf: SrfApi;
   trunks: readonly TrunkConfig[];
   freeswitch: FreeswitchDialer;
   /** drachtio-server's SIP address as FreeSWITCH reaches it (`host:port`), once known. */
@@ -116,14 +117,14 @@ export interface OutboundDialerOptions {
 }
 
 /** FreeSWITCH's INVITE, or why it will not come. */
-type FsInvite = { req: any; res: any } | { failed: string; code?: SipErrorCode };
+type FsInvite = { req: SipRequest; res: SipResponse } | { failed: string; code?: SipErrorCode };
 
 interface Pending {
   fsUuid: string;
   settle: (v: FsInvite) => void;
 }
 
-interface Answered { callId: string; fsUuid: string; uas: any; uac: any; release: Release; ended: boolean }
+interface Answered { callId: string; fsUuid: string; uas: SipDialog; uac: SipDialog; release: Release; ended: boolean }
 
 /** Classifies a trunk's final failure status (RFC 3398 causes via causes.ts). */
 export function classifyFailure(status: number): DialFailed['result'] {
@@ -169,8 +170,8 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
    * An INVITE that drachtio-server received: taken (true) when it is FreeSWITCH's leg of a dial
    * in progress (X-Fsbridge-Call names a pending dial and it comes from FreeSWITCH's host).
    */
-  claim(req: any, res: any): boolean {
-    const id = req.get?.('X-Fsbridge-Call');
+  claim(req: SipRequest, res: SipResponse): boolean {
+    const id = req.get('X-Fsbridge-Call');
     if (typeof id !== 'string') return false;
     const p = this.pending.get(id);
     if (!p || req.source_address !== this.o.freeswitchHost) return false;
@@ -286,11 +287,11 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
       return this.fail(callId, 'failed', fs.failed === 'INVALID_NUMBER_FORMAT' ? fs.failed : 'NORMAL_TEMPORARY_FAILURE', { code: fs.code ?? 'SIP_OUTBOUND_FREESWITCH_FAILED' });
     }
     // 2. The trunk leg, as a B2BUA of FreeSWITCH's INVITE.
-    let trunkReq: any;
+    let trunkReq: SipRequest | undefined;
     let noAnswer = false;
     let freeswitchCancelled = false;
     let abandoned = null as { cause: string; code: SipErrorCode } | null;
-    fs.req.on?.('cancel', () => { freeswitchCancelled = true; });
+    fs.req.on('cancel', () => { freeswitchCancelled = true; });
     const cancelTrunk = () => { try { trunkReq?.cancel(); } catch { /* already final */ } };
     const cancelRing = this.clock.setTimeout(() => { noAnswer = true; cancelTrunk(); }, req.timeoutSec * 1000);
     // The link lost (dropAll): srf will never settle this B2BUA, so it is settled here.
@@ -301,21 +302,21 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
     lost.catch(() => {});
     this.ringing.set(callId, abandon);
     const auth = trunk.username && trunk.password ? { username: trunk.username, password: trunk.password } : undefined;
-    let legs: { uas: any; uac: any };
+    let legs: { uas: SipDialog; uac: SipDialog };
     try {
       legs = await Promise.race([lost, srf.createB2BUA(fs.req, fs.res, uriWithUser(trunk.registrar, req.to), {
         headers: { ...(req.headers ?? {}), From: `<sip:${from}@localhost>` },
         ...(auth ? { auth } : {}),
       }, {
-        cbRequest: (_e: unknown, r: any) => { trunkReq = r; if (noAnswer || abandoned) cancelTrunk(); },
-        cbProvisional: (res: any) => {
+        cbRequest: (_e, r) => { trunkReq = r; if (noAnswer || abandoned) cancelTrunk(); },
+        cbProvisional: (res) => {
           if (res.status > 100) this.safeEmit('progress', { callId, sipStatus: res.status, earlyMedia: Boolean(res.body) });
         },
       })]);
-    } catch (err: any) {
+    } catch (err: unknown) {
       cancelRing();
       this.ringing.delete(callId);
-      const status: number | undefined = typeof err?.status === 'number' ? err.status : undefined;
+      const status = sipFailure(err).status;
       if (abandoned) {
         this.o.freeswitch.kill(fsUuid, abandoned.cause);
         return this.fail(callId, 'failed', abandoned.cause, { code: abandoned.code });
@@ -340,17 +341,17 @@ export class OutboundDialer extends TypedEmitter<OutboundDialerEvents> {
     }
     const call: Answered = { callId, fsUuid, uas, uac, release, ended: false };
     this.calls.set(callId, call);
-    const causeOf = (bye: any): string => {
-      const r = bye?.get?.('Reason');
+    const causeOf = (bye: SipRequest | undefined): string => {
+      const r = bye?.get('Reason');
       return (typeof r === 'string' && parseReasonHeader(r)?.name) || 'NORMAL_CLEARING';
     };
-    uac.on('destroy', (bye: any) => {
+    uac.on('destroy', (bye) => {
       if (call.ended) return;
       const cause = causeOf(bye);
       this.finish(call, 'callee', cause);
       uas.destroy({ headers: { Reason: reasonHeader(cause) } }).catch(() => {});
     });
-    uas.on('destroy', (bye: any) => {
+    uas.on('destroy', (bye) => {
       if (call.ended) return;
       const cause = causeOf(bye);
       this.finish(call, 'freeswitch', cause);

@@ -1,5 +1,5 @@
 // Issue 8 fault suite, with the real programs and `fsbridge run` as its own process: 20 live calls
-// of each kind (dialplan, inbound SIP, outbound SIP), then in turn SIGHUP, the bot killed,
+// of each kind (dialplan, inbound SIP, outbound SIP), then in turn SIGHUP, the bot killed and restarted,
 // drachtio-server killed, FreeSWITCH killed (each restarted) and SIGTERM. The daemon never exits
 // on its own, every call has exactly one record whose cause and endedBy say what happened, and
 // nothing a call held is left: /metrics gauges (calls, call owners, media streams, bot sockets,
@@ -160,14 +160,22 @@ routes:
     await checkNothingHeld(b.timers, b.handles);
   });
 
-  await t.test('the bot dies (every socket dropped without a close frame): every call ends by fsbridge', async (t) => {
+  await t.test('the bot process dies and restarts: every call ends by fsbridge; a call while it is down fails clearly; calls work after', async (t) => {
     const b = await baseline();
     const placed = await place();
-    const { ids, conns } = placed;
+    const { ids } = placed;
     t.teardown(() => stopPeers(placed));
-    for (const c of conns) c.kill();
+    await bot.crash(); // sockets dropped without a close frame, port closed
     await checkRecords(ids, b.records, () => ({ endedBy: 'fsbridge', cause: 'NORMAL_TEMPORARY_FAILURE', errorCode: 'BOT_CLOSED_ABNORMALLY' }));
+    // a call while the bot is down: refused at connect, recorded as such
+    const r = await fs.api('bgapi originate {origination_caller_id_number=4930123456}loopback/bot-b/default &park');
+    t.match(r, /^\+OK/, 'FreeSWITCH places the call');
+    await until(() => daemon.records().length >= b.records + ids.length + 1, 30_000, 'the record of the call made while the bot was down');
+    const down = daemon.records().slice(b.records).find((rec) => !ids.includes(rec.callId));
+    t.match(down, { endedBy: 'fsbridge', errorCode: 'BOT_CONNECT_FAILED' }, 'recorded as a bot connect failure');
+    await bot.restart();
     await checkNothingHeld(b.timers, b.handles);
+    // the next rounds place 60 calls to the restarted bot
   });
 
   await t.test('drachtio-server dies: its 40 SIP calls end (SIP_DRACHTIO_LOST), the dialplan calls go on', async (t) => {

@@ -58,7 +58,11 @@ export class ScriptedBot {
   readonly conns: BotConn[] = [];
   private waiters: Array<(c: BotConn) => void> = [];
 
-  private constructor(private readonly wss: WebSocketServer, readonly url: string) {
+  private constructor(private wss: WebSocketServer, readonly url: string, private readonly port: number) {
+    this.accept(wss);
+  }
+
+  private accept(wss: WebSocketServer): void {
     wss.on('connection', (ws) => {
       const c = new BotConn(ws);
       this.conns.push(c);
@@ -66,10 +70,19 @@ export class ScriptedBot {
     });
   }
 
+  private static async listen(port: number): Promise<WebSocketServer> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', () => resolve());
+      wss.once('error', reject);
+    });
+    return wss;
+  }
+
   static async start(t: Test): Promise<ScriptedBot> {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
-    const bot = new ScriptedBot(wss, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`);
+    const wss = await ScriptedBot.listen(0);
+    const port = (wss.address() as AddressInfo).port;
+    const bot = new ScriptedBot(wss, `ws://127.0.0.1:${port}/`, port);
     t.teardown(() => bot.close());
     return bot;
   }
@@ -81,6 +94,18 @@ export class ScriptedBot {
       const tm = setTimeout(() => reject(new Error('bot: no connection from fsbridge')), timeoutMs);
       this.waiters.push((c) => { clearTimeout(tm); resolve(c); });
     });
+  }
+
+  /**
+   * The bot process dies: every connection drops without a close frame and the port is closed
+   * (new connections are refused) until {@link restart}.
+   */
+  crash(): Promise<void> { return this.close(); }
+
+  /** The bot comes back on the same port. */
+  async restart(): Promise<void> {
+    this.wss = await ScriptedBot.listen(this.port);
+    this.accept(this.wss);
   }
 
   close(): Promise<void> {
