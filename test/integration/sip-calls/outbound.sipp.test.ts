@@ -11,6 +11,7 @@ import { runSipp, freeUdpPort, haveBinary, waitUdpBound } from '../../e2e/sipp-r
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { TrunkConfig } from '../../../src/config/schema.js';
+import type { SipRequest, SipResponse } from '../../../src/sip/srf.js';
 
 async function setup(t: any, o: { trunkPort?: number; outbound?: Partial<TrunkConfig['outbound']>; fsInviteTimeoutMs?: number; password?: string } = {}) {
   const twin = await startTwin();
@@ -76,7 +77,7 @@ t.test('unknown trunk and bad numbers fail at once', async (t) => {
 t.test('an INVITE naming no pending dial is not claimed', async (t) => {
   const { dialer } = await setup(t);
   const fake = { get: (h: string) => (h === 'X-Fsbridge-Call' ? 'nobody' : undefined), source_address: '127.0.0.1' };
-  t.equal(dialer.claim(fake, {}), false);
+  t.equal(dialer.claim(fake as unknown as SipRequest, {} as SipResponse), false);
 });
 
 /** A scripted trunk: 407 first, then checks Proxy-Authorization with src/sip/digest.ts. */
