@@ -178,7 +178,7 @@ async function onStart(): Promise<void> {
       const leg = new MediaLeg({
         info: { callId: `c${i}`, fsUuid: `uuid-${i}`, from: '+15550000000', to: '+15550000001', direction: 'inbound', params: {}, accountSid: 'AC' + '0'.repeat(32) },
         botName: 'bench', bot, control, media: mediaPort, mediaUrlBase: `ws://127.0.0.1:${port}`,
-        fsSampleRateHz: 8000, playback: 'stream', segmentMs: 200, playoutBufferMs: 60_000,
+        fsSampleRateHz: 8000, playback: 'stream', segmentMs: 200, playoutBufferMs: 60_000, pipeDir: '', pipeLeadMs: 40,
         clock: systemClock, logger, metrics,
         connectBot: !tracker ? undefined : (o) => {
           const c = new BotConnection(o);

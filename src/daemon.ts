@@ -18,6 +18,7 @@ import { causeFromName } from './calls/hangup-causes.js';
 import { sessionChannel } from './calls/session-channel.js';
 import type { Call } from './calls/call.js';
 import { MediaLeg } from './calls/media-leg.js';
+import { preparePipeDir } from './media/fifo.js';
 import { hex32, twilioCallSid } from './bots/sids.js';
 import { parseHostPort } from './config/formats.js';
 import { SipSignalling } from './sip-signalling.js';
@@ -200,6 +201,10 @@ export class Daemon {
     this.control.on('reconciled', ({ uuids }) => this.reconcile(uuids));
     this.outbound.on('session', (s) => this.onSession(s));
 
+    if (cfg.freeswitch.playback === 'pipe') {
+      const removed = preparePipeDir(cfg.media.pipeDir);
+      if (removed > 0) this.log.info({ dir: cfg.media.pipeDir, removed }, 'playback pipes left by an earlier run removed');
+    }
     const m = await this.media.listen();
     this.ports.media = m.port;
     const adv = cfg.media.advertise;
@@ -395,6 +400,7 @@ export class Daemon {
       botName, bot: cfg.bots[botName], control: this.control, media: this.media, mediaUrlBase: this.mediaUrlBase,
       fsSampleRateHz: cfg.freeswitch.sampleRate, playback: cfg.freeswitch.playback,
       segmentMs: cfg.media.segmentMs, playoutBufferMs: cfg.media.playoutBufferMs,
+      pipeDir: cfg.media.pipeDir, pipeLeadMs: cfg.media.pipeLeadMs,
       clock: this.clock, logger: call.logger, metrics: this.metrics, sharedLogs: this.callLogs,
     });
     // FreeSWITCH sends this channel's PLAYBACK_* / mod_audio_stream events to the control

@@ -10,6 +10,7 @@ import type { MediaConnection, MediaServer, MediaSink } from '../media/server.js
 import type { PlaybackActions, PlaybackController } from '../media/playback.js';
 import { FilePlayback } from '../media/file-playback.js';
 import { StreamPlayback } from '../media/stream-playback.js';
+import { PipePlayback } from '../media/pipe-playback.js';
 import { Downsampler16kTo8k, Upsampler8kTo16k } from '../media/resample.js';
 import { Reframer } from '../media/reframer.js';
 import { BotConnection, type BotConnectionOptions } from '../bots/client.js';
@@ -18,13 +19,14 @@ import { BotInputReporter } from '../bots/input-reporter.js';
 import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
 import type { BotAdapter, BotCommand, CallInfo } from '../bots/adapter.js';
 import type { BotConfig } from '../config/schema.js';
-import type { DeepReadonly } from '../config/schema.js';
+import type { DeepReadonly, PlaybackMode } from '../config/schema.js';
 import type { BotLegEnd } from './ports.js';
 import type { SupervisedLeg } from './call-supervisor.js';
 import { transferAllowed } from './transfer-policy.js';
+import { PipeOutput, type PipeFile } from './pipe-output.js';
 
 /** The ESL commands the media leg uses (a subset of EslControl, so tests can fake it). */
-export type StreamControl = Pick<EslControl, 'audioStreamStart' | 'audioStreamStop' | 'uuidBroadcast' | 'uuidBreak' | 'uuidSendDtmf' | 'bgapi'>;
+export type StreamControl = Pick<EslControl, 'audioStreamStart' | 'audioStreamStop' | 'uuidBroadcast' | 'uuidBreak' | 'uuidSendDtmf' | 'uuidGetvar' | 'bgapi'>;
 
 export interface MediaLegOptions {
   info: CallInfo;
@@ -36,9 +38,15 @@ export interface MediaLegOptions {
   mediaUrlBase: string;
   /** Rate asked of mod_audio_stream (freeswitch.sampleRate). */
   fsSampleRateHz: 8000 | 16000;
-  playback: 'file' | 'stream';
+  playback: PlaybackMode;
   segmentMs: number;
   playoutBufferMs: number;
+  /** 'pipe' mode: where the call's FIFO is made (media.pipeDir). */
+  pipeDir: string;
+  /** 'pipe' mode: audio written ahead of FreeSWITCH (media.pipeLeadMs). */
+  pipeLeadMs: number;
+  /** Makes and opens a FIFO ('pipe' mode; tests may replace it). */
+  createFifo?: (path: string) => Promise<PipeFile>;
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
@@ -81,6 +89,9 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
   private conn: MediaConnection | null = null;
   private pendingText: string[] = [];
   private readonly playback: PlaybackController;
+  /** 'pipe' mode: the call's FIFO, opened when the bot first connects. */
+  private readonly pipe: PipeOutput | null = null;
+  private pipeOpening = false;
   /** Caller audio in 20 ms frames whatever the channel's packet time (30 ms trunks). */
   private readonly reframer: Reframer;
   private readonly up = new Upsampler8kTo16k();
@@ -120,9 +131,22 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
       markPlayed: (name) => this.sendToBot(this.adapter.markPlayed(name)),
     };
     const common = { clock: o.clock, logger: o.logger, metrics: o.metrics, actions, sampleRateHz: o.fsSampleRateHz, sharedLogs: o.sharedLogs };
-    this.playback = o.playback === 'file'
-      ? new FilePlayback({ ...common, segmentMs: o.segmentMs, maxBufferMs: o.playoutBufferMs })
-      : new StreamPlayback({ ...common, maxBufferMs: o.playoutBufferMs });
+    if (o.playback === 'pipe') {
+      const pipe = new PipeOutput({
+        callId: o.info.callId, fsUuid: this.fsUuid, dir: o.pipeDir, inRateHz: o.fsSampleRateHz,
+        control: o.control, clock: o.clock, logger: o.logger, metrics: o.metrics, createFifo: o.createFifo,
+      });
+      this.pipe = pipe;
+      this.playback = new PipePlayback({
+        clock: o.clock, logger: o.logger, metrics: o.metrics, sampleRateHz: o.fsSampleRateHz, sharedLogs: o.sharedLogs,
+        maxBufferMs: o.playoutBufferMs, leadFrames: o.pipeLeadMs / 20,
+        actions: { writeFrame: (pcm) => pipe.writeFrame(pcm), markPlayed: actions.markPlayed },
+      });
+    } else {
+      this.playback = o.playback === 'file'
+        ? new FilePlayback({ ...common, segmentMs: o.segmentMs, maxBufferMs: o.playoutBufferMs })
+        : new StreamPlayback({ ...common, maxBufferMs: o.playoutBufferMs });
+    }
     const m = o.metrics;
     this.counters = {
       framesToBot: m.counter('fsbridge_bot_messages_out_total', 'Messages sent to bots'),
@@ -169,6 +193,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     this.cancelFallback?.();
     this.cancelStreamCheck?.();
     this.playback.close();
+    this.pipe?.close();
     this.badInput.close();
     this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated call warnings suppressed'));
     const detached = Promise.all([
@@ -210,6 +235,10 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
         default:
           return;
       }
+    }
+    if (ev.name === 'PLAYBACK_START' || ev.name === 'PLAYBACK_STOP') {
+      const hangingUp = ev.headers['Channel-Call-State'] === 'HANGUP' || ev.headers['Answer-State'] === 'hangup';
+      if (this.pipe?.onPlaybackEvent(ev.name, ev.headers['Playback-File-Path'] ?? '', hangingUp)) return;
     }
     if (ev.name === 'PLAYBACK_START') {
       this.playback.onPlaybackStart(ev.headers['Playback-File-Path'] ?? '');
@@ -314,6 +343,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
         // stopped while connecting: stop() already closed it; nothing is sent
         if (this.stopped || this.bot !== bot) { bot.close(1000); resolve(); return; }
         for (const m of this.adapter.open(this.o.info)) this.sendToBot(m);
+        this.openPipe();
         resolve();
       });
       bot.on('message', (data, isBinary) => this.onBotMessage(data, isBinary));
@@ -335,6 +365,19 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
         resolve();
       });
       bot.connect();
+    });
+  }
+
+  /** 'pipe' mode, once: the FIFO is made and FreeSWITCH starts playing it; a failure ends the call. */
+  private openPipe(): void {
+    const pipe = this.pipe;
+    if (!pipe || this.pipeOpening) return;
+    this.pipeOpening = true;
+    void pipe.open(this.playback as PipePlayback).then((r) => {
+      if (r.ok || this.stopped) return;
+      this.o.metrics.error('MEDIA_PIPE_FAILED');
+      this.log.warn({ code: 'MEDIA_PIPE_FAILED', reason: r.reason }, 'the playback pipe could not be set up: ending the call');
+      this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode: 'MEDIA_PIPE_FAILED' });
     });
   }
 
@@ -362,6 +405,11 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
       return;
     }
     this.playback.clear();
+    if (this.pipe) {
+      // the pipe's playback never ends by itself: closing it ends it, and the fallback plays next
+      this.playback.close();
+      this.pipe.close();
+    }
     this.fallbackFile = file;
     this.cancelFallback = this.o.clock.setTimeout(
       () => this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode }),

@@ -14,7 +14,7 @@ commands:
   sim drachtio [--admin H:P] [--secret S] [--sip H:P]
                                     run the drachtio-server twin until SIGTERM
   simulate --bot URL --protocol twilio|exotel|native [--caller-audio in.wav] [--record out.wav]
-           [--seconds N] [--dtmf 1#] [--playback file|stream] [--json]
+           [--seconds N] [--dtmf 1#] [--playback pipe|file|stream] [--json]
                                     one simulated call through the twin and the daemon
   demo                              simulate a call to the bundled sample bot
 `;

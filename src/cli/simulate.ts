@@ -14,6 +14,7 @@ import { FreeswitchTwin } from '../sim/freeswitch/index.js';
 import { readWav8k, wavBytes } from '../sim/freeswitch/audio-source.js';
 import { startEchoBot, type EchoBot } from '../bots/sample/echo-bot.js';
 import type { BotProtocol } from '../bots/adapter.js';
+import type { PlaybackMode } from '../config/schema.js';
 import type { CallRecord } from '../calls/call-record.js';
 import { bestMatch, toneSequence } from './recording.js';
 
@@ -34,7 +35,8 @@ export interface SimulateOptions {
   record?: string;
   seconds: number;
   dtmf?: string;
-  playback: 'file' | 'stream';
+  /** freeswitch.playback of the daemon (the twin's mod_audio_stream injects audio only for 'stream'). */
+  playback: PlaybackMode;
   json: boolean;
   /** Say what happens as it happens (the demo's progress). */
   progress?: boolean;
@@ -65,7 +67,7 @@ export async function simulateCall(o: SimulateOptions, io: CliIo): Promise<Simul
   const logger = createLogger({ level: io.env.FSBRIDGE_LOG_LEVEL ?? 'silent' });
   const twin = new FreeswitchTwin({
     host: '127.0.0.1', port: 0, password: 'ClueCon', dialplanDir: join(root, 'dialplans'),
-    logger: logger.child({ component: 'sim-freeswitch' }), playback: o.playback, tempDir: join(work, 'fs-tmp'),
+    logger: logger.child({ component: 'sim-freeswitch' }), playback: o.playback === 'stream' ? 'stream' : 'file', tempDir: join(work, 'fs-tmp'),
   });
   await twin.start();
   say('freeswitch twin ready', { esl: `127.0.0.1:${twin.port}`, playback: o.playback });
@@ -75,7 +77,7 @@ freeswitch:
   esl: { host: 127.0.0.1, port: ${twin.port}, password: env:SIM_ESL_PASSWORD }
   outboundSocket: { host: 127.0.0.1, port: ${io.env.SIM_OUTBOUND_PORT ?? 0} }
   playback: ${o.playback}
-media: { listen: "127.0.0.1:0" }
+media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(work, 'pipes'))} }
 bots:
   sim: { url: ${JSON.stringify(o.botUrl)}, protocol: ${o.protocol}, onDisconnect: hangup }
 api: { listen: "127.0.0.1:0", token: env:SIM_API_TOKEN }
@@ -177,8 +179,8 @@ export async function simulateCommand(args: ParsedArgs, io: CliIo): Promise<numb
   const protocol = flagStr(args, 'protocol') ?? '';
   if (!botUrl || !/^wss?:\/\//.test(botUrl)) { io.err('fsbridge simulate: --bot ws://… is required\n'); return EXIT.USAGE; }
   if (!PROTOCOLS.includes(protocol)) { io.err('fsbridge simulate: --protocol must be twilio, exotel or native\n'); return EXIT.USAGE; }
-  const playback = flagStr(args, 'playback') ?? 'file';
-  if (playback !== 'file' && playback !== 'stream') { io.err('fsbridge simulate: --playback must be file or stream\n'); return EXIT.USAGE; }
+  const playback = flagStr(args, 'playback') ?? 'pipe';
+  if (playback !== 'pipe' && playback !== 'file' && playback !== 'stream') { io.err('fsbridge simulate: --playback must be pipe, file or stream\n'); return EXIT.USAGE; }
   const seconds = Number(flagStr(args, 'seconds') ?? '5');
   if (!(seconds > 0 && seconds <= 3600)) { io.err('fsbridge simulate: --seconds must be between 0 and 3600\n'); return EXIT.USAGE; }
   const callerAudio = flagStr(args, 'caller-audio');
@@ -216,7 +218,7 @@ export async function demoCommand(args: ParsedArgs, io: CliIo): Promise<number> 
     const record = join(io.cwd, '.fsbridge', 'demo-caller-heard.wav');
     const r = await simulateCall({
       botUrl: bot.url + 'twilio', protocol: 'twilio', record, seconds: Number(flagStr(args, 'seconds') ?? '6'),
-      playback: 'file', json: false, dtmf: '1', progress: true,
+      playback: 'pipe', json: false, dtmf: '1', progress: true,
     }, io);
     io.out(`\nBot saw: ${bot.stats.starts} start, ${bot.stats.audioMessagesIn} media messages, DTMF ${JSON.stringify(bot.stats.dtmf)}, ${bot.stats.stops} stop.\n`);
     io.out(`What the caller heard is in ${record} (play it with: play ${record}).\n`);

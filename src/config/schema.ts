@@ -11,7 +11,7 @@ export type DeepReadonly<T> = T extends (infer U)[]
     : T;
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-export type PlaybackMode = 'file' | 'stream';
+export type PlaybackMode = 'pipe' | 'file' | 'stream';
 export type BotProtocol = 'twilio' | 'exotel' | 'native';
 export type DisconnectPolicy = 'hangup' | 'fallback' | 'reconnect';
 export type BotEncoding = 'l16' | 'mulaw';
@@ -48,6 +48,10 @@ export interface MediaConfig {
   maxMessageBytes: number;
   segmentMs: number;
   playoutBufferMs: number;
+  /** Directory of the playback pipes ('pipe' mode). */
+  pipeDir: string;
+  /** Audio written ahead of FreeSWITCH in a playback pipe. */
+  pipeLeadMs: number;
 }
 
 export interface DrachtioConfig {
@@ -212,7 +216,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
             handshakeTimeoutMs: ms(5000, 100, 600_000, 'Time allowed for the connect/channel-data handshake of one call.'),
           },
         },
-        playback: { kind: 'enum', values: ['file', 'stream'], default: 'file', doc: 'How bot audio is played: `file` (community mod_audio_stream: segments played with uuid_broadcast; on FreeSWITCH 1.10.12 each segment costs a gap, so continuous bot speech falls further behind, 0.4 s growing to about 1.5 s within 4 s: fine for prompts, not for conversation; docs/media-playback.md) or `stream` (builds that inject audio in real time).' },
+        playback: { kind: 'enum', values: ['pipe', 'file', 'stream'], default: 'pipe', doc: 'How bot audio is played: `pipe` (FreeSWITCH on the same host: one continuous playback per call of a named pipe in media.pipeDir that fsbridge feeds in real time; conversational), `file` (FreeSWITCH on another host, community mod_audio_stream: segments played with uuid_broadcast; each segment costs a gap, so continuous bot speech falls behind: fine for prompts, not for conversation) or `stream` (module builds that inject audio in real time). docs/media-playback.md.' },
         sampleRate: { kind: 'enum', values: [8000, 16000], default: 8000, unit: 'Hz', doc: 'Sample rate asked of mod_audio_stream.' },
       },
     },
@@ -224,6 +228,8 @@ export const CONFIG_SCHEMA: ObjectNode = {
         maxMessageBytes: { kind: 'integer', min: 1024, max: 16_777_216, default: 65536, unit: 'bytes', doc: 'Largest websocket message accepted from FreeSWITCH.' },
         segmentMs: { kind: 'integer', min: 20, max: 10_000, multipleOf: 20, default: 200, unit: 'ms', doc: 'Length of one playback segment in `file` mode (a multiple of 20).' },
         playoutBufferMs: ms(60_000, 1000, 600_000, 'Most bot audio held per call before the oldest is dropped; at least segmentMs.'),
+        pipeDir: { kind: 'string', format: 'path', default: '/run/fsbridge', doc: 'Directory of the playback pipes (`pipe` mode): created at start if missing; FreeSWITCH\'s user must be able to read it (docs/media-playback.md: permissions, systemd RuntimeDirectory, not under a PrivateTmp /tmp).' },
+        pipeLeadMs: { kind: 'integer', min: 20, max: 200, multipleOf: 20, default: 40, unit: 'ms', doc: 'Audio kept written ahead of FreeSWITCH in the playback pipe: what the caller hears is this much (plus one frame) behind the bot, and a clear is heard within it.' },
       },
     },
     drachtio: {

@@ -46,6 +46,14 @@ export const MEDIA_ERRORS = {
     meaning: 'Bot audio for FreeSWITCH could not be sent: the media websocket was not open yet and the queue of waiting messages was full.',
     consequence: 'That streamAudio message is lost; marks after it are still answered (file mode: by the playback timeout).',
   },
+  MEDIA_PIPE_FAILED: {
+    meaning: 'The playback pipe of a call could not be set up: the channel\'s codec could not be read, the FIFO could not be made or opened in media.pipeDir, or FreeSWITCH refused the uuid_broadcast of it.',
+    consequence: 'The call is ended (errorCode MEDIA_PIPE_FAILED): without the pipe the caller would not hear the bot. `fsbridge doctor` and docs/media-playback.md say what the directory needs.',
+  },
+  MEDIA_PIPE_FULL: {
+    meaning: 'A frame of bot audio (or silence) could not be written to the playback pipe because it was full: FreeSWITCH has stopped reading it.',
+    consequence: 'That frame is dropped; the playback is stopped when FreeSWITCH reports the end of the pipe\'s playback.',
+  },
 } satisfies ErrorTable;
 
 /** A code of {@link MEDIA_ERRORS}. */

@@ -94,16 +94,17 @@ bots:
     const clears = echo.stats.clearsSent;
     const greetingMarks = () => echo.stats.marksReceived.filter((m) => m === 'greeting').length;
     const marksBefore = greetingMarks();
-    // The caller's leg plays nothing itself: every PLAYBACK_STOP is a segment of the bot's audio.
-    const played = await fs.watch(['PLAYBACK_STOP']);
+    // The caller's leg plays nothing itself: every PLAYBACK_START is the bot's audio (the pipe).
+    const played = await fs.watch(['PLAYBACK_START']);
     const t0 = Date.now();
     const { c, rec } = await call('echo', { record: true });
-    // Barge in once the first segment of the greeting (200 ms) has been played to the caller.
-    await until(() => played.length > 0, 15_000, 'the first greeting segment played');
+    // Barge in once the caller has heard the start of the greeting.
+    await until(() => played.length > 0, 15_000, 'the bot\'s audio playing');
+    await new Promise((r) => setTimeout(r, 400));
     const tDtmf = Date.now() - t0;
     await c.sendDtmf('*');
     await until(() => echo.stats.clearsSent > clears, 15_000, 'the bot sent clear');
-    // fsbridge answers the pending greeting mark once it has broken the playback (uuid_break).
+    // fsbridge answers the pending greeting mark at the clear.
     await until(() => greetingMarks() > marksBefore, 15_000, 'the greeting mark answered at the clear');
     t.comment(`DTMF sent at ${tDtmf} ms, the clear done at ${Date.now() - t0} ms after the call was placed`);
     // The caller stays on a while; the greeting (6 s) would go on well past the hang-up.

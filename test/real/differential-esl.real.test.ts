@@ -12,10 +12,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { realSkipReason } from '../helpers/real/realfs.js';
 import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { freeTcpPort } from '../helpers/real/ports.js';
-import { diffTranscripts, formatDiff, type DiffOptions, type Difference } from '../helpers/real/esl-diff.js';
+import { KEY_HEADERS, diffTranscripts, formatDiff, type DiffOptions, type Difference } from '../helpers/real/esl-diff.js';
 import { RawEsl } from '../helpers/real/raw-esl.js';
 import { ROOT } from '../helpers/process.js';
 import { FreeswitchTwin } from '../../src/sim/freeswitch/index.js';
+import { Fifo } from '../../src/media/fifo.js';
 
 const skip = realSkipReason();
 
@@ -345,6 +346,51 @@ t.test('differential ESL: the twin answers as the real FreeSWITCH does', { skip 
     await c.waitEvents(ev('CHANNEL_EXECUTE_COMPLETE', { Application: 'playback', 'Unique-ID': uuidD }), 2, 'the second playback broken off');
     await kill(c, uuidD, 'bgapi');
   });
+
+  const uuidP = randomUUID();
+  const pipeDir = mkdtempSync(join(tmpdir(), 'fsbridge-diff-pipe-'));
+  t.teardown(() => rmSync(pipeDir, { recursive: true, force: true }));
+  await scenario('uuid_broadcast of a named pipe (.L16, as pipe playback): played while written, ended by its writer', async (c, side) => {
+    await auth(c, side);
+    await c.cmd(SUBSCRIBE);
+    await call(c, side, uuidP, 'diff-park', 'bgapi');
+    const frame = Buffer.alloc(320);
+    const fifo = await Fifo.create(join(pipeDir, `${uuidP}.L16`));
+    try {
+      for (let i = 0; i < 2; i++) fifo.write(frame);
+      await c.bgapi(`uuid_broadcast ${uuidP} ${fifo.path} aleg`);
+      await c.waitEvents(ev('PLAYBACK_START'), 1, 'the pipe playing');
+      for (let i = 0; i < 10; i++) fifo.write(frame);
+    } finally {
+      fifo.close(); // the end of the file once what is in it is read
+    }
+    await c.waitEvents(ev('CHANNEL_EXECUTE_COMPLETE', { Application: 'playback', 'Unique-ID': uuidP }), 1, 'the pipe played out');
+    await kill(c, uuidP, 'bgapi');
+  });
+
+  const uuidQ = randomUUID();
+  await scenario('uuid_broadcast of a named pipe fed every 20 ms, broken off', async (c, side) => {
+    await auth(c, side);
+    await c.cmd(SUBSCRIBE);
+    await call(c, side, uuidQ, 'diff-park', 'bgapi');
+    const frame = Buffer.alloc(320);
+    // Fed every 20 ms, as fsbridge feeds it: a real FreeSWITCH reading an empty pipe blocks in
+    // read(), and a uuid_break then waits for the next frame (seen on 1.10.12: never, with no writes).
+    const fifo = await Fifo.create(join(pipeDir, `${uuidQ}.L16`));
+    fifo.write(frame);
+    const feed = setInterval(() => fifo.write(frame), 20);
+    try {
+      await c.bgapi(`uuid_broadcast ${uuidQ} ${fifo.path} aleg`);
+      await c.waitEvents(ev('PLAYBACK_START'), 1, 'the pipe playing');
+      await c.bgapi(`uuid_break ${uuidQ} all`);
+      await c.waitEvents(ev('CHANNEL_EXECUTE_COMPLETE', { Application: 'playback', 'Unique-ID': uuidQ }), 1, 'the pipe broken off');
+    } finally {
+      clearInterval(feed);
+      fifo.close();
+    }
+    await kill(c, uuidQ, 'bgapi');
+    // how much of a fed pipe was read before the break depends on timing (counted in the scenario above)
+  }, { keyHeaders: KEY_HEADERS.filter((h) => h !== 'variable_playback_samples' && h !== 'variable_playback_seconds') });
 
   const uuidE = randomUUID();
   await scenario('playback of a tone_stream from the dialplan (B leg)', async (c, side) => {

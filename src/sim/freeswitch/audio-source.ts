@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { NativeFileSource, nativeCodec } from './native-file-source.js';
 
 /** A pull source of 8 kHz mono 16-bit samples for playback or caller audio. */
 export interface SampleSource {
@@ -9,6 +10,10 @@ export interface SampleSource {
   readonly ended: boolean;
   /** The whole length in samples, when known and finite. */
   readonly totalSamples?: number;
+  /** Releases what the source holds open (a file); called when its playback ended. */
+  close?(): void;
+  /** What FreeSWITCH reports as playback_samples, where that is not the samples played (native files: bytes). */
+  readonly bytesRead?: number;
 }
 
 /** Converts mono 16-bit PCM at any rate to 8 kHz (averaging for 16 kHz, linear otherwise). */
@@ -229,6 +234,7 @@ export function openPlayback(path: string): SampleSource | undefined {
     const ms = Number(path.slice('silence_stream://'.length).split(',')[0]);
     return new SilenceSource(Number.isFinite(ms) ? ms : 0);
   }
+  if (nativeCodec(path)) return NativeFileSource.open(path);
   const lower = path.toLowerCase();
   if (lower.endsWith('.r8') || lower.endsWith('.r16') || lower.endsWith('.raw')) {
     let buf: Buffer;

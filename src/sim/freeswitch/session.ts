@@ -451,7 +451,8 @@ export class Session {
     startHeaders.push(['Playback-File-Path', path]);
     this.fire('PLAYBACK_START', SRC.playbackStart, { after: startHeaders });
     const { status, samples: played } = await this.media.play(src);
-    const samples = status === 'break' ? samplesRead(src, played) : played;
+    src.close?.();
+    const samples = src.bytesRead ?? (status === 'break' ? samplesRead(src, played) : played);
     ch.setVar('playback_last_offset_pos', String(played));
     ch.setVar('playback_seconds', String(Math.floor(samples / 8000)));
     ch.setVar('playback_ms', String(Math.floor(samples / 8)));

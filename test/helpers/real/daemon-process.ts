@@ -20,8 +20,8 @@ export interface DaemonProcessOptions {
   yaml: string;
   /** More environment (the ESL password and drachtio secret are passed as env: references). */
   env?: Record<string, string>;
-  /** freeswitch.playback (default: the daemon's default). */
-  playback?: 'file' | 'stream';
+  /** freeswitch.playback (default: the daemon's default, pipe; the pipes go in the daemon's temp dir). */
+  playback?: 'pipe' | 'file' | 'stream';
   /** Reconnect to FreeSWITCH quickly (fault tests restart it). */
   fastEslReconnect?: boolean;
   /** Extra `calls:` keys, as YAML flow entries (e.g. `drainTimeoutMs: 2000`). */
@@ -29,14 +29,14 @@ export interface DaemonProcessOptions {
 }
 
 /** The `log`, `freeswitch`, `media` (and `drachtio`) sections every real-program test writes. */
-function commonYaml(o: DaemonProcessOptions): string {
+function commonYaml(o: DaemonProcessOptions, pipeDir: string): string {
   const { fs, drachtio } = o;
   const reconnect = o.fastEslReconnect ? ', reconnect: { initialDelayMs: 100, maxDelayMs: 500 }' : '';
   return `log: { level: info }
 freeswitch:
   esl: { host: 127.0.0.1, port: ${fs.eslPort}, password: env:FSBRIDGE_ESL_PASSWORD${reconnect} }
   outboundSocket: { host: 127.0.0.1, port: ${fs.outboundSocketPort} }
-${o.playback ? `  playback: ${o.playback}\n` : ''}media: { listen: "127.0.0.1:0" }
+${o.playback ? `  playback: ${o.playback}\n` : ''}media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(pipeDir)} }
 ${drachtio ? `drachtio: { host: 127.0.0.1, port: ${drachtio.adminPort}, secret: env:FSBRIDGE_DRACHTIO_SECRET, sipProfileUri: "sip:127.0.0.1:${fs.sipPort}" }\n` : ''}`;
 }
 
@@ -46,8 +46,11 @@ export class DaemonProcess {
   apiPort = 0;
   readonly recordFile: string;
   readonly configFile: string;
+  /** media.pipeDir: FreeSWITCH (root here) reads the playback pipes from it. */
+  readonly pipeDir: string;
 
   private constructor(readonly dir: string) {
+    this.pipeDir = join(dir, 'pipes');
     this.recordFile = join(dir, 'calls.jsonl');
     this.configFile = join(dir, 'fsbridge.yaml');
   }
@@ -60,7 +63,7 @@ export class DaemonProcess {
       if (!t.passing() || process.env.FSBRIDGE_KEEP_REALFS) t.comment(`fsbridge log (last lines):\n${d.proc?.lines.slice(-60).join('\n')}`);
       rmSync(d.dir, { recursive: true, force: true });
     });
-    writeFileSync(d.configFile, `${commonYaml(o)}${o.yaml}
+    writeFileSync(d.configFile, `${commonYaml(o, d.pipeDir)}${o.yaml}
 api: { listen: "127.0.0.1:0", token: ${API_TOKEN}, twilio: { accountSid: ACrealtest, authToken: real-auth } }
 calls: { recordFile: ${JSON.stringify(d.recordFile)}${o.calls ? `, ${o.calls}` : ''} }
 `);

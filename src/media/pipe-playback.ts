@@ -1,0 +1,246 @@
+/**
+ * 'pipe' playback (FreeSWITCH on the same host): one continuous `uuid_broadcast` per call of a
+ * named pipe that mod_native_file plays in FreeSWITCH's channel thread, one frame per 20 ms of the
+ * channel's clock. This controller is the writer's pure core: from start() on, a Pacer ticks on
+ * absolute 20 ms deadlines and every tick writes exactly one frame — the bot's audio, or silence
+ * while the bot is quiet (a reader that finds the pipe empty blocks the channel's playback loop).
+ * start() first writes leadFrames of silence, so the pipe always holds about that much audio ahead
+ * of the reader: bot audio is heard about (leadFrames + 1) frames after its tick, whatever the
+ * length of the call (no ratchet), and a clear() is heard within that time without `uuid_break`.
+ *
+ * Marks are answered when the frame holding the audio before them has been written and has
+ * played: its tick + (leadFrames + 1) frames. A partial frame of bot audio waits one tick for the
+ * rest unless the bot has paused (nothing pushed for a frame) or a mark follows it; then it is
+ * padded with silence. The I/O (FIFO, codec) is the caller's: see PipeActions.
+ */
+import type { Clock } from '../clock.js';
+import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
+import type { MediaErrorCode } from './error-codes.js';
+import { Pacer } from './pacer.js';
+import { PlayoutBuffer } from './playout-buffer.js';
+import type { PlaybackController } from './playback.js';
+
+/** Side effects of {@link PipePlayback}. */
+export interface PipeActions {
+  /**
+   * Writes one frame (frameSamples at sampleRateHz) to the pipe. Returns false when the pipe took
+   * nothing (full: the reader is not reading).
+   */
+  writeFrame(pcm: Int16Array): boolean;
+  /** The audio before this mark has played (or was cleared). In placement order. */
+  markPlayed(name: string): void;
+}
+
+/** Options of {@link PipePlayback}. */
+export interface PipePlaybackOptions {
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  actions: PipeActions;
+  /** Rate of the audio pushed and written (8000 or 16000). */
+  sampleRateHz: number;
+  /** Frames of silence written ahead at start (the pipe's lead over the reader). Default 2. */
+  leadFrames?: number;
+  /** Bound on queued bot audio. Default 60 000 ms. */
+  maxBufferMs?: number;
+  /** Shortest time between two log lines of one repeated warning. Default 10 000 ms. */
+  logIntervalMs?: number;
+  /** The daemon's limiter shared by every call (see FilePlayback). Not flushed on close. */
+  sharedLogs?: LogLimiter;
+}
+
+const FRAME_MS = 20;
+
+export class PipePlayback implements PlaybackController {
+  readonly leadFrames: number;
+  readonly frameSamples: number;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly logs: LogLimiter;
+  private readonly logsShared: boolean;
+  private readonly metrics: MetricsRegistry;
+  private readonly actions: PipeActions;
+  private readonly buffer: PlayoutBuffer;
+  private readonly frame: Int16Array;
+  private readonly silence: Int16Array;
+  private readonly pacer: Pacer;
+  /** Marks whose audio is written, with the clock time it has played by. */
+  private readonly dueNames: string[] = [];
+  private readonly dueAtMs: number[] = [];
+  /** When the last frame of bot audio written has played. */
+  private audioEndsAtMs = 0;
+  private lastPushMs = -Infinity;
+  private lastStalls = 0;
+  private closed = false;
+
+  /** Frames written (bot audio or silence). */
+  framesWritten = 0;
+  /** Frames holding bot audio. */
+  audioFrames = 0;
+  /** Frames the pipe did not take (full). */
+  framesRefused = 0;
+
+  constructor(opts: PipePlaybackOptions) {
+    this.clock = opts.clock;
+    this.log = opts.logger;
+    this.logs = opts.sharedLogs ?? new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
+    this.logsShared = opts.sharedLogs !== undefined;
+    this.metrics = opts.metrics;
+    this.actions = opts.actions;
+    this.leadFrames = Math.max(1, Math.min(10, Math.round(opts.leadFrames ?? 2)));
+    this.frameSamples = (opts.sampleRateHz * FRAME_MS) / 1000;
+    this.frame = new Int16Array(this.frameSamples);
+    this.silence = new Int16Array(this.frameSamples);
+    this.buffer = new PlayoutBuffer({ sampleRateHz: opts.sampleRateHz, maxBufferMs: opts.maxBufferMs });
+    this.pacer = new Pacer({ clock: opts.clock, frameMs: FRAME_MS, onTick: () => this.tick() });
+  }
+
+  /** Bot audio waiting in fsbridge (not yet written), in milliseconds. */
+  get queuedMs(): number {
+    return this.buffer.bufferedMs;
+  }
+
+  /** True between start() and close() / stop(). */
+  get running(): boolean {
+    return this.pacer.isRunning;
+  }
+
+  /**
+   * The pipe is open and FreeSWITCH is (about to start) reading it: writes the lead and starts
+   * the frame clock. Again after stop(): a new reader (the lead is written again). No-op when running.
+   */
+  start(): void {
+    if (this.closed || this.pacer.isRunning) return;
+    for (let i = 0; i < this.leadFrames; i++) this.write(this.silence);
+    this.pacer.start();
+  }
+
+  /**
+   * The reader went away (PLAYBACK_STOP of the pipe): stops writing; marks of audio already written
+   * are answered now (it will not play); queued audio stays for a start() on a new reader.
+   */
+  stop(): void {
+    if (this.closed) return;
+    this.pacer.stop();
+    this.answerDue(Infinity);
+  }
+
+  pushAudio(pcm: Int16Array): void {
+    if (this.closed || pcm.length === 0) return;
+    if (this.buffer.push(pcm) > 0) {
+      const suppressed = this.count('MEDIA_PLAYOUT_OVERFLOW');
+      if (suppressed !== SUPPRESSED) {
+        this.log.warn({ code: 'MEDIA_PLAYOUT_OVERFLOW', droppedSamples: this.buffer.droppedSamples, suppressed }, 'playout buffer full, oldest audio dropped');
+      }
+    }
+    this.lastPushMs = this.clock.nowMs();
+  }
+
+  mark(name: string): void {
+    if (this.closed) return;
+    if (this.buffer.mark(name)) {
+      // before start() nothing plays yet; the mark waits for its audio like any other
+      return;
+    }
+    const suppressed = this.count('MEDIA_TOO_MANY_MARKS');
+    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_TOO_MANY_MARKS', suppressed }, 'too many pending marks, answered at once');
+    this.actions.markPlayed(name);
+  }
+
+  /** Drops the queued audio and answers every pending mark; the pipe's lead still plays out. */
+  clear(): void {
+    if (this.closed) return;
+    const names = this.dueNames.splice(0);
+    this.dueAtMs.length = 0;
+    for (const m of this.buffer.clear()) names.push(m);
+    this.audioEndsAtMs = this.clock.nowMs();
+    for (const m of names) {
+      if (this.closed) return;
+      this.actions.markPlayed(m);
+    }
+  }
+
+  /** Not used in pipe mode (no streamAudio is sent). */
+  onPlay(_file: string): void {}
+  /** Not used in pipe mode. */
+  onRejected(): void {}
+  /** Not used in pipe mode. */
+  onPlaybackStart(_file: string): void {}
+  /** Not used here: the owner of the pipe matches its path and calls stop(). */
+  onPlaybackStop(_file: string): void {}
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pacer.stop();
+    this.buffer.clear();
+    this.dueNames.length = 0;
+    this.dueAtMs.length = 0;
+    if (!this.logsShared) this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
+  }
+
+  /** Counts one occurrence of `code`; returns what {@link LogLimiter.hit} returns. */
+  private count(code: MediaErrorCode): number {
+    this.metrics.error(code);
+    return this.logs.hit(code);
+  }
+
+  private write(pcm: Int16Array): void {
+    this.framesWritten++;
+    if (this.actions.writeFrame(pcm)) return;
+    this.framesRefused++;
+    const suppressed = this.count('MEDIA_PIPE_FULL');
+    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_PIPE_FULL', framesRefused: this.framesRefused, suppressed }, 'playback pipe full: FreeSWITCH is not reading it');
+  }
+
+  private tick(): void {
+    const now = this.clock.nowMs();
+    if (this.pacer.stalls !== this.lastStalls) {
+      this.lastStalls = this.pacer.stalls;
+      const suppressed = this.count('MEDIA_PACER_STALL');
+      if (suppressed !== SUPPRESSED) {
+        this.log.warn({ code: 'MEDIA_PACER_STALL', skippedFrames: this.pacer.skippedFrames, suppressed }, 'event loop stalled, pacer skipped ahead');
+      }
+    }
+    // this frame plays from now + lead frames, and has played one frame later
+    const playedAt = now + (this.leadFrames + 1) * FRAME_MS;
+    if (this.audioEndsAtMs < now) this.audioEndsAtMs = now;
+    const toMark = this.buffer.samplesBeforeNextMark();
+    if (toMark === 0) this.due(this.buffer.skip(0).marks, this.audioEndsAtMs); // marks right after audio already written
+    const avail = this.buffer.bufferedSamples;
+    const paused = now - this.lastPushMs >= FRAME_MS;
+    const markNext = toMark > 0 && toMark <= this.frameSamples;
+    if (avail >= this.frameSamples || (avail > 0 && (paused || markNext))) {
+      const r = this.buffer.pull(this.frame, this.frameSamples);
+      if (r.samples < this.frameSamples) this.frame.fill(0, r.samples);
+      this.audioFrames++;
+      this.audioEndsAtMs = playedAt;
+      this.due(r.marks, playedAt);
+      this.write(this.frame);
+    } else {
+      this.write(this.silence);
+    }
+    this.answerDue(now);
+  }
+
+  private due(marks: readonly string[], atMs: number): void {
+    for (const m of marks) {
+      this.dueNames.push(m);
+      this.dueAtMs.push(atMs);
+    }
+  }
+
+  private answerDue(now: number): void {
+    let n = 0;
+    while (n < this.dueNames.length && this.dueAtMs[n] <= now) n++;
+    if (n === 0) return;
+    const names = this.dueNames.splice(0, n);
+    this.dueAtMs.splice(0, n);
+    for (const m of names) {
+      if (this.closed) return;
+      this.actions.markPlayed(m);
+    }
+  }
+}
