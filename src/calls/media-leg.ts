@@ -70,6 +70,10 @@ const FALLBACK_MAX_MS = 60_000;
  * reports the hang-up (seen with caller hang-ups and with FreeSWITCH killed).
  */
 const STREAM_LOSS_GRACE_MS = 1000;
+/** 'pipe' mode: set-up tried again this often while the Event Socket connection is down … */
+const PIPE_RETRY_MS = 500;
+/** … this many times. */
+const PIPE_RETRIES = 10;
 /** One reconnect must open within this (design: within 2 s). */
 const RECONNECT_WINDOW_MS = 2000;
 
@@ -92,6 +96,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
   /** 'pipe' mode: the call's FIFO, opened when the bot first connects. */
   private readonly pipe: PipeOutput | null = null;
   private pipeOpening = false;
+  private cancelPipeRetry: (() => void) | null = null;
   /** Caller audio in 20 ms frames whatever the channel's packet time (30 ms trunks). */
   private readonly reframer: Reframer;
   private readonly up = new Upsampler8kTo16k();
@@ -192,6 +197,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     this.stopped = true;
     this.cancelFallback?.();
     this.cancelStreamCheck?.();
+    this.cancelPipeRetry?.();
     this.playback.close();
     this.pipe?.close();
     this.badInput.close();
@@ -368,13 +374,22 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     });
   }
 
-  /** 'pipe' mode, once: the FIFO is made and FreeSWITCH starts playing it; a failure ends the call. */
-  private openPipe(): void {
+  /**
+   * 'pipe' mode, once: the FIFO is made and FreeSWITCH starts playing it. While the Event Socket
+   * connection is down (FreeSWITCH restarting) it is tried again every PIPE_RETRY_MS, up to
+   * PIPE_RETRIES times; any other failure, or the last, ends the call (MEDIA_PIPE_FAILED). If
+   * FreeSWITCH is gone for good the call's owner has ended the call meanwhile.
+   */
+  private openPipe(attempt = 0): void {
     const pipe = this.pipe;
-    if (!pipe || this.pipeOpening) return;
+    if (!pipe || (attempt === 0 && this.pipeOpening) || this.stopped) return;
     this.pipeOpening = true;
     void pipe.open(this.playback as PipePlayback).then((r) => {
-      if (r.ok || this.stopped) return;
+      if (r.ok || this.stopped || this.endedFired) return;
+      if (r.retry && attempt < PIPE_RETRIES) {
+        this.cancelPipeRetry = this.o.clock.setTimeout(() => { this.cancelPipeRetry = null; this.openPipe(attempt + 1); }, PIPE_RETRY_MS);
+        return;
+      }
       this.o.metrics.error('MEDIA_PIPE_FAILED');
       this.log.warn({ code: 'MEDIA_PIPE_FAILED', reason: r.reason }, 'the playback pipe could not be set up: ending the call');
       this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode: 'MEDIA_PIPE_FAILED' });
@@ -499,6 +514,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     this.endedFired = true;
     this.cancelFallback?.();
     this.cancelStreamCheck?.();
+    this.cancelPipeRetry?.();
     this.endedCb?.(why);
   }
 }

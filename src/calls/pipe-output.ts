@@ -40,7 +40,18 @@ const RESTART_DELAY_MS = 500;
 /** Start writing anyway when PLAYBACK_START of the pipe has not been seen this long after the broadcast. */
 const START_FALLBACK_MS = 1000;
 
-export type PipeOpenResult = { ok: true } | { ok: false; reason: string };
+/**
+ * How open() went. `retry`: the Event Socket connection was down or slow (FreeSWITCH restarting,
+ * or lost: then the call's owner ends the call on its own account), so open() may be called again.
+ */
+export type PipeOpenResult = { ok: true } | { ok: false; reason: string; retry: boolean };
+
+/** Event Socket failures that say nothing about the channel, only about the connection. */
+const CONNECTION_CODES: ReadonlySet<string> = new Set(['ESL_DISCONNECTED', 'ESL_NOT_CONNECTED', 'ESL_COMMAND_TIMEOUT']);
+
+function failed(reason: string, code?: string): PipeOpenResult {
+  return { ok: false, reason, retry: code !== undefined && CONNECTION_CODES.has(code) };
+}
 
 export class PipeOutput {
   private fifo: PipeFile | null = null;
@@ -66,28 +77,30 @@ export class PipeOutput {
   }
 
   /**
-   * Makes the FIFO and broadcasts it; `playback` starts at the pipe's PLAYBACK_START. Resolves
-   * ok: false (with the reason; nothing left behind) when a step failed, and ok: true without
-   * doing anything more when close() came meanwhile.
+   * Makes the FIFO (once) and broadcasts it; `playback` starts at the pipe's PLAYBACK_START.
+   * Resolves ok: false with the reason when a step failed (called again, it goes on from that
+   * step), and ok: true without doing anything more when close() came meanwhile.
    */
   async open(playback: PipePlayback): Promise<PipeOpenResult> {
     const { o } = this;
     this.playback = playback;
-    const codecVar = await o.control.uuidGetvar(o.fsUuid, 'write_codec');
-    if (this.closed) return { ok: true };
-    if (!codecVar.ok) return { ok: false, reason: `write_codec: ${codecVar.code}` };
-    const codec = pipeCodecFor(codecVar.value);
-    const path = `${o.dir.replace(/\/+$/, '')}/${o.callId}.${codec}`;
-    let fifo: PipeFile;
-    try {
-      fifo = await (o.createFifo ?? ((p) => Fifo.create(p)))(path);
-    } catch (err) {
-      return { ok: false, reason: `mkfifo ${path}: ${(err as Error).message}` };
+    if (!this.fifo) {
+      const codecVar = await o.control.uuidGetvar(o.fsUuid, 'write_codec');
+      if (this.closed) return { ok: true };
+      if (!codecVar.ok) return failed(`write_codec: ${codecVar.code}`, codecVar.code);
+      const codec = pipeCodecFor(codecVar.value);
+      const path = `${o.dir.replace(/\/+$/, '')}/${o.callId}.${codec}`;
+      let fifo: PipeFile;
+      try {
+        fifo = await (o.createFifo ?? ((p) => Fifo.create(p)))(path);
+      } catch (err) {
+        return failed(`mkfifo ${path}: ${(err as Error).message}`);
+      }
+      if (this.closed) { fifo.close(); return { ok: true }; }
+      this.fifo = fifo;
+      this.encoder = new PipeEncoder(codec, o.inRateHz);
+      o.logger.debug({ path, codec }, 'playback pipe made');
     }
-    if (this.closed) { fifo.close(); return { ok: true }; }
-    this.fifo = fifo;
-    this.encoder = new PipeEncoder(codec, o.inRateHz);
-    o.logger.debug({ path, codec }, 'playback pipe made');
     return this.broadcast();
   }
 
@@ -138,7 +151,7 @@ export class PipeOutput {
     const fifo = this.fifo!;
     const r = await this.o.control.uuidBroadcast(this.o.fsUuid, fifo.path, 'aleg');
     if (this.closed) return { ok: true };
-    if (!r.ok) return { ok: false, reason: `uuid_broadcast: ${r.code}` };
+    if (!r.ok) return failed(`uuid_broadcast: ${r.code}${r.reply ? ` ${r.reply.trim()}` : ''}`, r.code);
     if (!this.reading) {
       this.stopTimer();
       this.timer = this.o.clock.setTimeout(() => {

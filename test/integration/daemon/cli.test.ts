@@ -15,7 +15,7 @@ function config(name: string, eslPort: number, password = 'env:TEST_ESL_PASSWORD
 freeswitch:
   esl: { port: ${eslPort}, password: ${password}, reconnect: { initialDelayMs: 100, maxDelayMs: 400 } }
   outboundSocket: { port: 0 }
-media: { listen: "127.0.0.1:0" }
+media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(dir, 'pipes'))} }
 api: { listen: "127.0.0.1:0", token: env:TEST_API_TOKEN }
 calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))} }
 bots:

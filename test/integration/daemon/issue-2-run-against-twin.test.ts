@@ -42,7 +42,7 @@ freeswitch:
   esl: { host: 127.0.0.1, port: ${eslPort}, password: env:TEST_ESL_PASSWORD, reconnect: { initialDelayMs: 100, maxDelayMs: 500 } }
   outboundSocket: { host: 127.0.0.1, port: ${obPort} }
   playback: file
-media: { listen: "127.0.0.1:0" }
+media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(dir, 'pipes'))} }
 bots:
   echo: { url: "${bot.url}twilio", protocol: twilio }
 api: { listen: "127.0.0.1:0", token: env:TEST_API_TOKEN }

@@ -32,7 +32,7 @@ log: { level: ${level} }
 freeswitch:
   esl: { host: 127.0.0.1, port: ${eslPort}, password: ClueCon }
   outboundSocket: { host: 127.0.0.1, port: ${obPort} }
-media: { listen: "127.0.0.1:0" }
+media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(dir, 'pipes'))} }
 bots:
   echo: { url: "${bot.url}twilio", protocol: twilio }
 ${extraBot}

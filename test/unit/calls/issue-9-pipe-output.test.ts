@@ -153,6 +153,22 @@ t.test('failures: codec unreadable, FIFO not made, broadcast refused — each a 
     const { out, pb } = setup(t, o);
     const r = await out.open(pb);
     t.equal(r.ok, false);
-    if (!r.ok) t.match(r.reason, re);
+    if (!r.ok) t.match(r, { reason: re, retry: false });
   }
+});
+
+t.test('the Event Socket connection down: retry, and a second open goes on from the failed step', async (t) => {
+  const { out, pb, commands, fifos } = setup(t, { broadcastFails: true });
+  let down = true;
+  const control = (out as unknown as { o: { control: { uuidBroadcast: (...a: string[]) => Promise<EslResult<string>> } } }).o.control;
+  control.uuidBroadcast = async (uuid: string, file: string) => {
+    commands.push(`broadcast ${uuid} ${file}`);
+    return down ? { ok: false, code: 'ESL_DISCONNECTED' } : { ok: true, body: '+OK', value: '' };
+  };
+  const r = await out.open(pb);
+  t.match(r, { ok: false, retry: true });
+  down = false;
+  t.same(await out.open(pb), { ok: true });
+  t.equal(fifos.length, 1, 'one FIFO');
+  t.equal(commands.filter((c) => c.startsWith('getvar')).length, 1, 'the codec read once');
 });

@@ -60,10 +60,10 @@ t.test('defaults are applied to a minimal config', (t) => {
     freeswitch: {
       esl: { host: '127.0.0.1', port: 8021, password: 'eslpw', commandTimeoutMs: 5000, connectTimeoutMs: 3000, reconnect: { initialDelayMs: 200, maxDelayMs: 5000 } },
       outboundSocket: { host: '127.0.0.1', port: 8084, handshakeTimeoutMs: 5000 },
-      playback: 'file',
+      playback: 'pipe',
       sampleRate: 8000,
     },
-    media: { listen: '127.0.0.1:8090', advertise: '127.0.0.1:8090', maxMessageBytes: 65536, segmentMs: 200, playoutBufferMs: 60000 },
+    media: { listen: '127.0.0.1:8090', advertise: '127.0.0.1:8090', maxMessageBytes: 65536, segmentMs: 200, playoutBufferMs: 60000, pipeDir: '/run/fsbridge', pipeLeadMs: 40 },
     trunks: [],
     bots: {},
     routes: [],
