@@ -1,10 +1,11 @@
 /**
- * `npm run bench`: runs the codec benchmark (bench/codec.ts), the SIP benchmark (bench/sip.ts) and the media-loop benchmark
+ * `npm run bench`: runs the codec benchmark (bench/codec.ts), the real-FreeSWITCH benchmark (bench/real-fs.ts), the SIP benchmark (bench/sip.ts) and the media-loop benchmark
  * (bench/media-loop.ts) and writes docs/benchmarks.md with the machine, the date, the command,
  * the tables, and a verdict on each budget of design.md.
  *
  * Options are passed through to the media loop: `--quick`, `--calls 50,100`, `--modes relay,twilio`,
- * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark, `--no-sip` the SIP benchmark (bench/sip.ts).
+ * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark, `--no-sip` the SIP benchmark (bench/sip.ts),
+ * `--no-real-fs` the real-FreeSWITCH benchmark (bench/real-fs.ts; also skipped, with its reason, when ../shared/realfs is not installed).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -55,6 +56,23 @@ if (argv.includes('--no-sip')) {
     sipSection = sip.formatSipBench(await sip.runSipBench({ quick: argv.includes('--quick') }));
   } catch (err) {
     sipSection = `## SIP signalling\n\nNot run: bench/sip.ts failed (${(err as Error).message}).`;
+  }
+}
+
+// What the caller hears on the real FreeSWITCH (bench/real-fs.ts), when ../shared/realfs is installed.
+let realFsSection: string;
+if (argv.includes('--no-real-fs')) {
+  realFsSection = '## Real FreeSWITCH: what the caller hears\n\nNot run (`--no-real-fs`).';
+} else {
+  try {
+    const realFs = await import('./real-fs.js');
+    console.log('real FreeSWITCH benchmark…');
+    const quick = argv.includes('--quick');
+    realFsSection = realFs.formatRealFsBench(await realFs.runRealFsBench({
+      seconds: quick ? 10 : 60, calls: quick ? [10] : [10, 25, 50, 100], progress: (l) => console.log(l),
+    }));
+  } catch (err) {
+    realFsSection = `## Real FreeSWITCH: what the caller hears\n\nNot run: ${(err as Error).message}`;
   }
 }
 
@@ -176,6 +194,8 @@ ${resourceTable(res)}
 ## Codec (G.711, 20 ms frames)
 
 ${codecSection}
+
+${realFsSection}
 
 ${sipSection}
 `;

@@ -145,7 +145,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
       this.playback = new PipePlayback({
         clock: o.clock, logger: o.logger, metrics: o.metrics, sampleRateHz: o.fsSampleRateHz, sharedLogs: o.sharedLogs,
         maxBufferMs: o.playoutBufferMs, leadFrames: o.pipeLeadMs / 20,
-        actions: { writeFrame: (pcm) => pipe.writeFrame(pcm), markPlayed: actions.markPlayed },
+        actions: { writeFrame: (pcm) => pipe.writeFrame(pcm), dropWritten: () => pipe.dropWritten(), markPlayed: actions.markPlayed },
       });
     } else {
       this.playback = o.playback === 'file'

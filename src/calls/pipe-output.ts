@@ -76,6 +76,12 @@ export class PipeOutput {
     return this.fifo.write(this.encoder.encode(pcm));
   }
 
+  /** PipePlayback's dropWritten: empties the pipe; the frames it held (0 before open, after close). */
+  dropWritten(): number {
+    if (this.closed || !this.fifo || !this.encoder) return 0;
+    return Math.round(this.fifo.drain() / (this.encoder.bytesPerSample * 160));
+  }
+
   /**
    * Makes the FIFO (once) and broadcasts it; `playback` starts at the pipe's PLAYBACK_START.
    * Resolves ok: false with the reason when a step failed (called again, it goes on from that

@@ -1,8 +1,7 @@
-import { mkdirSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { ParsedArgs } from './args.js';
 import { flagStr, unknownFlags } from './args.js';
 import type { CliIo } from './io.js';
@@ -15,19 +14,11 @@ import { readWav8k, wavBytes } from '../sim/freeswitch/audio-source.js';
 import { startEchoBot, type EchoBot } from '../bots/sample/echo-bot.js';
 import type { BotProtocol } from '../bots/adapter.js';
 import type { PlaybackMode } from '../config/schema.js';
+import { repoRoot } from '../repo-root.js';
 import type { CallRecord } from '../calls/call-record.js';
 import { bestMatch, toneSequence } from './recording.js';
 
 /** The repository root (dist/src/cli → ../../..; src/cli under a TS loader → ../..). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'dialplans')) && existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
-
 export interface SimulateOptions {
   botUrl: string;
   protocol: BotProtocol;

@@ -6,7 +6,8 @@
  * while the bot is quiet (a reader that finds the pipe empty blocks the channel's playback loop).
  * start() first writes leadFrames of silence, so the pipe always holds about that much audio ahead
  * of the reader: bot audio is heard about (leadFrames + 1) frames after its tick, whatever the
- * length of the call (no ratchet), and a clear() is heard within that time without `uuid_break`.
+ * length of the call (no ratchet). A clear() takes back what the reader has not read yet and
+ * writes silence instead, so it is heard within about a frame, without `uuid_break`.
  *
  * Marks are answered when the frame holding the audio before them has been written and has
  * played: its tick + (leadFrames + 1) frames. A partial frame of bot audio waits one tick for the
@@ -29,6 +30,11 @@ export interface PipeActions {
    * nothing (full: the reader is not reading).
    */
   writeFrame(pcm: Int16Array): boolean;
+  /**
+   * Takes back what is written and not read yet (clear): returns how many frames that was. The
+   * pipe's level is then restored with as many frames of silence.
+   */
+  dropWritten?(): number;
   /** The audio before this mark has played (or was cleared). In placement order. */
   markPlayed(name: string): void;
 }
@@ -149,9 +155,16 @@ export class PipePlayback implements PlaybackController {
     this.actions.markPlayed(name);
   }
 
-  /** Drops the queued audio and answers every pending mark; the pipe's lead still plays out. */
+  /**
+   * Drops the queued audio and answers every pending mark. The lead already in the pipe is taken
+   * back and replaced by silence (dropWritten), so the caller hears silence within a frame or so.
+   */
   clear(): void {
     if (this.closed) return;
+    if (this.pacer.isRunning && this.actions.dropWritten) {
+      const n = Math.min(this.actions.dropWritten(), 2 * this.leadFrames + 2);
+      for (let i = 0; i < n; i++) this.write(this.silence);
+    }
     const names = this.dueNames.splice(0);
     this.dueAtMs.length = 0;
     for (const m of this.buffer.clear()) names.push(m);

@@ -9,7 +9,7 @@ import { realSkipReason } from '../helpers/real/realfs.js';
 import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { DaemonProcess } from '../helpers/real/daemon-process.js';
 import { placeLoopbackCall, type LoopbackCall } from '../helpers/real/caller.js';
-import { aperiodicSignal, readStereoWav, writeWav } from '../helpers/real/recording.js';
+import { aperiodicSignal, readStereoWav, writeWav } from '../../bench/lib/recording.js';
 import { ScriptedBot } from '../helpers/real/scripted-bot.js';
 import { startEchoBot } from '../../src/bots/sample/echo-bot.js';
 import { toneSequence } from '../../src/cli/recording.js';

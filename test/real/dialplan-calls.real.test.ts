@@ -14,7 +14,7 @@ import { realSkipReason } from '../helpers/real/realfs.js';
 import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { DaemonProcess } from '../helpers/real/daemon-process.js';
 import { placeLoopbackCall } from '../helpers/real/caller.js';
-import { aperiodicSignal, describeDelays, echoDelays, readStereoWav, rms, writeWav } from '../helpers/real/recording.js';
+import { aperiodicSignal, describeDelays, echoDelays, readStereoWav, rms, writeWav } from '../../bench/lib/recording.js';
 import { startEchoBot, type EchoBot } from '../../src/bots/sample/echo-bot.js';
 import { until } from '../helpers/harness.js';
 

@@ -12,7 +12,7 @@ import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { RealDrachtio } from '../helpers/real/drachtio.js';
 import { DaemonProcess } from '../helpers/real/daemon-process.js';
 import { freeSipPort } from '../helpers/real/ports.js';
-import { aperiodicSignal } from '../helpers/real/recording.js';
+import { aperiodicSignal } from '../../bench/lib/recording.js';
 import { writeRtpPcap } from '../helpers/real/rtp-pcap.js';
 import { writeUacScenario } from '../helpers/real/sipp-scenarios.js';
 import { ScriptedBot } from '../helpers/real/scripted-bot.js';

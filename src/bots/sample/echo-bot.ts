@@ -51,6 +51,8 @@ export interface EchoBotStats {
   /** DTMF digits received (last 1000). */
   dtmf: string[];
   clearsSent: number;
+  /** Wall-clock time (Date.now()) the last `clear` was sent; 0 before the first. */
+  lastClearAtMs: number;
   hangups: number;
   /** Messages the bot could not parse. */
   badMessages: number;
@@ -148,6 +150,7 @@ class EchoSession {
   clear(): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.stats.clearsSent++;
+    this.stats.lastClearAtMs = Date.now();
     this.ws.send(this.control('clear', undefined));
   }
 
@@ -265,7 +268,7 @@ export async function startEchoBot(opts: EchoBotOptions): Promise<EchoBot> {
   const clock = opts.clock ?? systemClock;
   const stats: EchoBotStats = {
     connections: 0, open: 0, starts: 0, stops: 0, audioMessagesIn: 0, audioBytesIn: 0, audioMessagesOut: 0,
-    marksSent: 0, marksReceived: [], dtmf: [], clearsSent: 0, hangups: 0, badMessages: 0,
+    marksSent: 0, marksReceived: [], dtmf: [], clearsSent: 0, lastClearAtMs: 0, hangups: 0, badMessages: 0,
     lastStart: null, lastStop: null, lastHeaders: null, closeCodes: [],
   };
   const required = opts.requireHeaders;

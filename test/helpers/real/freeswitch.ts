@@ -1,12 +1,11 @@
 // An isolated real FreeSWITCH 1.10.12 (+ community mod_audio_stream) for one test file, set up
 // with fsbridge's own freeswitch-conf/ and dialplans/ exactly as docs/freeswitch.md tells a user
 // ("Install the files"), on free loopback ports. Started with realfs's freeswitch.sh.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { ROOT } from '../process.js';
-import { runRealfsScript } from './realfs.js';
+import { layFsbridgeConf, runRealfsScript } from '../../../bench/lib/realfs.js';
 import { freeSipPort, freeTcpPort, freeRtpRange } from './ports.js';
 import { TestEsl } from './esl-client.js';
 
@@ -21,34 +20,6 @@ export interface RealFreeswitchOptions {
   dropIns?: Record<string, string>;
   /** UDP ports for RTP (FreeSWITCH takes two per audio stream); default 60. */
   rtpPorts?: number;
-}
-
-/**
- * Lays fsbridge's FreeSWITCH files into an instance's conf/ following docs/freeswitch.md
- * ("Install the files fsbridge ships", steps 1–5). The instance's template is a minimal stock
- * layout (conf/vars.xml including vars/extra/*.xml, autoload_configs/, sip_profiles/*.xml,
- * dialplan/*.xml with dialplan/default/*.xml inside context default).
- */
-export function layFsbridgeConf(conf: string): void {
-  const src = (p: string) => join(ROOT, p);
-  // 1. vars.fsbridge.xml: "include it from vars.xml" (the template's vars.xml includes vars/extra/*.xml).
-  mkdirSync(join(conf, 'vars', 'extra'), { recursive: true });
-  copyFileSync(src('freeswitch-conf/vars.fsbridge.xml'), join(conf, 'vars', 'extra', 'vars.fsbridge.xml'));
-  // 2. event_socket.conf.xml replaces autoload_configs/event_socket.conf.xml.
-  copyFileSync(src('freeswitch-conf/autoload_configs/event_socket.conf.xml'), join(conf, 'autoload_configs', 'event_socket.conf.xml'));
-  // 3. modules.conf.fragment.xml: its <load> lines merged into autoload_configs/modules.conf.xml.
-  const modulesPath = join(conf, 'autoload_configs', 'modules.conf.xml');
-  let modules = readFileSync(modulesPath, 'utf8');
-  const wanted = [...readFileSync(src('freeswitch-conf/autoload_configs/modules.conf.fragment.xml'), 'utf8').matchAll(/<load module="([^"]+)"\/>/g)].map((m) => m[1]);
-  const missing = wanted.filter((m) => !modules.includes(`<load module="${m}"/>`));
-  if (missing.length) modules = modules.replace('</modules>', `${missing.map((m) => `    <load module="${m}"/>`).join('\n')}\n  </modules>`);
-  writeFileSync(modulesPath, modules);
-  // 4. sip_profiles/fsbridge.xml.
-  copyFileSync(src('freeswitch-conf/sip_profiles/fsbridge.xml'), join(conf, 'sip_profiles', 'fsbridge.xml'));
-  // 5. dialplans/fsbridge.xml → dialplan/fsbridge.xml; dialplans/default/*.xml → dialplan/default/.
-  copyFileSync(src('dialplans/fsbridge.xml'), join(conf, 'dialplan', 'fsbridge.xml'));
-  mkdirSync(join(conf, 'dialplan', 'default'), { recursive: true });
-  copyFileSync(src('dialplans/default/fsbridge-bots.xml'), join(conf, 'dialplan', 'default', 'fsbridge-bots.xml'));
 }
 
 /** A running real FreeSWITCH. */

@@ -7,7 +7,7 @@ import { MetricsRegistry } from '../../../src/observability/metrics.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { ramp } from './playback-helpers.js';
 
-function setup(t: Test, extra: Partial<PipePlaybackOptions> = {}) {
+function setup(t: Test, extra: Partial<PipePlaybackOptions> = {}, dropWritten?: () => number) {
   const clock = new ManualClock();
   const metrics = new MetricsRegistry();
   const log: string[] = [];
@@ -23,6 +23,7 @@ function setup(t: Test, extra: Partial<PipePlaybackOptions> = {}) {
         return true;
       },
       markPlayed: (name) => log.push(`${clock.nowMs()}:mark:${name}`),
+      ...(dropWritten ? { dropWritten: () => { log.push(`${clock.nowMs()}:drop`); return dropWritten(); } } : {}),
     },
   });
   t.teardown(() => pp.close());
@@ -168,4 +169,23 @@ t.test('16 kHz: frames of 320 samples', async (t) => {
   clock.advance(20);
   t.equal(frames[2].length, 320);
   t.same(Array.from(frames[2]), Array.from(ramp(20, 1, 16000)));
+});
+
+t.test('clear takes back what the pipe holds and writes as much silence at once (the level stays)', async (t) => {
+  const { pp, clock, log } = setup(t, {}, () => 3);
+  pp.start();
+  pp.pushAudio(ramp(200, 1));
+  clock.advance(60);
+  const n = log.length;
+  pp.clear();
+  t.same(log.slice(n), ['60:drop', '60:silence', '60:silence', '60:silence']);
+  clock.advance(20);
+  t.same(log.slice(n + 4), ['80:silence'], 'then one frame per tick, silence');
+});
+
+t.test('clear before start takes nothing back', async (t) => {
+  const { pp, log } = setup(t, {}, () => 3);
+  pp.pushAudio(ramp(100, 1));
+  pp.clear();
+  t.same(log, []);
 });

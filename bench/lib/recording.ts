@@ -3,8 +3,8 @@
 // RECORD_STEREO=true: left = what the channel read = what the caller heard, right = what it wrote
 // = what the caller said).
 import { writeFileSync } from 'node:fs';
-import { bestMatch } from '../../../src/cli/recording.js';
-import { readWav, wavBytes } from '../../../src/sim/freeswitch/audio-source.js';
+import { bestMatch } from '../../src/cli/recording.js';
+import { readWav, wavBytes } from '../../src/sim/freeswitch/audio-source.js';
 
 /**
  * `seconds` of 8 kHz speech-band audio: tone bursts of random pitch (300–2000 Hz) and length
@@ -71,4 +71,29 @@ export function echoDelays(said: Int16Array, heard: Int16Array, windowMs = 500, 
 /** `0.0s 420ms (0.99), 0.5s 440ms (1.00), …` */
 export function describeDelays(ws: EchoWindow[]): string {
   return ws.map((x) => `${(x.atMs / 1000).toFixed(1)}s ${x.delayMs.toFixed(0)}ms (${x.ncc.toFixed(2)})`).join(', ');
+}
+
+/**
+ * echoDelays for long calls: the first window is searched over `firstMaxMs`, each next one only
+ * from `backMs` before to `aheadMs` after the delay found for the window before it (a delay moves
+ * little from one window to the next, and the search is then ~10 times cheaper). Windows whose
+ * search range runs past the end of `heard` are left out.
+ */
+export function trackedEchoDelays(said: Int16Array, heard: Int16Array, windowMs = 500, firstMaxMs = 4000, backMs = 200, aheadMs = 600): EchoWindow[] {
+  const w = (windowMs * 8000) / 1000;
+  const out: EchoWindow[] = [];
+  let prev: number | null = null;
+  for (let at = 0; at + w <= said.length; at += w) {
+    const win = said.subarray(at, at + w);
+    if (rms(win) < 500) continue;
+    const lo: number = prev === null ? 0 : Math.max(0, prev - backMs);
+    const hi = prev === null ? firstMaxMs : prev + aheadMs;
+    if (at + w + hi * 8 > heard.length) break; // the rest was not heard back before the hang-up
+    const hay = heard.subarray(at + lo * 8, at + w + hi * 8);
+    const m = bestMatch(win, hay);
+    const delayMs: number = lo + m.lag / 8;
+    out.push({ atMs: at / 8, delayMs, ncc: m.ncc });
+    if (m.ncc >= 0.5) prev = delayMs;
+  }
+  return out;
 }
