@@ -15,6 +15,8 @@
  *   /proc/<pid>/stat over a measured window, per call.
  *
  *   npm run build && node dist/bench/real-fs.js [--seconds 60] [--calls 10,25,50,100] [--quick]
+ *
+ * FSBRIDGE_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each daemon run there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -137,7 +139,9 @@ api: { listen: "127.0.0.1:0", token: bench-token }
 calls: { recordFile: ${JSON.stringify(join(this.dir, `calls-${mode}.jsonl`))}, drainTimeoutMs: 2000, maxConcurrent: 1000 }
 `);
     this.daemonLog = '';
-    const child = spawn(process.execPath, [MAIN, 'run', '--config', cfg], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // FSBRIDGE_BENCH_CPU_PROF=<dir>: a V8 CPU profile of the daemon, written when it stops
+    const prof = process.env.FSBRIDGE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.FSBRIDGE_BENCH_CPU_PROF] : [];
+    const child = spawn(process.execPath, [...prof, MAIN, 'run', '--config', cfg], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => { this.daemonLog += d.toString(); });
     child.stderr!.on('data', (d: Buffer) => { this.daemonLog += d.toString(); });
     this.daemon = child;
@@ -261,7 +265,7 @@ export async function runRealFsBench(o: RealFsOptions = {}): Promise<RealFsResul
           const hold = 25;
           const ids: string[] = [];
           for (let i = 0; i < n; i++) {
-            ids.push(await b.call('bot-echo-twilio', { say, seconds: hold }));
+            ids.push(await b.call('bot-echo-twilio', { say, seconds: hold, tailMs: hold * 1000 }));
             await sleep(110); // under FreeSWITCH's 30 sessions per second (a loopback call is two)
           }
           await sleep(3000);

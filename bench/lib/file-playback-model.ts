@@ -72,6 +72,68 @@ export function modelUtterance(segmentMs: number, maxSegmentMs: number, bot: 'bu
   return { segmentMs, maxSegmentMs, bot, firstSoundMs: firstSound, gapsMs: Math.round(gaps), files };
 }
 
+/** How far behind the bot a long call's playback gets, through the controller and the FreeSWITCH model. */
+export interface LagModelRow {
+  seconds: number;
+  maxLagMs: number;
+  /** Largest observed: a file's start − when its first sample was due (the bot speaks in real time). */
+  worstLagMs: number;
+  /** The same for the last file. */
+  lastLagMs: number;
+  droppedMs: number;
+  files: number;
+}
+
+/**
+ * A bot speaking in real time (20 ms frames every 20 ms) for `seconds`; each file pays the
+ * captured broadcast lead. Sample k of the bot is due at k/8 ms; a file's first sample is the one
+ * after all audio pulled or dropped before it.
+ */
+export function modelLag(seconds: number, maxLagMs?: number): LagModelRow {
+  const clock = new ManualClock();
+  let fsBusyUntil = 0;
+  let consumedMs = 0; // bot audio sent in files or dropped, in ms
+  let worst = 0;
+  let last = 0;
+  let files = 0;
+  const fileDueMs = new Map<string, number>();
+  const pending: Array<{ dueMs: number; durMs: number }> = [];
+  const durations = new Map<string, number>();
+  let n = 0;
+  const fp: FilePlayback = new FilePlayback({
+    clock, logger: silentLogger(), metrics: new MetricsRegistry(), sampleRateHz: 8000, ...(maxLagMs === undefined ? {} : { maxLagMs }),
+    actions: {
+      sendText: (text) => {
+        files++;
+        const b64 = /"audioData":"([^"]*)"/.exec(text)![1];
+        const durMs = Buffer.from(b64, 'base64').length / 16;
+        // its first sample comes after all audio sent before it and all dropped so far (from the head)
+        pending.push({ dueMs: consumedMs + fp.droppedLagMs, durMs });
+        consumedMs += durMs;
+        const file = `f${n++}`;
+        clock.setTimeout(() => { const p = pending.shift()!; durations.set(file, p.durMs); fileDueMs.set(file, p.dueMs); fp.onPlay(file); }, CAPTURED.playEventMs);
+      },
+      broadcast: (file) => {
+        const now = clock.nowMs();
+        const start = Math.max(now, fsBusyUntil) + CAPTURED.broadcastLeadMs;
+        last = start - fileDueMs.get(file)!;
+        worst = Math.max(worst, last);
+        fsBusyUntil = start + durations.get(file)!;
+        clock.setTimeout(() => fp.onPlaybackStop(file), fsBusyUntil - now);
+      },
+      breakAll: () => {},
+      breakCurrent: () => {},
+      markPlayed: () => {},
+    },
+  });
+  const frame = new Int16Array(160);
+  for (let f = 0; f < (seconds * 1000) / 20; f++) clock.setTimeout(() => fp.pushAudio(frame), f * 20);
+  clock.advance(seconds * 3000);
+  const dropped = fp.droppedLagMs;
+  fp.close();
+  return { seconds, maxLagMs: maxLagMs ?? 1600, worstLagMs: Math.round(worst), lastLagMs: Math.round(last), droppedMs: Math.round(dropped), files };
+}
+
 /** The table in docs/media-playback.md. */
 export function runSegmentModel(): SegmentModelRow[] {
   const rows: SegmentModelRow[] = [];
@@ -83,4 +145,5 @@ export function runSegmentModel(): SegmentModelRow[] {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.table(runSegmentModel());
+  console.table([modelLag(60), modelLag(60, Infinity)]);
 }

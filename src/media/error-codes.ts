@@ -46,6 +46,10 @@ export const MEDIA_ERRORS = {
     meaning: 'Bot audio for FreeSWITCH could not be sent: the media websocket was not open yet and the queue of waiting messages was full.',
     consequence: 'That streamAudio message is lost; marks after it are still answered (file mode: by the playback timeout).',
   },
+  MEDIA_PLAYBACK_BEHIND: {
+    meaning: '`file` playback fell more than one largest segment (maxLagMs) behind a bot that speaks in real time: every file costs FreeSWITCH a gap, so continuous speech falls further behind with each one.',
+    consequence: 'The oldest queued bot audio is dropped, a little at a time, so that playback stays within that bound of the bot; marks in it are answered. A bot that sends faster than real time is never behind. `pipe` playback has no gaps and needs no such bound.',
+  },
   MEDIA_PIPE_FAILED: {
     meaning: 'The playback pipe of a call could not be set up: the channel\'s codec could not be read, the FIFO could not be made or opened in media.pipeDir, or FreeSWITCH refused the uuid_broadcast of it.',
     consequence: 'The call is ended (errorCode MEDIA_PIPE_FAILED): without the pipe the caller would not hear the bot. `fsbridge doctor` and docs/media-playback.md say what the directory needs.',

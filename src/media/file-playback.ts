@@ -26,6 +26,7 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { MediaErrorCode } from './error-codes.js';
 import { PlayoutBuffer } from './playout-buffer.js';
+import { LagBound } from './lag-bound.js';
 import { streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
 
 /** Options of {@link FilePlayback}. */
@@ -46,6 +47,12 @@ export interface FilePlaybackOptions {
   maxInFlightSegments?: number;
   /** Bound on queued bot audio. Default 60 000 ms. */
   maxBufferMs?: number;
+  /**
+   * How far playback may fall behind the bot before the oldest queued audio is dropped to catch
+   * up (every file costs FreeSWITCH a gap, so continuous speech would otherwise fall further
+   * behind with each one). Default: maxSegmentMs. Infinity: never drop.
+   */
+  maxLagMs?: number;
   /** Extra time after a segment's duration before it is assumed played. Default 3 000 ms. */
   playbackGraceMs?: number;
   /** Shortest time between two log lines of one repeated warning. Default 10 000 ms. */
@@ -82,6 +89,7 @@ export class FilePlayback implements PlaybackController {
   private readonly idleFlushMs: number;
   private readonly maxInFlight: number;
   private readonly graceMs: number;
+  private readonly lag: LagBound;
   private readonly buffer: PlayoutBuffer;
   private readonly scratch: Int16Array;
   private readonly inFlight: Segment[] = [];
@@ -104,6 +112,8 @@ export class FilePlayback implements PlaybackController {
   segmentsSent = 0;
   /** Segments assumed played after a timeout. */
   segmentsTimedOut = 0;
+  /** Audio dropped because playback had fallen more than maxLagMs behind (ms). */
+  get droppedLagMs(): number { return this.lag.droppedMs; }
 
   constructor(opts: FilePlaybackOptions) {
     this.clock = opts.clock;
@@ -119,6 +129,7 @@ export class FilePlayback implements PlaybackController {
     this.segmentSamples = Math.max(1, Math.round(((opts.segmentMs ?? 200) * opts.sampleRateHz) / 1000));
     this.maxSegmentSamples = Math.max(this.segmentSamples, Math.round(((opts.maxSegmentMs ?? 1600) * opts.sampleRateHz) / 1000));
     this.targetSamples = this.segmentSamples;
+    this.lag = new LagBound(opts.maxLagMs ?? (this.maxSegmentSamples * 1000) / opts.sampleRateHz, (this.segmentSamples * 1000) / opts.sampleRateHz);
     this.scratch = new Int16Array(this.maxSegmentSamples);
     this.buffer = new PlayoutBuffer({ sampleRateHz: opts.sampleRateHz, maxBufferMs: opts.maxBufferMs });
   }
@@ -141,7 +152,9 @@ export class FilePlayback implements PlaybackController {
         this.log.warn({ code: 'MEDIA_PLAYOUT_OVERFLOW', droppedSamples: this.buffer.droppedSamples, suppressed }, 'playout buffer full, oldest audio dropped');
       }
     }
-    this.lastPushMs = this.clock.nowMs();
+    const now = this.clock.nowMs();
+    this.lag.pushed(now, (pcm.length * 1000) / this.sampleRateHz);
+    this.lastPushMs = now;
     this.pump();
     if (!this.cancelIdle && this.buffer.bufferedSamples > 0) {
       this.cancelIdle = this.clock.setTimeout(this.onIdle, this.idleFlushMs);
@@ -163,6 +176,7 @@ export class FilePlayback implements PlaybackController {
   clear(): void {
     if (this.closed) return;
     this.actions.breakAll();
+    this.lag.reset();
     const names: string[] = [];
     for (const s of this.inFlight) {
       if (s.file === null) this.staleAnnouncements++;
@@ -277,6 +291,7 @@ export class FilePlayback implements PlaybackController {
       // FreeSWITCH idle: do not wait for a grown target, send what is there (at least segmentMs)
       const starving = this.inFlight.length === 0 && avail >= Math.min(this.segmentSamples, target);
       if (avail < target && !idle && !starving) return;
+      if (this.catchUp()) continue;
       const limit = Math.min(target, avail);
       const r = this.buffer.pull(this.scratch, limit);
       const seg: Segment = {
@@ -294,6 +309,31 @@ export class FilePlayback implements PlaybackController {
         ? this.segmentSamples
         : Math.min(this.maxSegmentSamples, this.targetSamples * 2);
     }
+  }
+
+  /**
+   * Drops the oldest queued audio when the next segment would start more than maxLagMs after it
+   * was due (its start: now + what is handed to FreeSWITCH and not played, an upper bound), down
+   * to one first segment under maxLagMs. Marks passed are answered with the segment before them. Returns
+   * true when it dropped something.
+   */
+  private catchUp(): boolean {
+    const startsMs = this.clock.nowMs() + this.inFlight.reduce((ms, seg) => ms + seg.durationMs, 0);
+    const dropMs = this.lag.excessMs(startsMs, this.buffer.bufferedMs);
+    const samples = Math.floor((dropMs * this.sampleRateHz) / 1000);
+    if (samples <= 0) return false;
+    const lagMs = this.lag.lagMs(startsMs, this.buffer.bufferedMs);
+    const toMark = this.buffer.samplesBeforeNextMark();
+    const r = this.buffer.skip(toMark > 0 ? Math.min(samples, toMark) : samples);
+    this.lag.droppedMs += (r.samples * 1000) / this.sampleRateHz;
+    const last = this.inFlight[this.inFlight.length - 1];
+    if (last) for (const m of r.marks) last.marksAfter.push(m);
+    else for (const m of r.marks) this.actions.markPlayed(m);
+    const suppressed = this.count('MEDIA_PLAYBACK_BEHIND');
+    if (suppressed !== SUPPRESSED) {
+      this.log.warn({ code: 'MEDIA_PLAYBACK_BEHIND', lagMs: Math.round(lagMs), droppedMs: Math.round(this.lag.droppedMs), suppressed }, 'playback fell behind the bot: oldest queued audio dropped');
+    }
+    return r.samples > 0;
   }
 
   private idleCheck(): void {
