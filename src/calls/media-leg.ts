@@ -79,7 +79,7 @@ const RECONNECT_WINDOW_MS = 2000;
 
 /**
  * The bot side of one call: the mod_audio_stream websocket (caller audio in, playback out), the
- * bot websocket and its protocol adapter, the playback controller ('file' or 'stream'), and the
+ * bot websocket and its protocol adapter, the playback controller ('pipe', 'file' or 'stream'), and the
  * bot's onDisconnect policy (hangup | fallback | reconnect). Lifecycle: start() once; stop() is
  * idempotent; `onEnded` fires at most once when the bot side ends the call by itself.
  * Faults stay inside this call: every bot message goes through the adapter, which never throws.
@@ -93,8 +93,9 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
   private conn: MediaConnection | null = null;
   private pendingText: string[] = [];
   private readonly playback: PlaybackController;
-  /** 'pipe' mode: the call's FIFO, opened when the bot first connects. */
+  /** 'pipe' mode: the call's FIFO, opened when the bot first connects, and its writer. */
   private readonly pipe: PipeOutput | null = null;
+  private readonly pipePlayback: PipePlayback | null = null;
   private pipeOpening = false;
   private cancelPipeRetry: (() => void) | null = null;
   /** Caller audio in 20 ms frames whatever the channel's packet time (30 ms trunks). */
@@ -142,7 +143,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
         control: o.control, clock: o.clock, logger: o.logger, metrics: o.metrics, createFifo: o.createFifo,
       });
       this.pipe = pipe;
-      this.playback = new PipePlayback({
+      this.playback = this.pipePlayback = new PipePlayback({
         clock: o.clock, logger: o.logger, metrics: o.metrics, sampleRateHz: o.fsSampleRateHz, sharedLogs: o.sharedLogs,
         maxBufferMs: o.playoutBufferMs, leadFrames: o.pipeLeadMs / 20,
         actions: { writeFrame: (pcm) => pipe.writeFrame(pcm), dropWritten: () => pipe.dropWritten(), markPlayed: actions.markPlayed },
@@ -381,10 +382,10 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
    * FreeSWITCH is gone for good the call's owner has ended the call meanwhile.
    */
   private openPipe(attempt = 0): void {
-    const pipe = this.pipe;
-    if (!pipe || (attempt === 0 && this.pipeOpening) || this.stopped) return;
+    const { pipe, pipePlayback } = this;
+    if (!pipe || !pipePlayback || (attempt === 0 && this.pipeOpening) || this.stopped) return;
     this.pipeOpening = true;
-    void pipe.open(this.playback as PipePlayback).then((r) => {
+    void pipe.open(pipePlayback).then((r) => {
       if (r.ok || this.stopped || this.endedFired) return;
       if (r.retry && attempt < PIPE_RETRIES) {
         this.cancelPipeRetry = this.o.clock.setTimeout(() => { this.cancelPipeRetry = null; this.openPipe(attempt + 1); }, PIPE_RETRY_MS);

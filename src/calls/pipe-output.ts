@@ -4,8 +4,9 @@
  * `uuid_broadcast … aleg`. When FreeSWITCH reports PLAYBACK_START of that path the PipePlayback
  * starts writing (its lead first, so the reader never waits long). When FreeSWITCH stops reading
  * while the call goes on (someone's `uuid_break`), the writer stops, and after RESTART_DELAY_MS what
- * is left in the pipe is dropped and the pipe is broadcast again, at most MAX_RESTARTS times. close() closes and unlinks
- * the FIFO (FreeSWITCH sees the end of the file); it is the only way the FIFO goes away.
+ * is left in the pipe is dropped and the pipe is broadcast again, at most MAX_RESTARTS times.
+ * close() closes and unlinks the FIFO (FreeSWITCH sees the end of the file); it is the only way
+ * the FIFO goes away.
  */
 import type { Clock } from '../clock.js';
 import type { EslControl } from '../esl/control.js';
