@@ -21,10 +21,10 @@
  * per logIntervalMs per code, with the count `suppressed` since the previous line (issue 8).
  */
 import type { Clock } from '../clock.js';
-import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
+import { PlaybackWarnings } from './playback-warnings.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import type { MediaErrorCode } from './error-codes.js';
 import { PlayoutBuffer } from './playout-buffer.js';
 import { LagBound } from './lag-bound.js';
 import { streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
@@ -80,10 +80,7 @@ export class FilePlayback implements PlaybackController {
   /** Size of the next segment; doubles per segment within a talk spurt. */
   private targetSamples: number;
   private readonly clock: Clock;
-  private readonly log: Logger;
-  private readonly logs: LogLimiter;
-  private readonly logsShared: boolean;
-  private readonly metrics: MetricsRegistry;
+  private readonly warnings: PlaybackWarnings;
   private readonly actions: PlaybackActions;
   private readonly sampleRateHz: number;
   private readonly idleFlushMs: number;
@@ -117,10 +114,7 @@ export class FilePlayback implements PlaybackController {
 
   constructor(opts: FilePlaybackOptions) {
     this.clock = opts.clock;
-    this.log = opts.logger;
-    this.logs = opts.sharedLogs ?? new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
-    this.logsShared = opts.sharedLogs !== undefined;
-    this.metrics = opts.metrics;
+    this.warnings = new PlaybackWarnings({ clock: opts.clock, logger: opts.logger, metrics: opts.metrics, intervalMs: opts.logIntervalMs, shared: opts.sharedLogs });
     this.actions = opts.actions;
     this.sampleRateHz = opts.sampleRateHz;
     this.idleFlushMs = opts.idleFlushMs ?? 60;
@@ -147,10 +141,7 @@ export class FilePlayback implements PlaybackController {
   pushAudio(pcm: Int16Array): void {
     if (this.closed || pcm.length === 0) return;
     if (this.buffer.push(pcm) > 0) {
-      const suppressed = this.count('MEDIA_PLAYOUT_OVERFLOW');
-      if (suppressed !== SUPPRESSED) {
-        this.log.warn({ code: 'MEDIA_PLAYOUT_OVERFLOW', droppedSamples: this.buffer.droppedSamples, suppressed }, 'playout buffer full, oldest audio dropped');
-      }
+      this.warnings.warn('MEDIA_PLAYOUT_OVERFLOW', { droppedSamples: this.buffer.droppedSamples }, 'playout buffer full, oldest audio dropped');
     }
     const now = this.clock.nowMs();
     this.lag.pushed(now, (pcm.length * 1000) / this.sampleRateHz);
@@ -168,8 +159,7 @@ export class FilePlayback implements PlaybackController {
       return;
     }
     // too many pending marks: answer this one at once so that the bot is never left waiting
-    const suppressed = this.count('MEDIA_TOO_MANY_MARKS');
-    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_TOO_MANY_MARKS', suppressed }, 'too many pending marks, answered at once');
+    this.warnings.warn('MEDIA_TOO_MANY_MARKS', {}, 'too many pending marks, answered at once');
     this.actions.markPlayed(name);
   }
 
@@ -215,8 +205,7 @@ export class FilePlayback implements PlaybackController {
     }
     const seg = this.inFlight.find((s) => s.file === null);
     if (!seg) return;
-    const suppressed = this.count('MEDIA_PLAYBACK_REJECTED');
-    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_PLAYBACK_REJECTED', suppressed }, 'mod_audio_stream refused a streamAudio segment');
+    this.warnings.warn('MEDIA_PLAYBACK_REJECTED', {}, 'mod_audio_stream refused a streamAudio segment');
     seg.file = '';
     seg.done = true;
     this.completeHead();
@@ -246,14 +235,9 @@ export class FilePlayback implements PlaybackController {
     this.buffer.clear();
     this.inFlight.length = 0;
     this.clearedFiles.clear();
-    if (!this.logsShared) this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
+    this.warnings.flush();
   }
 
-  /** Counts one occurrence of `code`; returns what {@link LogLimiter.hit} returns. */
-  private count(code: MediaErrorCode): number {
-    this.metrics.error(code);
-    return this.logs.hit(code);
-  }
 
   /** Answers marks of finished segments at the head, in order, and refills the pipeline. */
   private completeHead(): void {
@@ -329,10 +313,7 @@ export class FilePlayback implements PlaybackController {
     const last = this.inFlight[this.inFlight.length - 1];
     if (last) for (const m of r.marks) last.marksAfter.push(m);
     else for (const m of r.marks) this.actions.markPlayed(m);
-    const suppressed = this.count('MEDIA_PLAYBACK_BEHIND');
-    if (suppressed !== SUPPRESSED) {
-      this.log.warn({ code: 'MEDIA_PLAYBACK_BEHIND', lagMs: Math.round(lagMs), droppedMs: Math.round(this.lag.droppedMs), suppressed }, 'playback fell behind the bot: oldest queued audio dropped');
-    }
+    this.warnings.warn('MEDIA_PLAYBACK_BEHIND', { lagMs: Math.round(lagMs), droppedMs: Math.round(this.lag.droppedMs) }, 'playback fell behind the bot: oldest queued audio dropped');
     return r.samples > 0;
   }
 
@@ -363,10 +344,7 @@ export class FilePlayback implements PlaybackController {
     if (this.closed || this.inFlight.length === 0) return;
     const head = this.inFlight[0];
     this.segmentsTimedOut++;
-    const suppressed = this.count('MEDIA_PLAYBACK_TIMEOUT');
-    if (suppressed !== SUPPRESSED) {
-      this.log.warn({ code: 'MEDIA_PLAYBACK_TIMEOUT', file: head.file, suppressed }, 'no PLAYBACK_STOP for a segment, assumed played');
-    }
+    this.warnings.warn('MEDIA_PLAYBACK_TIMEOUT', { file: head.file }, 'no PLAYBACK_STOP for a segment, assumed played');
     if (head.file === null) this.staleAnnouncements++;
     head.done = true;
     this.completeHead();

@@ -15,10 +15,10 @@
  * padded with silence. The I/O (FIFO, codec) is the caller's: see PipeActions.
  */
 import type { Clock } from '../clock.js';
-import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
+import { PlaybackWarnings } from './playback-warnings.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import type { MediaErrorCode } from './error-codes.js';
 import { Pacer } from './pacer.js';
 import { PlayoutBuffer } from './playout-buffer.js';
 import type { PlaybackController } from './playback.js';
@@ -63,10 +63,7 @@ export class PipePlayback implements PlaybackController {
   readonly leadFrames: number;
   readonly frameSamples: number;
   private readonly clock: Clock;
-  private readonly log: Logger;
-  private readonly logs: LogLimiter;
-  private readonly logsShared: boolean;
-  private readonly metrics: MetricsRegistry;
+  private readonly warnings: PlaybackWarnings;
   private readonly actions: PipeActions;
   private readonly buffer: PlayoutBuffer;
   private readonly frame: Int16Array;
@@ -90,10 +87,7 @@ export class PipePlayback implements PlaybackController {
 
   constructor(opts: PipePlaybackOptions) {
     this.clock = opts.clock;
-    this.log = opts.logger;
-    this.logs = opts.sharedLogs ?? new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
-    this.logsShared = opts.sharedLogs !== undefined;
-    this.metrics = opts.metrics;
+    this.warnings = new PlaybackWarnings({ clock: opts.clock, logger: opts.logger, metrics: opts.metrics, intervalMs: opts.logIntervalMs, shared: opts.sharedLogs });
     this.actions = opts.actions;
     this.leadFrames = Math.max(1, Math.min(10, Math.round(opts.leadFrames ?? 2)));
     this.frameSamples = (opts.sampleRateHz * FRAME_MS) / 1000;
@@ -136,10 +130,7 @@ export class PipePlayback implements PlaybackController {
   pushAudio(pcm: Int16Array): void {
     if (this.closed || pcm.length === 0) return;
     if (this.buffer.push(pcm) > 0) {
-      const suppressed = this.count('MEDIA_PLAYOUT_OVERFLOW');
-      if (suppressed !== SUPPRESSED) {
-        this.log.warn({ code: 'MEDIA_PLAYOUT_OVERFLOW', droppedSamples: this.buffer.droppedSamples, suppressed }, 'playout buffer full, oldest audio dropped');
-      }
+      this.warnings.warn('MEDIA_PLAYOUT_OVERFLOW', { droppedSamples: this.buffer.droppedSamples }, 'playout buffer full, oldest audio dropped');
     }
     this.lastPushMs = this.clock.nowMs();
   }
@@ -150,8 +141,7 @@ export class PipePlayback implements PlaybackController {
       // before start() nothing plays yet; the mark waits for its audio like any other
       return;
     }
-    const suppressed = this.count('MEDIA_TOO_MANY_MARKS');
-    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_TOO_MANY_MARKS', suppressed }, 'too many pending marks, answered at once');
+    this.warnings.warn('MEDIA_TOO_MANY_MARKS', {}, 'too many pending marks, answered at once');
     this.actions.markPlayed(name);
   }
 
@@ -191,31 +181,22 @@ export class PipePlayback implements PlaybackController {
     this.buffer.clear();
     this.dueNames.length = 0;
     this.dueAtMs.length = 0;
-    if (!this.logsShared) this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
+    this.warnings.flush();
   }
 
-  /** Counts one occurrence of `code`; returns what {@link LogLimiter.hit} returns. */
-  private count(code: MediaErrorCode): number {
-    this.metrics.error(code);
-    return this.logs.hit(code);
-  }
 
   private write(pcm: Int16Array): void {
     this.framesWritten++;
     if (this.actions.writeFrame(pcm)) return;
     this.framesRefused++;
-    const suppressed = this.count('MEDIA_PIPE_FULL');
-    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_PIPE_FULL', framesRefused: this.framesRefused, suppressed }, 'playback pipe full: FreeSWITCH is not reading it');
+    this.warnings.warn('MEDIA_PIPE_FULL', { framesRefused: this.framesRefused }, 'playback pipe full: FreeSWITCH is not reading it');
   }
 
   private tick(): void {
     const now = this.clock.nowMs();
     if (this.pacer.stalls !== this.lastStalls) {
       this.lastStalls = this.pacer.stalls;
-      const suppressed = this.count('MEDIA_PACER_STALL');
-      if (suppressed !== SUPPRESSED) {
-        this.log.warn({ code: 'MEDIA_PACER_STALL', skippedFrames: this.pacer.skippedFrames, suppressed }, 'event loop stalled, pacer skipped ahead');
-      }
+      this.warnings.warn('MEDIA_PACER_STALL', { skippedFrames: this.pacer.skippedFrames }, 'event loop stalled, pacer skipped ahead');
     }
     // this frame plays from now + lead frames, and has played one frame later
     const playedAt = now + (this.leadFrames + 1) * FRAME_MS;

@@ -12,10 +12,10 @@
  * logged the first time and then at most once per logIntervalMs per code, with `suppressed`.
  */
 import type { Clock } from '../clock.js';
-import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
+import { PlaybackWarnings } from './playback-warnings.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import type { MediaErrorCode } from './error-codes.js';
 import { Pacer } from './pacer.js';
 import { PlayoutBuffer } from './playout-buffer.js';
 import { streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
@@ -47,10 +47,7 @@ const FRAME_MS = 20;
 export class StreamPlayback implements PlaybackController {
   readonly chunkMs: number;
   private readonly clock: Clock;
-  private readonly log: Logger;
-  private readonly logs: LogLimiter;
-  private readonly logsShared: boolean;
-  private readonly metrics: MetricsRegistry;
+  private readonly warnings: PlaybackWarnings;
   private readonly actions: PlaybackActions;
   private readonly sampleRateHz: number;
   private readonly chunkSamples: number;
@@ -69,10 +66,7 @@ export class StreamPlayback implements PlaybackController {
 
   constructor(opts: StreamPlaybackOptions) {
     this.clock = opts.clock;
-    this.log = opts.logger;
-    this.logs = opts.sharedLogs ?? new LogLimiter({ clock: opts.clock, intervalMs: opts.logIntervalMs });
-    this.logsShared = opts.sharedLogs !== undefined;
-    this.metrics = opts.metrics;
+    this.warnings = new PlaybackWarnings({ clock: opts.clock, logger: opts.logger, metrics: opts.metrics, intervalMs: opts.logIntervalMs, shared: opts.sharedLogs });
     this.actions = opts.actions;
     this.sampleRateHz = opts.sampleRateHz;
     const chunk = Math.round((opts.chunkMs ?? 40) / FRAME_MS) * FRAME_MS;
@@ -96,10 +90,7 @@ export class StreamPlayback implements PlaybackController {
   pushAudio(pcm: Int16Array): void {
     if (this.closed || pcm.length === 0) return;
     if (this.buffer.push(pcm) > 0) {
-      const suppressed = this.count('MEDIA_PLAYOUT_OVERFLOW');
-      if (suppressed !== SUPPRESSED) {
-        this.log.warn({ code: 'MEDIA_PLAYOUT_OVERFLOW', droppedSamples: this.buffer.droppedSamples, suppressed }, 'playout buffer full, oldest audio dropped');
-      }
+      this.warnings.warn('MEDIA_PLAYOUT_OVERFLOW', { droppedSamples: this.buffer.droppedSamples }, 'playout buffer full, oldest audio dropped');
     }
     this.pacer.start();
   }
@@ -111,8 +102,7 @@ export class StreamPlayback implements PlaybackController {
       return;
     }
     // too many pending marks: answer this one at once so that the bot is never left waiting
-    const suppressed = this.count('MEDIA_TOO_MANY_MARKS');
-    if (suppressed !== SUPPRESSED) this.log.warn({ code: 'MEDIA_TOO_MANY_MARKS', suppressed }, 'too many pending marks, answered at once');
+    this.warnings.warn('MEDIA_TOO_MANY_MARKS', {}, 'too many pending marks, answered at once');
     this.actions.markPlayed(name);
   }
 
@@ -142,23 +132,15 @@ export class StreamPlayback implements PlaybackController {
     this.buffer.clear();
     this.dueNames.length = 0;
     this.dueAtMs.length = 0;
-    if (!this.logsShared) this.logs.flush((code, suppressed) => this.log.warn({ code, suppressed }, 'repeated warnings suppressed'));
+    this.warnings.flush();
   }
 
-  /** Counts one occurrence of `code`; returns what {@link LogLimiter.hit} returns. */
-  private count(code: MediaErrorCode): number {
-    this.metrics.error(code);
-    return this.logs.hit(code);
-  }
 
   private tick(): void {
     const now = this.clock.nowMs();
     if (this.pacer.stalls !== this.lastStalls) {
       this.lastStalls = this.pacer.stalls;
-      const suppressed = this.count('MEDIA_PACER_STALL');
-      if (suppressed !== SUPPRESSED) {
-        this.log.warn({ code: 'MEDIA_PACER_STALL', skippedFrames: this.pacer.skippedFrames, suppressed }, 'event loop stalled, pacer skipped ahead');
-      }
+      this.warnings.warn('MEDIA_PACER_STALL', { skippedFrames: this.pacer.skippedFrames }, 'event loop stalled, pacer skipped ahead');
     }
     if (this.sentUntilMs < now) this.sentUntilMs = now;
     if (this.buffer.samplesBeforeNextMark() === 0) {
