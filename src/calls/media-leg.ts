@@ -378,8 +378,9 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
   /**
    * 'pipe' mode, once: the FIFO is made and FreeSWITCH starts playing it. While the Event Socket
    * connection is down (FreeSWITCH restarting) it is tried again every PIPE_RETRY_MS, up to
-   * PIPE_RETRIES times; any other failure, or the last, ends the call (MEDIA_PIPE_FAILED). If
-   * FreeSWITCH is gone for good the call's owner has ended the call meanwhile.
+   * PIPE_RETRIES times; any other failure, or the last, ends the call (MEDIA_PIPE_FAILED) unless
+   * the call ended within STREAM_LOSS_GRACE_MS (a hang-up reported after the refused broadcast).
+   * If FreeSWITCH is gone for good the call's owner has ended the call meanwhile.
    */
   private openPipe(attempt = 0): void {
     const { pipe, pipePlayback } = this;
@@ -391,9 +392,15 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
         this.cancelPipeRetry = this.o.clock.setTimeout(() => { this.cancelPipeRetry = null; this.openPipe(attempt + 1); }, PIPE_RETRY_MS);
         return;
       }
-      this.o.metrics.error('MEDIA_PIPE_FAILED');
-      this.log.warn({ code: 'MEDIA_PIPE_FAILED', reason: r.reason }, 'the playback pipe could not be set up: ending the call');
-      this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode: 'MEDIA_PIPE_FAILED' });
+      // A uuid_broadcast refused because the caller just hung up must not be recorded as a pipe
+      // failure: the hang-up may be reported a moment later (as with the stream's close).
+      this.cancelPipeRetry = this.o.clock.setTimeout(() => {
+        this.cancelPipeRetry = null;
+        if (this.stopped || this.endedFired) return;
+        this.o.metrics.error('MEDIA_PIPE_FAILED');
+        this.log.warn({ code: 'MEDIA_PIPE_FAILED', reason: r.reason }, 'the playback pipe could not be set up: ending the call');
+        this.fireEnded({ cause: 'NORMAL_TEMPORARY_FAILURE', endedBy: 'fsbridge', errorCode: 'MEDIA_PIPE_FAILED' });
+      }, STREAM_LOSS_GRACE_MS);
     });
   }
 
