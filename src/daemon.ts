@@ -13,11 +13,13 @@ import { MediaServer } from './media/server.js';
 import { ApiServer } from './api/server.js';
 import { CallManager } from './calls/call-manager.js';
 import { JsonlRecordFile } from './calls/call-record.js';
-import { CallSupervisor, type SupervisorDeps } from './calls/call-supervisor.js';
+import { CallSupervisor, type SupervisedLeg, type SupervisorDeps } from './calls/call-supervisor.js';
 import { causeFromName } from './calls/hangup-causes.js';
 import { sessionChannel } from './calls/session-channel.js';
 import type { Call } from './calls/call.js';
-import { MediaLeg } from './calls/media-leg.js';
+import { MediaLeg, type MediaLegSpec } from './calls/media-leg.js';
+import { MediaWorkerPool } from './media-workers/pool.js';
+import { availableParallelism } from 'node:os';
 import { preparePipeDir } from './media/fifo.js';
 import { hex32, twilioCallSid } from './bots/sids.js';
 import { parseHostPort } from './config/formats.js';
@@ -34,8 +36,11 @@ export interface DaemonOptions {
 /** Ports actually bound (useful when the configuration says port 0). */
 export interface DaemonPorts {
   outboundSocket: number;
+  /** The media server's port (with media workers: worker 0's). */
   media: number;
   api: number;
+  /** With media workers: each worker's media port. */
+  mediaWorkers?: number[];
 }
 
 /** A validated `host:port` (port 0 allowed) from the configuration. */
@@ -75,7 +80,11 @@ export class Daemon {
   private readonly records: JsonlRecordFile;
   private readonly control: EslControl;
   private readonly outbound: OutboundSocketServer;
-  private readonly media: MediaServer;
+  /** The media loop: in this thread (media.workers 0) or in worker threads. */
+  private readonly media: MediaServer | null;
+  private readonly workers: MediaWorkerPool | null;
+  /** The media worker threads, or null when the media loop runs in this thread (media.workers 0). */
+  get mediaWorkers(): MediaWorkerPool | null { return this.workers; }
   private readonly api: ApiServer;
   private readonly sip: SipSignalling | null;
   /** Every live call's owner, by call id and (once its channel is known) by FreeSWITCH uuid. */
@@ -123,10 +132,22 @@ export class Daemon {
       logger: this.log.child({ component: 'outbound' }), metrics: this.metrics, clock: this.clock,
     });
     const ml = hostPort(cfg.media.listen);
-    this.media = new MediaServer({
-      host: ml.host, port: ml.port, maxMessageBytes: cfg.media.maxMessageBytes,
-      logger: this.log.child({ component: 'media' }), metrics: this.metrics, clock: this.clock,
-    });
+    const workerCount = cfg.media.workers === 'auto' ? availableParallelism() : cfg.media.workers;
+    if (workerCount > 0) {
+      const adv = hostPort(cfg.media.advertise);
+      this.media = null;
+      this.workers = new MediaWorkerPool({
+        count: workerCount, host: ml.host, port: ml.port, advertiseHost: adv.port === 0 ? ml.host : adv.host, advertisePort: adv.port,
+        maxMessageBytes: cfg.media.maxMessageBytes, pipeDir: cfg.freeswitch.playback === 'pipe' ? cfg.media.pipeDir : null,
+        control: this.control, logger: this.log.child({ component: 'media' }), metrics: this.metrics, clock: this.clock,
+      });
+    } else {
+      this.workers = null;
+      this.media = new MediaServer({
+        host: ml.host, port: ml.port, maxMessageBytes: cfg.media.maxMessageBytes,
+        logger: this.log.child({ component: 'media' }), metrics: this.metrics, clock: this.clock,
+      });
+    }
     this.sip = cfg.drachtio
       ? new SipSignalling({
         drachtio: cfg.drachtio, trunks: cfg.trunks, routes: cfg.routes, answerTimeoutMs: cfg.calls.answerTimeoutMs,
@@ -205,10 +226,16 @@ export class Daemon {
       const removed = preparePipeDir(cfg.media.pipeDir);
       if (removed > 0) this.log.info({ dir: cfg.media.pipeDir, removed }, 'playback pipes left by an earlier run removed');
     }
-    const m = await this.media.listen();
-    this.ports.media = m.port;
-    const adv = cfg.media.advertise;
-    this.mediaUrlBase = `ws://${hostPort(adv).port === 0 ? `${m.host}:${m.port}` : adv}`;
+    if (this.media) {
+      const m = await this.media.listen();
+      this.ports.media = m.port;
+      const adv = cfg.media.advertise;
+      this.mediaUrlBase = `ws://${hostPort(adv).port === 0 ? `${m.host}:${m.port}` : adv}`;
+    } else if (this.workers) {
+      const ports = await this.workers.start();
+      this.ports.media = ports[0];
+      this.ports.mediaWorkers = ports;
+    }
     this.ports.outboundSocket = (await this.outbound.listen()).port;
     await this.api.listen();
     this.ports.api = this.api.port;
@@ -234,7 +261,11 @@ export class Daemon {
   reload(next: DeepReadonly<Config>): { applied: string[]; needsRestart: string[] } {
     const prev = this.config;
     const applied: string[] = [];
-    if (next.log.level !== prev.log.level) { this.log.level = next.log.level; applied.push('log.level'); }
+    if (next.log.level !== prev.log.level) {
+      this.log.level = next.log.level;
+      this.workers?.setLogLevel(next.log.level);
+      applied.push('log.level');
+    }
     if (JSON.stringify(next.bots) !== JSON.stringify(prev.bots)) applied.push('bots');
     const needsRestart: string[] = (['freeswitch', 'media', 'drachtio', 'trunks', 'routes', 'api', 'calls'] as const)
       .filter((k) => JSON.stringify(next[k]) !== JSON.stringify(prev[k]));
@@ -262,7 +293,8 @@ export class Daemon {
     await this.sip?.close();
     await this.api.close();
     await this.outbound.close();
-    await this.media.close();
+    await this.media?.close();
+    await this.workers?.close();
     this.control.close();
     await this.records.flush();
     this.log.info('stopped');
@@ -389,20 +421,25 @@ export class Daemon {
     return { ok: false, cause };
   }
 
-  private makeLeg(call: Call): MediaLeg {
+  private makeLeg(call: Call): SupervisedLeg {
     const cfg = this.config;
     const botName = call.init.bot ?? '';
-    const leg = new MediaLeg({
+    const spec: MediaLegSpec = {
       info: {
         callId: call.callId, fsUuid: call.fsUuid, from: call.init.from, to: call.init.to,
         direction: call.init.direction, params: { ...call.init.params }, accountSid: this.accountSid,
       },
-      botName, bot: cfg.bots[botName], control: this.control, media: this.media, mediaUrlBase: this.mediaUrlBase,
+      botName, bot: cfg.bots[botName],
       fsSampleRateHz: cfg.freeswitch.sampleRate, playback: cfg.freeswitch.playback,
       segmentMs: cfg.media.segmentMs, playoutBufferMs: cfg.media.playoutBufferMs,
       pipeDir: cfg.media.pipeDir, pipeLeadMs: cfg.media.pipeLeadMs,
-      clock: this.clock, logger: call.logger, metrics: this.metrics, sharedLogs: this.callLogs,
-    });
+    };
+    const leg = this.workers
+      ? this.workers.createLeg(spec, call.logger.bindings())
+      : new MediaLeg({
+        ...spec, control: this.control, media: this.media!, mediaUrlBase: this.mediaUrlBase,
+        clock: this.clock, logger: call.logger, metrics: this.metrics, sharedLogs: this.callLogs,
+      });
     // FreeSWITCH sends this channel's PLAYBACK_* / mod_audio_stream events to the control
     // connection only while it is watched (a `filter`, queued ahead of uuid_audio_stream).
     void this.control.watchChannel(call.fsUuid);

@@ -156,7 +156,7 @@ export class ApiServer {
       return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r.detail });
     }
     if (method === 'GET' && path === '/metrics') {
-      const text = this.opts.metrics.render();
+      const text = await this.opts.metrics.renderAll();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(text);
       return;

@@ -28,14 +28,11 @@ import { PipeOutput, type PipeFile } from './pipe-output.js';
 /** The ESL commands the media leg uses (a subset of EslControl, so tests can fake it). */
 export type StreamControl = Pick<EslControl, 'audioStreamStart' | 'audioStreamStop' | 'uuidBroadcast' | 'uuidBreak' | 'uuidSendDtmf' | 'uuidGetvar' | 'bgapi'>;
 
-export interface MediaLegOptions {
+/** What one call's media leg is made of, as plain data (what a media worker receives). */
+export interface MediaLegSpec {
   info: CallInfo;
   botName: string;
   bot: DeepReadonly<BotConfig>;
-  control: StreamControl;
-  media: Pick<MediaServer, 'expect' | 'forget'>;
-  /** `ws://host:port` that FreeSWITCH reaches the media server at (media.advertise). */
-  mediaUrlBase: string;
   /** Rate asked of mod_audio_stream (freeswitch.sampleRate). */
   fsSampleRateHz: 8000 | 16000;
   playback: PlaybackMode;
@@ -45,6 +42,13 @@ export interface MediaLegOptions {
   pipeDir: string;
   /** 'pipe' mode: audio written ahead of FreeSWITCH (media.pipeLeadMs). */
   pipeLeadMs: number;
+}
+
+export interface MediaLegOptions extends MediaLegSpec {
+  control: StreamControl;
+  media: Pick<MediaServer, 'expect' | 'forget'>;
+  /** `ws://host:port` that FreeSWITCH reaches the media server at (media.advertise). */
+  mediaUrlBase: string;
   /** Makes and opens a FIFO ('pipe' mode; tests may replace it). */
   createFifo?: (path: string) => Promise<PipeFile>;
   clock: Clock;

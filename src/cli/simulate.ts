@@ -110,11 +110,13 @@ calls: { recordFile: ${JSON.stringify(join(work, 'calls.jsonl'))}, drainTimeoutM
       }, Math.min(2000, o.seconds * 500));
     }
     // Progress once a second: how much audio went each way so far.
-    const progress = o.progress ? setInterval(() => {
+    const progress = o.progress ? setInterval(async () => {
       const call = daemon.calls.list()[0];
       if (!call) return;
-      const toBot = daemon.metrics.counter('fsbridge_bot_messages_out_total', '').get();
-      const fromBot = daemon.metrics.counter('fsbridge_bot_messages_in_total', '').get();
+      // the bot connections live in the media workers: their counters are summed with ours
+      const toBot = await daemon.metrics.valueAll('fsbridge_bot_messages_out_total');
+      const fromBot = await daemon.metrics.valueAll('fsbridge_bot_messages_in_total');
+      if (call.state === 'ended') return; // the call ended meanwhile: its end was said already
       say('talking', { state: call.state, messagesToBot: toBot, messagesFromBot: fromBot, callerHeardSoundS: soundSeconds(twin.earRecording(call.fsUuid)) });
     }, 1000) : null;
     const timer = setTimeout(() => {

@@ -52,6 +52,8 @@ export interface MediaConfig {
   pipeDir: string;
   /** Audio written ahead of FreeSWITCH in a playback pipe. */
   pipeLeadMs: number;
+  /** Media worker threads (0: the media loop runs in the main thread; auto: one per core). */
+  workers: number | 'auto';
 }
 
 export interface DrachtioConfig {
@@ -156,7 +158,8 @@ interface NodeBase {
 export interface StringNode extends NodeBase { kind: 'string'; format: StringFormat }
 /** A secret: literal, `env:NAME` or `cred:NAME`; never printed, never logged. */
 export interface SecretNode extends NodeBase { kind: 'secret' }
-export interface IntegerNode extends NodeBase { kind: 'integer'; min: number; max: number; multipleOf?: number }
+/** `auto`: the word `auto` is accepted too (a value the daemon computes, e.g. one per CPU core). */
+export interface IntegerNode extends NodeBase { kind: 'integer'; min: number; max: number; multipleOf?: number; auto?: boolean }
 export interface NumberNode extends NodeBase { kind: 'number'; min: number; max: number }
 export interface BooleanNode extends NodeBase { kind: 'boolean' }
 export interface EnumNode extends NodeBase { kind: 'enum'; values: readonly (string | number)[] }
@@ -230,6 +233,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
         playoutBufferMs: ms(60_000, 1000, 600_000, 'Most bot audio held per call before the oldest is dropped; at least segmentMs.'),
         pipeDir: { kind: 'string', format: 'path', default: '/run/fsbridge', doc: 'Directory of the playback pipes (`pipe` mode): created at start if missing; FreeSWITCH\'s user must be able to read it (docs/media-playback.md: permissions, systemd RuntimeDirectory, not under a PrivateTmp /tmp).' },
         pipeLeadMs: { kind: 'integer', min: 20, max: 200, multipleOf: 20, default: 40, unit: 'ms', doc: 'Audio kept written ahead of FreeSWITCH in the playback pipe: what the caller hears is this much (plus one frame) behind the bot, and a clear is heard within it.' },
+        workers: { kind: 'integer', min: 0, max: 64, auto: true, default: 'auto', unit: 'threads', doc: 'Worker threads that carry the calls\' media (mod_audio_stream websocket, bot connection, codec, playback): `auto` is one per CPU core; 0 runs it in the main thread. Worker i listens on media.listen\'s port + i (and is advertised at media.advertise\'s port + i); a worker that dies ends only its calls and is started again. docs/architecture.md.' },
       },
     },
     drachtio: {
@@ -378,7 +382,7 @@ export function describeType(node: SchemaNode): string {
   switch (node.kind) {
     case 'string': return node.format === 'text' ? 'string' : node.format;
     case 'secret': return 'secret';
-    case 'integer': return node.multipleOf ? `integer ${node.min}–${node.max}, multiple of ${node.multipleOf}` : `integer ${node.min}–${node.max}`;
+    case 'integer': return (node.multipleOf ? `integer ${node.min}–${node.max}, multiple of ${node.multipleOf}` : `integer ${node.min}–${node.max}`) + (node.auto ? ' or `auto`' : '');
     case 'number': return `number ${node.min}–${node.max}`;
     case 'boolean': return 'boolean';
     case 'enum': return node.values.join(' \\| ');

@@ -125,6 +125,7 @@ class Walker {
         return this.fail(segments, r.expected, r.found, undefined, r.missing ? 'CONFIG_SECRET_MISSING' : 'CONFIG_INVALID');
       }
       case 'integer': {
+        if (node.auto && v === 'auto') return v;
         const ok = typeof v === 'number' && Number.isInteger(v) && v >= node.min && v <= node.max
           && (node.multipleOf === undefined || v % node.multipleOf === 0);
         return ok ? v : this.fail(segments, this.expected(node), this.found(segments, v));
@@ -175,9 +176,9 @@ class Walker {
       case 'string': return FORMAT_EXPECTED[node.format];
       case 'secret': return 'a secret: text, env:NAME or cred:NAME';
       case 'integer':
-        return node.multipleOf !== undefined
+        return (node.multipleOf !== undefined
           ? `an integer multiple of ${node.multipleOf} from ${node.min} to ${node.max}`
-          : `an integer from ${node.min} to ${node.max}`;
+          : `an integer from ${node.min} to ${node.max}`) + (node.auto ? ', or auto' : '');
       case 'number': return `a number from ${node.min} to ${node.max}`;
       case 'boolean': return 'true or false';
       case 'enum': return `one of ${node.values.join(', ')}`;

@@ -58,6 +58,10 @@ export const MEDIA_ERRORS = {
     meaning: 'A frame of bot audio (or silence) could not be written to the playback pipe because it was full: FreeSWITCH has stopped reading it.',
     consequence: 'That frame is dropped; the playback is stopped when FreeSWITCH reports the end of the pipe\'s playback.',
   },
+  MEDIA_WORKER_FAILED: {
+    meaning: 'A media worker thread (media.workers) died, threw, or could not listen on its port.',
+    consequence: 'The calls it carried end (their records say MEDIA_WORKER_FAILED), the playback pipes it held are closed, and it is started again (100 ms, doubling to 5 s while it keeps dying); other calls go on. At start, a worker that cannot listen stops the daemon.',
+  },
 } satisfies ErrorTable;
 
 /** A code of {@link MEDIA_ERRORS}. */

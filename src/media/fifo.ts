@@ -9,8 +9,8 @@
  * close() closes the descriptor, which FreeSWITCH sees as the end of the file, and unlinks the path.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, constants, lstatSync, mkdirSync, open, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, lstatSync, mkdirSync, open, readdirSync, readFileSync, readlinkSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -104,4 +104,42 @@ export function preparePipeDir(dir: string): number {
     } catch { /* gone meanwhile */ }
   }
   return removed;
+}
+
+/**
+ * Releases the playback pipes of calls whose writer is gone without closing them (a media worker
+ * that died): closes the descriptors this process still holds on them for writing (a descriptor
+ * belongs to the process, not to the thread that opened it; FreeSWITCH's reader sees the end of
+ * the file once none is left), then unlinks them. Linux (/proc/self/fd). Returns how many pipes
+ * were removed.
+ */
+export function releaseCallPipes(dir: string, callIds: ReadonlySet<string>): number {
+  const base = resolve(dir);
+  const ours = (name: string) => PIPE_NAME.test(name) && callIds.has(name.slice(0, name.lastIndexOf('.')));
+  let fds: string[] = [];
+  try { fds = readdirSync('/proc/self/fd'); } catch { /* not Linux: nothing to close */ }
+  for (const fd of fds) {
+    let target: string;
+    try { target = readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    if (dirname(target) !== base || !ours(basename(target))) continue;
+    // Only fsbridge's own writer ends (Fifo opens them O_RDWR); a reader in this process is not ours.
+    if (openedReadWrite(fd)) try { closeSync(Number(fd)); } catch { /* closed meanwhile */ }
+  }
+  let removed = 0;
+  let names: string[] = [];
+  try { names = readdirSync(base); } catch { return 0; }
+  for (const name of names.filter(ours)) {
+    try { unlinkSync(join(base, name)); removed++; } catch { /* gone meanwhile */ }
+  }
+  return removed;
+}
+
+/** Whether descriptor `fd` of this process was opened O_RDWR (the `flags:` line of /proc/self/fdinfo, octal). */
+function openedReadWrite(fd: string): boolean {
+  try {
+    const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    return flags !== undefined && (parseInt(flags, 8) & 3) === constants.O_RDWR;
+  } catch {
+    return false;
+  }
 }

@@ -2,7 +2,11 @@
  * A small Prometheus metrics registry (text exposition format 0.0.4). Passed to every part that
  * counts something; never a global. Label sets are fixed per metric at creation.
  */
+import { mergeSnapshots, renderSnapshot, type MetricSnapshot } from './metric-snapshot.js';
+
+export type { MetricSnapshot };
 export type Labels = Record<string, string>;
+
 
 function labelKey(labels: Labels | undefined): string {
   if (!labels) return '';
@@ -27,6 +31,7 @@ export class Counter {
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   get(labels?: Labels): number { return this.values.get(labelKey(labels)) ?? 0; }
+  snapshot(): MetricSnapshot { return { kind: 'counter', name: this.name, help: this.help, values: [...this.values] }; }
   /** A handle on one label set, whose key is computed once: its inc() allocates nothing (hot paths). */
   series(labels?: Labels): CounterSeries {
     const k = labelKey(labels);
@@ -50,6 +55,7 @@ export class Gauge {
   }
   dec(labels?: Labels, by = 1): void { this.inc(labels, -by); }
   get(labels?: Labels): number { return this.values.get(labelKey(labels)) ?? 0; }
+  snapshot(): MetricSnapshot { return { kind: 'gauge', name: this.name, help: this.help, values: [...this.values] }; }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
     if (this.values.size === 0) lines.push(`${this.name} 0`);
@@ -72,6 +78,9 @@ export class Histogram {
     for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]) this.counts[i]++;
   }
   getCount(): number { return this.count; }
+  snapshot(): MetricSnapshot {
+    return { kind: 'histogram', name: this.name, help: this.help, buckets: [...this.buckets], counts: [...this.counts], sum: this.sum, count: this.count };
+  }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`));
@@ -84,6 +93,7 @@ export class Histogram {
 /** Owns every metric of one daemon (or one test). Asking twice for a name returns the same metric. */
 export class MetricsRegistry {
   private readonly collectors: (() => void)[] = [];
+  private readonly remotes: (() => Promise<MetricSnapshot[][]>)[] = [];
   private readonly metrics = new Map<string, Counter | Gauge | Histogram>();
   /** One series per error code (a fixed set), so that counting an error allocates nothing. */
   private readonly errorSeries = new Map<string, CounterSeries>();
@@ -114,6 +124,38 @@ export class MetricsRegistry {
    */
   addCollector(fn: () => void): void {
     this.collectors.push(fn);
+  }
+
+  /**
+   * Registers where more metrics of this daemon live (its media workers): their snapshots are
+   * added to this registry's in {@link renderAll}, series by series.
+   */
+  addRemote(fn: () => Promise<MetricSnapshot[][]>): void {
+    this.remotes.push(fn);
+  }
+
+  /** Every metric as plain data (collectors run first), for a worker to send to the main thread. */
+  snapshot(): MetricSnapshot[] {
+    for (const fn of this.collectors) fn();
+    return [...this.metrics.values()].map((m) => m.snapshot());
+  }
+
+  /** Prometheus text of this registry's metrics summed with those of its remotes (`/metrics`). */
+  async renderAll(): Promise<string> {
+    if (this.remotes.length === 0) return this.render();
+    return (await this.mergedAll()).map(renderSnapshot).join('\n') + '\n';
+  }
+
+  /** One series of a counter or gauge summed over this registry and its remotes (0 when absent). */
+  async valueAll(name: string, labels?: Labels): Promise<number> {
+    const m = (await this.mergedAll()).find((x) => x.name === name);
+    if (!m || m.kind === 'histogram') return 0;
+    return m.values.find(([k]) => k === labelKey(labels))?.[1] ?? 0;
+  }
+
+  private async mergedAll(): Promise<MetricSnapshot[]> {
+    const remote = (await Promise.all(this.remotes.map((fn) => fn()))).flat();
+    return mergeSnapshots([this.snapshot(), ...remote]);
   }
 
   /** Prometheus text exposition of every metric. */

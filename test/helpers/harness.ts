@@ -22,7 +22,7 @@ export interface Harness {
  * The FreeSWITCH twin (running the shipped dialplans/) and the daemon in this process, on loopback
  * with free ports. `botsYaml` is the `bots:` section; `extraYaml` more top-level keys.
  */
-export async function startHarness(botsYaml: string, opts: { playback?: 'pipe' | 'file' | 'stream'; extraYaml?: string } = {}): Promise<Harness> {
+export async function startHarness(botsYaml: string, opts: { playback?: 'pipe' | 'file' | 'stream'; extraYaml?: string; workers?: number } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'fsbridge-h-'));
   const twin = new FreeswitchTwin({
     host: '127.0.0.1', port: 0, password: 'ClueCon', dialplanDir: join(ROOT, 'dialplans'),
@@ -34,7 +34,7 @@ freeswitch:
   esl: { host: 127.0.0.1, port: ${twin.port}, password: ClueCon }
   outboundSocket: { host: 127.0.0.1, port: 0 }
   playback: ${opts.playback ?? 'file'}
-media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(dir, 'pipes'))} }
+media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(dir, 'pipes'))}, workers: ${opts.workers ?? 0} }
 api: { listen: "127.0.0.1:0", token: test-token, twilio: { accountSid: ACtest, authToken: secret } }
 calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))}, drainTimeoutMs: 1000 }
 bots:

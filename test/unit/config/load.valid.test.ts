@@ -63,7 +63,7 @@ t.test('defaults are applied to a minimal config', (t) => {
       playback: 'pipe',
       sampleRate: 8000,
     },
-    media: { listen: '127.0.0.1:8090', advertise: '127.0.0.1:8090', maxMessageBytes: 65536, segmentMs: 200, playoutBufferMs: 60000, pipeDir: '/run/fsbridge', pipeLeadMs: 40 },
+    media: { listen: '127.0.0.1:8090', advertise: '127.0.0.1:8090', maxMessageBytes: 65536, segmentMs: 200, playoutBufferMs: 60000, pipeDir: '/run/fsbridge', pipeLeadMs: 40, workers: 'auto' },
     trunks: [],
     bots: {},
     routes: [],

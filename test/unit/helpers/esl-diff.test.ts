@@ -97,6 +97,20 @@ t.test('known races of the real program are no difference', async (t) => {
   t.same(diffTranscripts(transcript(usual(B_REAL)), transcript(usual(B_TWIN))), []);
 });
 
+t.test('a CHANNEL_HANGUP fired after CHANNEL_HANGUP_COMPLETE (real, under load) is no difference; other orders are', async (t) => {
+  const hangup = (uuid: string, late: boolean): string => leg(uuid, 'loopback/x-a', 'CHANNEL_HANGUP', late
+    ? { 'Hangup-Cause': 'NORMAL_CLEARING', 'Channel-State': 'CS_REPORTING', 'Channel-Call-State': 'HANGUP', variable_billsec: '1' }
+    : { 'Hangup-Cause': 'NORMAL_CLEARING', 'Channel-State': 'CS_EXECUTE', 'Channel-Call-State': 'ACTIVE' });
+  const park = (uuid: string): string => leg(uuid, 'loopback/x-a', 'CHANNEL_EXECUTE_COMPLETE', { Application: 'park', 'Hangup-Cause': 'NORMAL_CLEARING' });
+  const done = (uuid: string): string => leg(uuid, 'loopback/x-a', 'CHANNEL_HANGUP_COMPLETE', { 'Hangup-Cause': 'NORMAL_CLEARING' });
+  const twin = transcript(hangup(B_TWIN, false) + park(B_TWIN) + done(B_TWIN));
+  t.same(diffTranscripts(transcript(park(B_REAL) + done(B_REAL) + hangup(B_REAL, true)), twin), []);
+  // a CHANNEL_HANGUP missing, or its cause different, still shows
+  t.equal(diffTranscripts(transcript(park(B_REAL) + done(B_REAL)), twin).length, 1, 'missing hang-up: the order differs');
+  const otherCause = leg(B_REAL, 'loopback/x-a', 'CHANNEL_HANGUP', { 'Hangup-Cause': 'USER_BUSY', 'Channel-State': 'CS_REPORTING' });
+  t.match(formatDiff('x', diffTranscripts(transcript(park(B_REAL) + done(B_REAL) + otherCause), twin)), /Hangup-Cause/);
+});
+
 t.test('normalise: uuids by role, dates, long numbers, host names, directories', async (t) => {
   const labels = learnLabels(frames(leg(A, 'loopback/x-a', 'CHANNEL_CREATE')), { [B_REAL]: '<B>' });
   t.equal(normalise(`+OK ${A} sent DTMF 12.\n`, labels), '+OK <loopback/x-a> sent DTMF 12.\n');
