@@ -167,7 +167,9 @@ class Sut {
 
   constructor(pin: boolean, nice: boolean) {
     const script = fileURLToPath(new URL('./media-loop-sut.js', import.meta.url));
-    const cmd = [...(nice ? ['nice', '-n', String(NICE)] : []), ...(pin ? ['taskset', '-c', '1'] : []), process.execPath, '--expose-gc', script];
+    // FSBRIDGE_BENCH_CPU_PROF=<dir>: a V8 CPU profile of each system under test, written when it ends
+    const prof = process.env.FSBRIDGE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.FSBRIDGE_BENCH_CPU_PROF] : [];
+    const cmd = [...(nice ? ['nice', '-n', String(NICE)] : []), ...(pin ? ['taskset', '-c', '1'] : []), process.execPath, '--expose-gc', ...prof, script];
     this.child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     this.child.on('message', (m: SutReply) => {
       if (m.t === 'open') { this.onOpen?.(m); return; }

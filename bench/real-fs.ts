@@ -12,9 +12,12 @@
  *   clear → silence = the end of the loud audio in the recording − the time of the clear on the
  *   recording's timeline (its RECORD_START event's timestamp, the same machine's clock).
  * - Load: N calls at once (pipe, Twilio echo bot), CPU of fsbridge and of FreeSWITCH from
- *   /proc/<pid>/stat over a measured window, per call.
+ *   /proc/<pid>/stat over a measured window, per call; fsbridge once with its media loop in the
+ *   main thread (media.workers 0) and once on worker threads (auto: one per core), with the main
+ *   thread's own share (/proc/<pid>/task/<pid>/stat).
  *
  *   npm run build && node dist/bench/real-fs.js [--seconds 60] [--calls 10,25,50,100] [--quick]
+ *     [--workers 0,auto] [--load-only]
  *
  * FSBRIDGE_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each daemon run there.
  */
@@ -44,7 +47,13 @@ export interface EchoFigures {
   /** Median ncc, and the share of windows with ncc ≥ 0.8. */
   nccMedian: number; clean: number;
 }
-export interface LoadStep { calls: number; connected: number; fsbridgeCpuPct: number; freeswitchCpuPct: number }
+export interface LoadStep {
+  /** media.workers of the daemon. */
+  workers: number | 'auto';
+  calls: number; connected: number; fsbridgeCpuPct: number; freeswitchCpuPct: number;
+  /** fsbridge's main thread alone (ESL, SIP, API, supervisors; and the media loop when workers is 0). */
+  mainThreadCpuPct: number;
+}
 export interface RealFsResult {
   seconds: number;
   baseline: EchoFigures | null;
@@ -69,9 +78,9 @@ const freePort = () => new Promise<number>((resolve) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
 
-/** CPU time (ms) a process has used so far, from /proc/<pid>/stat (utime + stime). */
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU time (ms) a process (or, with `tid`, one of its threads) has used so far: /proc stat utime + stime. */
+function cpuMs(pid: number, tid?: number): number {
+  const f = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks: 100 Hz on Linux
 }
@@ -124,15 +133,15 @@ class Bench {
     return new Promise((r) => this.esl.api(cmd, (res) => r(res.getBody())));
   }
 
-  async startDaemon(mode: Mode, bots: Record<string, { url: string; protocol: string }>): Promise<void> {
-    const cfg = join(this.dir, `fsbridge-${mode}.yaml`);
+  async startDaemon(mode: Mode, bots: Record<string, { url: string; protocol: string }>, workers: number | 'auto' = 'auto'): Promise<void> {
+    const cfg = join(this.dir, `fsbridge-${mode}-${workers}.yaml`);
     mkdirSync(join(this.dir, 'pipes'), { recursive: true });
     writeFileSync(cfg, `log: { level: info }
 freeswitch:
   esl: { host: 127.0.0.1, port: ${this.eslPort}, password: ${this.password} }
   outboundSocket: { host: 127.0.0.1, port: ${this.obPort} }
   playback: ${mode}
-media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(this.dir, 'pipes'))} }
+media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(this.dir, 'pipes'))}, workers: ${workers} }
 bots:
 ${Object.entries(bots).map(([n, b]) => `  ${n}: { url: "${b.url}", protocol: ${b.protocol} }`).join('\n')}
 api: { listen: "127.0.0.1:0", token: bench-token }
@@ -199,7 +208,15 @@ function figures(label: string, ws: EchoWindow[]): EchoFigures {
   };
 }
 
-export interface RealFsOptions { seconds?: number; calls?: number[]; progress?: (line: string) => void }
+export interface RealFsOptions {
+  seconds?: number;
+  calls?: number[];
+  /** media.workers values the load steps run with (default 0 and auto). */
+  workers?: (number | 'auto')[];
+  /** Only the load steps (no echo or clear calls). */
+  loadOnly?: boolean;
+  progress?: (line: string) => void;
+}
 
 export async function runRealFsBench(o: RealFsOptions = {}): Promise<RealFsResult> {
   const missing = realfsMissing();
@@ -222,7 +239,7 @@ export async function runRealFsBench(o: RealFsOptions = {}): Promise<RealFsResul
     const say = join(b.dir, 'say.wav');
     writeWav(say, aperiodicSignal(seconds));
 
-    for (const mode of ['pipe', 'file'] as const) {
+    for (const mode of o.loadOnly ? [] : ['pipe', 'file'] as const) {
       await b.startDaemon(mode, botCfg);
       log(`${mode}: ${PROTOCOLS.length} echo calls of ${seconds} s${mode === 'pipe' ? ' + FreeSWITCH echo baseline' : ''}…`);
       const calls: Array<{ label: string; dest: string; rec: string }> = PROTOCOLS.map((p) => ({ label: p, dest: `bot-echo-${p}`, rec: join(b.dir, `${mode}-${p}.wav`) }));
@@ -257,41 +274,52 @@ export async function runRealFsBench(o: RealFsOptions = {}): Promise<RealFsResul
       } else {
         result.notes.push(`${mode}: the clear measurement did not complete (clears ${greeter.stats.clearsSent - clearsBefore}, RECORD_START ${recStart !== undefined})`);
       }
-      if (mode === 'pipe') {
-        // load steps: N calls at once to the Twilio echo bot, caller audio played, not recorded
-        for (const n of steps) {
-          const openBefore = echo.twilio.stats.open;
-          log(`  load: ${n} calls…`);
-          const hold = 25;
-          const ids: string[] = [];
-          for (let i = 0; i < n; i++) {
-            ids.push(await b.call('bot-echo-twilio', { say, seconds: hold, tailMs: hold * 1000 }));
-            await sleep(110); // under FreeSWITCH's 30 sessions per second (a loopback call is two)
-          }
-          await sleep(3000);
-          const connected = echo.twilio.stats.open - openBefore;
-          const fs0 = cpuMs(b.fsPid); const fb0 = cpuMs(b.daemon!.pid!); const t0 = performance.now();
-          await sleep(10_000);
-          const ms = performance.now() - t0;
-          const fsPct = ((cpuMs(b.fsPid) - fs0) / ms) * 100;
-          const fbPct = ((cpuMs(b.daemon!.pid!) - fb0) / ms) * 100;
-          result.load.push({ calls: n, connected, fsbridgeCpuPct: fbPct, freeswitchCpuPct: fsPct });
-          log(`    ${connected} connected: fsbridge ${fbPct.toFixed(1)} % of a core, FreeSWITCH ${fsPct.toFixed(1)} %`);
-          await b.api('hupall NORMAL_CLEARING');
-          for (const id of ids) await b.gone(id, 30_000).catch(() => {});
-          await sleep(2000);
-          if (connected < n * 0.9) { result.notes.push(`load: only ${connected} of ${n} calls connected; steps stopped there`); break; }
+      await b.stopDaemon();
+      noteWarnings(result, b, mode);
+    }
+    // load steps: N calls at once to the Twilio echo bot, caller audio played, not recorded; the
+    // media loop in the main thread, then on worker threads
+    for (const workers of o.workers ?? [0, 'auto']) {
+      await b.startDaemon('pipe', botCfg, workers);
+      for (const n of steps) {
+        const openBefore = echo.twilio.stats.open;
+        log(`  load (media.workers ${workers}): ${n} calls…`);
+        const hold = 25;
+        const ids: string[] = [];
+        for (let i = 0; i < n; i++) {
+          ids.push(await b.call('bot-echo-twilio', { say, seconds: hold, tailMs: hold * 1000 }));
+          await sleep(110); // under FreeSWITCH's 30 sessions per second (a loopback call is two)
         }
+        await sleep(3000);
+        const connected = echo.twilio.stats.open - openBefore;
+        const pid = b.daemon!.pid!;
+        const fs0 = cpuMs(b.fsPid); const fb0 = cpuMs(pid); const main0 = cpuMs(pid, pid); const t0 = performance.now();
+        await sleep(10_000);
+        const ms = performance.now() - t0;
+        const pct = (used: number) => (used / ms) * 100;
+        const step: LoadStep = {
+          workers, calls: n, connected, fsbridgeCpuPct: pct(cpuMs(pid) - fb0), freeswitchCpuPct: pct(cpuMs(b.fsPid) - fs0), mainThreadCpuPct: pct(cpuMs(pid, pid) - main0),
+        };
+        result.load.push(step);
+        log(`    ${connected} connected: fsbridge ${step.fsbridgeCpuPct.toFixed(1)} % of a core (main thread ${step.mainThreadCpuPct.toFixed(1)} %), FreeSWITCH ${step.freeswitchCpuPct.toFixed(1)} %`);
+        await b.api('hupall NORMAL_CLEARING');
+        for (const id of ids) await b.gone(id, 30_000).catch(() => {});
+        await sleep(2000);
+        if (connected < n * 0.9) { result.notes.push(`load (media.workers ${workers}): only ${connected} of ${n} calls connected; steps stopped there`); break; }
       }
       await b.stopDaemon();
-      const warn = b.daemonLog.split('\n').filter((l) => /"level":(40|50|60)/.test(l));
-      if (warn.length) result.notes.push(`${mode}: fsbridge wrote ${warn.length} warn+ lines, e.g. ${warn[0].slice(0, 300)}`);
+      noteWarnings(result, b, `load, media.workers ${workers}`);
     }
   } finally {
     for (const bot of bots) await bot.close();
     await b.stop();
   }
   return result;
+}
+
+function noteWarnings(result: RealFsResult, b: Bench, what: string): void {
+  const warn = b.daemonLog.split('\n').filter((l) => /"level":(40|50|60)/.test(l));
+  if (warn.length) result.notes.push(`${what}: fsbridge wrote ${warn.length} warn+ lines, e.g. ${warn[0].slice(0, 300)}`);
 }
 
 export function formatRealFsBench(r: RealFsResult): string {
@@ -313,11 +341,13 @@ ${[...r.echo.pipe.map((f) => row('pipe', f)), ...r.echo.file.map((f) => row('fil
 Clear → silence at the caller (the bot's \`clear\` sent → the end of the loud audio in the caller's
 recording, on the recording's timeline from its RECORD_START event): pipe ${clear('pipe')}; file ${clear('file')}.
 
-Load (pipe, Twilio echo bot, calls held together, caller audio played, CPU from /proc over 10 s):
+Load (pipe, Twilio echo bot, calls held together, caller audio played, CPU from /proc over 10 s;
+fsbridge with its media loop in the main thread, \`media.workers: 0\`, and on worker threads,
+\`auto\` = one per core; "main thread" is fsbridge's main thread alone):
 
-| calls | connected | fsbridge CPU (% of a core) | FreeSWITCH CPU (% of a core) | fsbridge per call (%) | FreeSWITCH per call (%) | fsbridge / FreeSWITCH |
-|---|---|---|---|---|---|---|
-${r.load.map((l) => `| ${l.calls} | ${l.connected} | ${l.fsbridgeCpuPct.toFixed(1)} | ${l.freeswitchCpuPct.toFixed(1)} | ${(l.fsbridgeCpuPct / Math.max(1, l.connected)).toFixed(2)} | ${(l.freeswitchCpuPct / Math.max(1, l.connected)).toFixed(2)} | ${(l.fsbridgeCpuPct / l.freeswitchCpuPct).toFixed(2)} |`).join('\n')}
+| media.workers | calls | connected | fsbridge CPU (% of a core) | of it main thread (%) | FreeSWITCH CPU (% of a core) | fsbridge per call (%) | FreeSWITCH per call (%) | fsbridge / FreeSWITCH |
+|---|---|---|---|---|---|---|---|---|
+${r.load.map((l) => `| ${l.workers} | ${l.calls} | ${l.connected} | ${l.fsbridgeCpuPct.toFixed(1)} | ${l.mainThreadCpuPct.toFixed(1)} | ${l.freeswitchCpuPct.toFixed(1)} | ${(l.fsbridgeCpuPct / Math.max(1, l.connected)).toFixed(2)} | ${(l.freeswitchCpuPct / Math.max(1, l.connected)).toFixed(2)} | ${(l.fsbridgeCpuPct / l.freeswitchCpuPct).toFixed(2)} |`).join('\n')}
 ${r.notes.length ? `\nNotes:\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
 }
 
@@ -328,6 +358,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const r = await runRealFsBench({
     seconds: Number(arg('seconds') ?? (quick ? 10 : 60)),
     calls: (arg('calls') ?? (quick ? '10' : '10,25,50,100')).split(',').map(Number),
+    workers: arg('workers')?.split(',').map((w) => (w === 'auto' ? 'auto' : Number(w))),
+    loadOnly: argv.includes('--load-only'),
     progress: (l) => console.log(l),
   });
   console.log(formatRealFsBench(r));

@@ -18,8 +18,8 @@ function setup(t: Test, extra: Partial<StreamPlaybackOptions> = {}) {
   return { clock, actions, metrics, sp, at };
 }
 
-t.test('a burst is sent in real time: one 40 ms chunk per 40 ms, audio intact', async (t) => {
-  const { sp, actions, clock, at } = setup(t);
+t.test('a burst is sent in real time: one 40 ms chunk per 40 ms, audio intact (lead 20 ms)', async (t) => {
+  const { sp, actions, clock, at } = setup(t, { leadMs: 20 });
   const audio = ramp(200);
   sp.pushAudio(audio);
   t.same(at, ['0:send:320']);
@@ -29,8 +29,8 @@ t.test('a burst is sent in real time: one 40 ms chunk per 40 ms, audio intact', 
   t.notOk(sp.active, 'the pacer stops when idle');
 });
 
-t.test('marks are answered when the audio before them has been sent and has played', async (t) => {
-  const { sp, clock, at } = setup(t);
+t.test('marks are answered when the audio before them has been sent and has played (lead 20 ms)', async (t) => {
+  const { sp, clock, at } = setup(t, { leadMs: 20 });
   sp.pushAudio(ramp(100));
   sp.mark('M');
   sp.pushAudio(ramp(40));
@@ -107,4 +107,72 @@ t.test('close stops the pacer and every action', async (t) => {
   sp.onPlay('x'); sp.onRejected(); sp.onPlaybackStop('x');
   t.equal(actions.sent.length, 1);
   t.same(actions.marks, []);
+});
+
+t.test('issue 9: with the default lead (40 ms) a second chunk goes out one frame after the first, then one per 40 ms', async (t) => {
+  const { sp, actions, clock, at } = setup(t);
+  const audio = ramp(200);
+  sp.pushAudio(audio);
+  clock.advance(400);
+  t.same(at, ['0:send:320', '20:send:320', '60:send:320', '100:send:320', '140:send:320']);
+  t.same(actions.sent.flatMap((s) => Array.from(s.pcm)), Array.from(audio));
+});
+
+/**
+ * A bot speaking in real time (20 ms every 20 ms) while the timers wake up late: `lateMs(k)` is
+ * how late the k-th timer fires. Returns the far end's timeline: when each frame of bot audio
+ * plays (sentUntil), and what was dropped.
+ */
+function realTimeBot(t: Test, lateMs: (k: number) => number, opts: Partial<StreamPlaybackOptions>, seconds: number) {
+  const clock = new ManualClock();
+  const actions = new RecordingActions();
+  const metrics = new MetricsRegistry();
+  let k = 0;
+  const lateClock = {
+    nowMs: () => clock.nowMs(), wallMs: () => clock.wallMs(),
+    setTimeout: (fn: () => void, d: number) => clock.setTimeout(fn, d + lateMs(k++)),
+  };
+  const sp = new StreamPlayback({ clock: lateClock, actions, metrics, logger: silentLogger(), sampleRateHz: 8000, ...opts });
+  t.teardown(() => sp.close());
+  // the far end plays what it got back to back; a gap when it ran dry
+  let farEndUntil = 0;
+  let gapsMs = 0;
+  const origSend = actions.sendText.bind(actions);
+  actions.sendText = (text: string) => {
+    const now = clock.nowMs();
+    if (farEndUntil < now) { if (farEndUntil > 0) gapsMs += now - farEndUntil; farEndUntil = now; }
+    origSend(text);
+    farEndUntil += (actions.sent[actions.sent.length - 1].pcm.length * 1000) / 8000;
+  };
+  const holds: number[] = [];
+  // a first burst of 100 ms keeps audio queued, so the pacer runs all along (as with a bot whose
+  // messages arrive with jitter, or marks pending)
+  sp.pushAudio(ramp(100));
+  for (let ms = 0; ms < seconds * 1000; ms += 20) {
+    sp.pushAudio(ramp(20));
+    holds.push(sp.queuedMs);
+    clock.advance(20);
+  }
+  return { holds, gapsMs, metrics, sp };
+}
+
+t.test('issue 9: timers up to 20 ms late leave no gap at the far end with the default lead; with lead 20 they do', async (t) => {
+  const jitter = (k: number) => (k % 3 === 0 ? 15 : 0);
+  const lead40 = realTimeBot(t, jitter, {}, 20);
+  t.equal(lead40.gapsMs, 0, 'no gap');
+  t.ok(Math.max(...lead40.holds.slice(50)) <= 160, `queued audio stays at the first burst's (max ${Math.max(...lead40.holds.slice(50))} ms)`);
+  const lead20 = realTimeBot(t, jitter, { leadMs: 20, maxLagMs: Infinity }, 20);
+  t.ok(lead20.gapsMs > 0, `gaps with lead 20: ${lead20.gapsMs} ms`);
+});
+
+t.test('issue 9: stalls longer than the lead: the hold returns within maxLagMs instead of growing with each stall', async (t) => {
+  // a 100 ms stall every second for 30 s: 3 s of slip in all
+  const stalls = (k: number) => (k % 50 === 49 ? 100 : 0);
+  const bounded = realTimeBot(t, stalls, {}, 30);
+  const last = bounded.holds.slice(-50);
+  t.ok(Math.max(...last) <= 100 + 200 + 100, `queued in the last second ≤ the first burst + maxLagMs + one stall (max ${Math.max(...last)} ms)`);
+  t.ok(bounded.sp.droppedLagMs > 0, `oldest audio dropped: ${bounded.sp.droppedLagMs} ms`);
+  t.ok(bounded.metrics.errorCount('MEDIA_PLAYBACK_BEHIND') > 0, 'counted');
+  const ratchet = realTimeBot(t, stalls, { maxLagMs: Infinity }, 30);
+  t.ok(Math.max(...ratchet.holds.slice(-50)) > 1000, `without the bound the hold ratchets (${Math.max(...ratchet.holds.slice(-50))} ms)`);
 });
