@@ -33,6 +33,7 @@ import { startEchoBot, type EchoBot } from '../src/bots/sample/echo-bot.js';
 import { toneSequence } from '../src/cli/recording.js';
 import { aperiodicSignal, readStereoWav, rms, trackedEchoDelays, writeWav, type EchoWindow } from './lib/recording.js';
 import { layFsbridgeConf, realfsMissing, runRealfsScript } from './lib/realfs.js';
+import { startProbeBot, type ProbeBot } from './lib/probe-bot.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/src/main.js');
@@ -60,6 +61,11 @@ export interface RealFsResult {
   echo: Record<Mode, EchoFigures[]>;
   clear: Record<Mode, { clearToSilenceMs: number; heardMs: number } | null>;
   load: LoadStep[];
+  /**
+   * The pipe echo delay split in two (one probe call, Twilio): capture = caller's audio loud at the
+   * bot − loud in the caller's recording; playback = the whole echo delay − capture.
+   */
+  split: { captureMs: number; playbackMs: number; totalMs: number } | null;
   notes: string[];
 }
 
@@ -226,13 +232,17 @@ export async function runRealFsBench(o: RealFsOptions = {}): Promise<RealFsResul
   const log = o.progress ?? (() => {});
   const b = new Bench();
   const bots: EchoBot[] = [];
-  const result: RealFsResult = { seconds, baseline: null, echo: { pipe: [], file: [] }, clear: { pipe: null, file: null }, load: [], notes: [] };
+  let probe: ProbeBot | null = null;
+  const result: RealFsResult = { seconds, baseline: null, echo: { pipe: [], file: [] }, clear: { pipe: null, file: null }, load: [], split: null, notes: [] };
   try {
     const echo: Record<string, EchoBot> = {};
     for (const p of PROTOCOLS) { echo[p] = await startEchoBot({ protocol: p, port: 0, markEveryMs: 500, hangupOnDtmf: null, clearOnDtmf: null }); bots.push(echo[p]); }
     const greeter = await startEchoBot({ protocol: 'twilio', port: 0, greeting: toneSequence([600], 6000, 8000, 0.4), echo: false, markEveryMs: Infinity, hangupOnDtmf: null, clearOnDtmf: '*' });
     bots.push(greeter);
-    const botCfg: Record<string, { url: string; protocol: string }> = { greeter: { url: `${greeter.url}twilio`, protocol: 'twilio' } };
+    probe = await startProbeBot();
+    const botCfg: Record<string, { url: string; protocol: string }> = {
+      greeter: { url: `${greeter.url}twilio`, protocol: 'twilio' }, probe: { url: probe.url, protocol: 'twilio' },
+    };
     for (const p of PROTOCOLS) botCfg[`echo-${p}`] = { url: `${echo[p].url}${p}`, protocol: p };
     log('real FreeSWITCH starting…');
     await b.startFreeswitch();
@@ -256,6 +266,26 @@ export async function runRealFsBench(o: RealFsOptions = {}): Promise<RealFsResul
         if (c.dest === 'bench-fs-echo') result.baseline = f;
         else result.echo[mode].push(f);
         log(`  ${mode}/${c.label}: median ${f.medianMs} ms, first ${f.firstMs}, last ${f.lastMs}, spread ${f.spreadMs}, ncc ${f.nccMedian.toFixed(2)}`);
+      }
+      if (mode === 'pipe') {
+        // where the echo delay goes: one probe call, the caller's recording against the bot's clock
+        const rec = join(b.dir, 'probe.wav');
+        const probeSay = join(b.dir, 'say-probe.wav');
+        writeWav(probeSay, aperiodicSignal(10));
+        const u = await b.call('bot-probe', { say: probeSay, record: rec, seconds: 10, tailMs: 1500 });
+        await b.gone(u, 60_000);
+        const recStart = b.recordStarts.get(u);
+        if (recStart !== undefined && existsSync(rec) && !Number.isNaN(probe.firstLoudAtMs)) {
+          const { left: heard, right: said } = readStereoWav(rec);
+          let onset = -1;
+          for (let f = 0; f + 160 <= said.length && onset < 0; f += 160) if (rms(said.subarray(f, f + 160)) > 500) onset = f / 8;
+          const totalMs = median(trackedEchoDelays(said, heard).map((w) => w.delayMs));
+          const captureMs = probe.firstLoudAtMs - (recStart + onset);
+          result.split = { captureMs, playbackMs: totalMs - captureMs, totalMs };
+          log(`  pipe: echo ${totalMs} ms = capture ${captureMs.toFixed(0)} ms + playback ${(totalMs - captureMs).toFixed(0)} ms`);
+        } else {
+          result.notes.push(`the probe call did not complete (RECORD_START ${recStart !== undefined}, loud audio at the bot ${!Number.isNaN(probe.firstLoudAtMs)})`);
+        }
       }
       // clear → silence
       const rec = join(b.dir, `${mode}-clear.wav`);
@@ -311,6 +341,7 @@ export async function runRealFsBench(o: RealFsOptions = {}): Promise<RealFsResul
       noteWarnings(result, b, `load, media.workers ${workers}`);
     }
   } finally {
+    await probe?.close();
     for (const bot of bots) await bot.close();
     await b.stop();
   }
@@ -338,7 +369,12 @@ path per 0.5 s window (best normalised cross-correlation); "added" = median − 
 |---|---|---|---|---|---|---|---|---|---|---|
 ${[...r.echo.pipe.map((f) => row('pipe', f)), ...r.echo.file.map((f) => row('file', f))].join('\n')}
 
-Clear → silence at the caller (the bot's \`clear\` sent → the end of the loud audio in the caller's
+${r.split ? `Where the pipe echo delay goes (one probe call, Twilio, 10 s): ${r.split.totalMs} ms = capture ${r.split.captureMs.toFixed(0)} ms (from the caller's
+audio in its recording to the same audio, loud, at the bot: FreeSWITCH, mod_audio_stream, fsbridge's
+way in) + playback ${r.split.playbackMs.toFixed(0)} ms (the rest: fsbridge's way out, the pipe's lead, FreeSWITCH's playback of it).
+The bot's clock and FreeSWITCH's RECORD_START time are the same machine's clock.
+
+` : ''}Clear → silence at the caller (the bot's \`clear\` sent → the end of the loud audio in the caller's
 recording, on the recording's timeline from its RECORD_START event): pipe ${clear('pipe')}; file ${clear('file')}.
 
 Load (pipe, Twilio echo bot, calls held together, caller audio played, CPU from /proc over 10 s;

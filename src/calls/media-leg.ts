@@ -181,6 +181,11 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
       media.forget(info.callId);
       throw new FsbridgeError('CALL_MEDIA_FAILED', `uuid_audio_stream start failed: ${r.code}`);
     }
+    // 'pipe' mode: the pipe is set up while the bot connects, so that it plays (silence) by the
+    // time the bot's first audio arrives. Opened after the bot instead, the bot's audio of the
+    // set-up time (~140 ms of an echo, measured on the real FreeSWITCH) queued in fsbridge, and
+    // a real-time bot stayed that much behind for the whole call.
+    this.openPipe();
     await this.connectBot();
   }
 
@@ -354,7 +359,6 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
         // stopped while connecting: stop() already closed it; nothing is sent
         if (this.stopped || this.bot !== bot) { bot.close(1000); resolve(); return; }
         for (const m of this.adapter.open(this.o.info)) this.sendToBot(m);
-        this.openPipe();
         resolve();
       });
       bot.on('message', (data, isBinary) => this.onBotMessage(data, isBinary));

@@ -9,6 +9,14 @@
  * length of the call (no ratchet). A clear() takes back what the reader has not read yet and
  * writes silence instead, so it is heard within about a frame, without `uuid_break`.
  *
+ * The writer cannot play faster than real time, so a backlog of a bot that speaks in real time
+ * would stay for the rest of the call: audio the bot sent before FreeSWITCH started playing the
+ * pipe (on the real FreeSWITCH its PLAYBACK_START comes 90–200 ms after uuid_broadcast: an echo
+ * bot was heard 140 ms later than it needed for the whole call), or during an event-loop stall.
+ * When such a backlog stood for half a second (StandingBacklog), the oldest audio beyond
+ * maxLagMs is dropped (counted in fsbridge_playback_backlog_dropped_ms_total, logged at debug: it
+ * is expected once per call of such a bot); a burst of speech synthesis drains and is never cut.
+ *
  * Marks are answered when the frame holding the audio before them has been written and has
  * played: its tick + (leadFrames + 1) frames. A partial frame of bot audio waits one tick for the
  * rest unless the bot has paused (nothing pushed for a frame) or a mark follows it; then it is
@@ -18,8 +26,9 @@ import type { Clock } from '../clock.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
 import { PlaybackWarnings } from './playback-warnings.js';
 import type { Logger } from '../observability/logger.js';
-import type { MetricsRegistry } from '../observability/metrics.js';
+import type { CounterSeries, MetricsRegistry } from '../observability/metrics.js';
 import { Pacer } from './pacer.js';
+import { StandingBacklog } from './standing-backlog.js';
 import { PlayoutBuffer } from './playout-buffer.js';
 import type { PlaybackController } from './playback.js';
 
@@ -51,6 +60,8 @@ export interface PipePlaybackOptions {
   leadFrames?: number;
   /** Bound on queued bot audio. Default 60 000 ms. */
   maxBufferMs?: number;
+  /** Backlog of a bot speaking in real time kept when it stands for half a second; beyond it is dropped. Default 40 ms; Infinity never drops. */
+  maxLagMs?: number;
   /** Shortest time between two log lines of one repeated warning. Default 10 000 ms. */
   logIntervalMs?: number;
   /** The daemon's limiter shared by every call (see FilePlayback). Not flushed on close. */
@@ -64,11 +75,15 @@ export class PipePlayback implements PlaybackController {
   readonly frameSamples: number;
   private readonly clock: Clock;
   private readonly warnings: PlaybackWarnings;
+  private readonly log: Logger;
+  private readonly backlogDropped: CounterSeries;
   private readonly actions: PipeActions;
   private readonly buffer: PlayoutBuffer;
   private readonly frame: Int16Array;
   private readonly silence: Int16Array;
   private readonly pacer: Pacer;
+  private readonly backlog: StandingBacklog;
+  private readonly sampleRateHz: number;
   /** Marks whose audio is written, with the clock time it has played by. */
   private readonly dueNames: string[] = [];
   private readonly dueAtMs: number[] = [];
@@ -88,14 +103,21 @@ export class PipePlayback implements PlaybackController {
   constructor(opts: PipePlaybackOptions) {
     this.clock = opts.clock;
     this.warnings = new PlaybackWarnings({ clock: opts.clock, logger: opts.logger, metrics: opts.metrics, intervalMs: opts.logIntervalMs, shared: opts.sharedLogs });
+    this.log = opts.logger;
+    this.backlogDropped = opts.metrics.counter('fsbridge_playback_backlog_dropped_ms_total', 'Bot audio dropped from a standing backlog of a real-time bot (pipe playback), ms').series();
     this.actions = opts.actions;
     this.leadFrames = Math.max(1, Math.min(10, Math.round(opts.leadFrames ?? 2)));
+    this.sampleRateHz = opts.sampleRateHz;
     this.frameSamples = (opts.sampleRateHz * FRAME_MS) / 1000;
     this.frame = new Int16Array(this.frameSamples);
     this.silence = new Int16Array(this.frameSamples);
     this.buffer = new PlayoutBuffer({ sampleRateHz: opts.sampleRateHz, maxBufferMs: opts.maxBufferMs });
     this.pacer = new Pacer({ clock: opts.clock, frameMs: FRAME_MS, onTick: () => this.tick() });
+    this.backlog = new StandingBacklog(opts.maxLagMs ?? 40);
   }
+
+  /** Audio dropped because a backlog of the bot stood beyond maxLagMs (ms). */
+  get droppedLagMs(): number { return this.backlog.droppedMs; }
 
   /** Bot audio waiting in fsbridge (not yet written), in milliseconds. */
   get queuedMs(): number {
@@ -114,6 +136,7 @@ export class PipePlayback implements PlaybackController {
   start(): void {
     if (this.closed || this.pacer.isRunning) return;
     for (let i = 0; i < this.leadFrames; i++) this.write(this.silence);
+    this.backlog.reset();
     this.pacer.start();
   }
 
@@ -129,6 +152,7 @@ export class PipePlayback implements PlaybackController {
 
   pushAudio(pcm: Int16Array): void {
     if (this.closed || pcm.length === 0) return;
+    this.backlog.pushed((pcm.length * 1000) / this.sampleRateHz);
     if (this.buffer.push(pcm) > 0) {
       this.warnings.warn('MEDIA_PLAYOUT_OVERFLOW', { droppedSamples: this.buffer.droppedSamples }, 'playout buffer full, oldest audio dropped');
     }
@@ -158,6 +182,7 @@ export class PipePlayback implements PlaybackController {
     const names = this.dueNames.splice(0);
     this.dueAtMs.length = 0;
     for (const m of this.buffer.clear()) names.push(m);
+    this.backlog.reset();
     this.audioEndsAtMs = this.clock.nowMs();
     for (const m of names) {
       if (this.closed) return;
@@ -201,6 +226,7 @@ export class PipePlayback implements PlaybackController {
     // this frame plays from now + lead frames, and has played one frame later
     const playedAt = now + (this.leadFrames + 1) * FRAME_MS;
     if (this.audioEndsAtMs < now) this.audioEndsAtMs = now;
+    this.catchUp(now);
     const toMark = this.buffer.samplesBeforeNextMark();
     if (toMark === 0) this.due(this.buffer.skip(0).marks, this.audioEndsAtMs); // marks right after audio already written
     const avail = this.buffer.bufferedSamples;
@@ -217,6 +243,28 @@ export class PipePlayback implements PlaybackController {
       this.write(this.silence);
     }
     this.answerDue(now);
+  }
+
+  /** Drops the oldest queued audio of a standing backlog (see StandingBacklog); marks passed are due with what was written. */
+  private catchUp(now: number): void {
+    const queuedMs = this.buffer.bufferedMs;
+    const dropMs = Number.isFinite(this.backlog.targetMs) ? this.backlog.check(now, queuedMs) : 0;
+    let samples = Math.floor((dropMs * this.sampleRateHz) / 1000);
+    if (samples <= 0) return;
+    let dropped = 0;
+    while (samples > 0) {
+      const toMark = this.buffer.samplesBeforeNextMark();
+      const r = this.buffer.skip(toMark > 0 ? Math.min(samples, toMark) : samples);
+      this.due(r.marks, this.audioEndsAtMs);
+      if (r.samples === 0 && r.marks.length === 0) break;
+      samples -= r.samples;
+      dropped += r.samples;
+    }
+    const ms = (dropped * 1000) / this.sampleRateHz;
+    this.backlog.droppedMs += ms;
+    // Expected once per call of a real-time bot (its audio before the pipe played): not a warning.
+    this.backlogDropped.inc(ms);
+    this.log.debug({ backlogMs: Math.round(queuedMs), droppedMs: Math.round(ms) }, 'a standing backlog of the bot\'s real-time audio cut');
   }
 
   private due(marks: readonly string[], atMs: number): void {

@@ -108,8 +108,8 @@ t.test('clear drops the queue and answers every pending mark at once, in order; 
   t.equal(pp.queuedMs, 0);
 });
 
-t.test('marks before start wait for their audio', async (t) => {
-  const { pp, clock, log } = setup(t);
+t.test('marks before start wait for their audio (no lag bound)', async (t) => {
+  const { pp, clock, log } = setup(t, { maxLagMs: Infinity });
   pp.pushAudio(ramp(20, 1));
   pp.mark('A');
   clock.advance(500);
@@ -119,8 +119,8 @@ t.test('marks before start wait for their audio', async (t) => {
   t.same(log.filter((l) => l.includes('mark')), ['560:mark:A'], 'written at 500, played by 560');
 });
 
-t.test('stop (the reader went away): no more writes, marks of written audio answered; start again writes the lead again', async (t) => {
-  const { pp, clock, log } = setup(t);
+t.test('stop (the reader went away): no more writes, marks of written audio answered; start again writes the lead again (no lag bound)', async (t) => {
+  const { pp, clock, log } = setup(t, { maxLagMs: Infinity });
   pp.start();
   pp.pushAudio(ramp(20, 1));
   pp.mark('A');
@@ -188,4 +188,49 @@ t.test('clear before start takes nothing back', async (t) => {
   pp.pushAudio(ramp(100, 1));
   pp.clear();
   t.same(log, []);
+});
+
+t.test('a real-time bot\'s backlog from before the pipe played is cut to maxLagMs (40 ms) once it stood for half a second', async (t) => {
+  // a real-time bot (20 ms every 20 ms) whose first 200 ms arrive before FreeSWITCH plays the pipe
+  const { pp, clock, log, metrics } = setup(t);
+  let k = 0;
+  const speak = (ms: number) => { for (let i = 0; i < ms / 20; i++) { pp.pushAudio(ramp(20, 1 + (k++ % 50) * 160)); if (k === 5) pp.mark('early'); clock.advance(20); } };
+  speak(200);
+  pp.start();
+  speak(300);
+  t.ok(pp.queuedMs >= 180, `0.3 s in, the backlog stands: ${pp.queuedMs} ms`);
+  t.equal(pp.droppedLagMs, 0, 'nothing dropped yet');
+  speak(1000);
+  t.ok(pp.queuedMs <= 40, `a second later: ${pp.queuedMs} ms`);
+  t.ok(pp.droppedLagMs >= 140, `dropped: ${pp.droppedLagMs} ms`);
+  t.equal(metrics.counter('fsbridge_playback_backlog_dropped_ms_total', '').get(), pp.droppedLagMs, 'counted in ms');
+  t.equal(metrics.errorCount('MEDIA_PLAYBACK_BEHIND'), 0, 'not an error');
+  t.ok(log.some((l) => l.endsWith(':mark:early')), 'the mark placed in the backlog is answered');
+});
+
+t.test('a burst (speech synthesis) pushed before the pipe plays is never cut; nor is a bot that pauses', async (t) => {
+  const burst = setup(t);
+  burst.pp.pushAudio(ramp(3000, 1));
+  burst.clock.advance(200);
+  burst.pp.start();
+  burst.clock.advance(4000);
+  t.equal(burst.pp.droppedLagMs, 0);
+  t.equal(burst.log.filter((l) => l.endsWith(':audio')).length, 150, 'all 3 s written');
+  // speaks 100 ms every 200 ms (real time while it speaks, then quiet): the queue empties each time
+  const talky = setup(t);
+  talky.pp.start();
+  for (let i = 0; i < 20; i++) { talky.pp.pushAudio(ramp(100, 1)); talky.clock.advance(200); }
+  t.equal(talky.pp.droppedLagMs, 0);
+});
+
+t.test('after an event-loop stall the backlog of a real-time bot is cut back within two seconds', async (t) => {
+  const { pp, clock } = setup(t);
+  pp.start();
+  for (let i = 0; i < 50; i++) { pp.pushAudio(ramp(20, 1)); clock.advance(20); }
+  t.ok(pp.queuedMs <= 20, 'steady state: at most a frame queued');
+  // 300 ms of the bot's audio arrive while the pacer is stalled (its timer fires only afterwards)
+  for (let i = 0; i < 15; i++) pp.pushAudio(ramp(20, 1));
+  clock.advance(300);
+  for (let i = 0; i < 100; i++) { pp.pushAudio(ramp(20, 1)); clock.advance(20); }
+  t.ok(pp.queuedMs <= 40, `queued two seconds later: ${pp.queuedMs} ms`);
 });
