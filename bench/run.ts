@@ -181,10 +181,11 @@ ${resourceTable(res)}
   is high or event-loop use is near 1, the SUT was behind and CPU per call-minute understates the cost.
 - "hold drift" is how fast the playout hold grows during the window. The echo bot sends audio at
   exactly real time, so the hold should stay flat; a positive drift means stream playback releases
-  audio slightly slower than real time. From reading src/media/stream-playback.ts: it sends the next
-  chunk only when less than one frame of sent audio is left, and a tick that wakes up late restarts
-  the far end's timeline at "now", so each late timer wake-up is added to the backlog for good (and the
-  far end is about to run dry at every send). This is fsbridge's behaviour, not the benchmark's.
+  audio slightly slower than real time. Stream playback keeps 40 ms ahead of the far end (a timer up
+  to 20 ms late leaves no gap), and a backlog that stands for half a second beyond 40 ms (audio
+  piled up while the core was busy) is cut (\`MEDIA_PLAYBACK_BEHIND\`, src/media/standing-backlog.ts);
+  on a saturated core (event-loop use near 1) the hold still grows between cuts, and the cut audio
+  shows as "untagged" frames at the load generator.
 - Memory per call: each media leg holds its websocket pair, the protocol adapter, a playout ring
   that starts at 500 ms (8 KiB at 8 kHz) and doubles when a bot bursts, and a PCM framer scratch
   sized to the largest message seen (6.4 KiB at first); the relay keeps nothing per call besides its

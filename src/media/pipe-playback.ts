@@ -249,17 +249,11 @@ export class PipePlayback implements PlaybackController {
   private catchUp(now: number): void {
     const queuedMs = this.buffer.bufferedMs;
     const dropMs = Number.isFinite(this.backlog.targetMs) ? this.backlog.check(now, queuedMs) : 0;
-    let samples = Math.floor((dropMs * this.sampleRateHz) / 1000);
+    const samples = Math.floor((dropMs * this.sampleRateHz) / 1000);
     if (samples <= 0) return;
-    let dropped = 0;
-    while (samples > 0) {
-      const toMark = this.buffer.samplesBeforeNextMark();
-      const r = this.buffer.skip(toMark > 0 ? Math.min(samples, toMark) : samples);
-      this.due(r.marks, this.audioEndsAtMs);
-      if (r.samples === 0 && r.marks.length === 0) break;
-      samples -= r.samples;
-      dropped += r.samples;
-    }
+    const r = this.buffer.skip(samples);
+    const dropped = r.samples;
+    this.due(r.marks, this.audioEndsAtMs);
     const ms = (dropped * 1000) / this.sampleRateHz;
     this.backlog.droppedMs += ms;
     // Expected once per call of a real-time bot (its audio before the pipe played): not a warning.
