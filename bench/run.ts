@@ -182,10 +182,9 @@ ${resourceTable(res)}
 - "hold drift" is how fast the playout hold grows during the window. The echo bot sends audio at
   exactly real time, so the hold should stay flat; a positive drift means stream playback releases
   audio slightly slower than real time. Stream playback keeps 40 ms ahead of the far end (a timer up
-  to 20 ms late leaves no gap), and a backlog that stands for half a second beyond 40 ms (audio
-  piled up while the core was busy) is cut (\`MEDIA_PLAYBACK_BEHIND\`, src/media/standing-backlog.ts);
-  on a saturated core (event-loop use near 1) the hold still grows between cuts, and the cut audio
-  shows as "untagged" frames at the load generator.
+  to 20 ms late leaves no gap); when a longer stall puts it more than 200 ms behind a bot speaking in
+  real time, the oldest queued audio is dropped (\`MEDIA_PLAYBACK_BEHIND\`), so the hold stays within
+  about 200 ms instead of growing for good; on a loaded core it can sit near that bound.
 - Memory per call: each media leg holds its websocket pair, the protocol adapter, a playout ring
   that starts at 500 ms (8 KiB at 8 kHz) and doubles when a bot bursts, and a PCM framer scratch
   sized to the largest message seen (6.4 KiB at first); the relay keeps nothing per call besides its

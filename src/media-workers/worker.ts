@@ -1,5 +1,6 @@
 /**
- * Entry of a media worker thread (see worker-host.ts): binds its media server, then serves the
+ * Entry of a media worker thread (see worker-host.ts), and the only file of it that touches
+ * `process` (the rejection backstop): binds its media server, then serves the
  * main thread's messages until `close`. Its log lines go to the main thread, which writes them
  * with its own logger (one stream, one redaction); its metrics are read by the main thread at
  * each /metrics scrape.
@@ -23,6 +24,12 @@ const logger = pino(
 const clock = new CountingClock(systemClock);
 const metrics = new MetricsRegistry();
 metrics.addCollector(() => metrics.gauge('fsbridge_timers_pending', 'Timers of the daemon not yet fired or cancelled').set(clock.pendingTimers));
+// Backstop, as in the main thread (main.ts): a rejection nobody handled is a bug in one call's
+// code path; it is logged and counted instead of ending this worker and every call it carries.
+process.on('unhandledRejection', (reason) => {
+  metrics.error('PROCESS_UNHANDLED_REJECTION');
+  logger.error({ err: reason, code: 'PROCESS_UNHANDLED_REJECTION' }, 'unhandled rejection in a media worker');
+});
 const media = new MediaServer({
   host: init.host, port: init.port, maxMessageBytes: init.maxMessageBytes,
   logger: logger.child({ component: 'media' }), metrics, clock,

@@ -47,7 +47,7 @@ export const MEDIA_ERRORS = {
     consequence: 'That streamAudio message is lost; marks after it are still answered (file mode: by the playback timeout).',
   },
   MEDIA_PLAYBACK_BEHIND: {
-    meaning: 'Playback fell behind a bot that speaks in real time by more than its bound (maxLagMs): `file` playback by more than one largest segment (every file costs FreeSWITCH a gap, so continuous speech falls further behind with each one); `stream` playback by a backlog that stood for half a second beyond 40 ms (audio piled up during a stall, which a bot speaking in real time never lets drain).',
+    meaning: 'Playback fell behind a bot that speaks in real time by more than its bound (maxLagMs): `file` playback by more than one largest segment (every file costs FreeSWITCH a gap, so continuous speech falls further behind with each one); `stream` playback by more than 200 ms (the far end ran dry during a stall longer than the lead, and the rest would play that much later for good).',
     consequence: 'The oldest queued bot audio is dropped, a little at a time, so that playback stays within that bound of the bot; marks in it are answered. A bot that sends faster than real time is never behind. `pipe` playback has no gaps and needs no such bound.',
   },
   MEDIA_PIPE_FAILED: {

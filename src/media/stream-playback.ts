@@ -8,12 +8,11 @@
  * chunkMs (never across a mark). fsbridge keeps the far end at most about chunkMs + leadMs ahead,
  * so a clear() loses little and FreeSWITCH's buffer never overflows; and at least leadMs − 20 ms
  * ahead, so that a timer that wakes up late (up to that much) does not leave the far end without
- * audio. A far end that ran dry anyway (a longer stall), or audio that piled up while the event
- * loop was busy, leaves a backlog that a bot speaking in real time never lets drain: when it
- * stood for half a second (StandingBacklog), the oldest queued audio beyond maxLagMs is dropped
- * (MEDIA_PLAYBACK_BEHIND), so that the hold returns to its target instead of growing with each
- * stall. A burst of speech synthesis drains and is never cut. A mark is answered when the audio
- * before it has been sent and its duration has elapsed. The pacer stops while there is nothing to do.
+ * audio. A far end that ran dry anyway (a longer stall) plays the rest later than the bot meant:
+ * when that puts playback more than maxLagMs behind a bot speaking in real time, the oldest queued
+ * audio is dropped (MEDIA_PLAYBACK_BEHIND), so that the hold returns to its target instead of
+ * growing with each stall. A mark is answered when the audio before it has been sent and its
+ * duration has elapsed. The pacer stops while there is nothing to do.
  * Repeatable warnings (too many marks, a full buffer, pacer stalls) are counted every time but
  * logged the first time and then at most once per logIntervalMs per code, with `suppressed`.
  */
@@ -23,7 +22,7 @@ import { PlaybackWarnings } from './playback-warnings.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { Pacer } from './pacer.js';
-import { StandingBacklog } from './standing-backlog.js';
+import { LagBound } from './lag-bound.js';
 import { PlayoutBuffer } from './playout-buffer.js';
 import { streamAudioMessage, type PlaybackActions, type PlaybackController } from './playback.js';
 
@@ -42,7 +41,10 @@ export interface StreamPlaybackOptions {
   maxBufferMs?: number;
   /** Sent audio kept ahead of the far end, 20–100 ms in steps of 20. Default 40. */
   leadMs?: number;
-  /** Backlog of a bot speaking in real time kept when it stands for half a second; beyond it is dropped. Default 40 ms; Infinity never drops. */
+  /**
+   * How far behind a bot that speaks in real time playback may fall (after the far end ran dry)
+   * before the oldest queued audio is dropped. Default 200 ms; Infinity never drops.
+   */
   maxLagMs?: number;
   /** Shortest time between two log lines of one repeated warning. Default 10 000 ms. */
   logIntervalMs?: number;
@@ -59,7 +61,7 @@ export class StreamPlayback implements PlaybackController {
   readonly chunkMs: number;
   readonly leadMs: number;
   private readonly clock: Clock;
-  private readonly backlog: StandingBacklog;
+  private readonly lag: LagBound;
   private readonly warnings: PlaybackWarnings;
   private readonly actions: PlaybackActions;
   private readonly sampleRateHz: number;
@@ -86,7 +88,7 @@ export class StreamPlayback implements PlaybackController {
     this.chunkMs = Math.min(100, Math.max(20, chunk));
     this.chunkSamples = Math.round((this.chunkMs * opts.sampleRateHz) / 1000);
     this.leadMs = Math.min(100, Math.max(20, Math.round((opts.leadMs ?? 40) / FRAME_MS) * FRAME_MS));
-    this.backlog = new StandingBacklog(opts.maxLagMs ?? 40);
+    this.lag = new LagBound(opts.maxLagMs ?? 200, FRAME_MS);
     this.scratch = new Int16Array(this.chunkSamples);
     this.buffer = new PlayoutBuffer({ sampleRateHz: opts.sampleRateHz, maxBufferMs: opts.maxBufferMs });
     this.pacer = new Pacer({ clock: opts.clock, frameMs: FRAME_MS, onTick: () => this.tick() });
@@ -97,8 +99,8 @@ export class StreamPlayback implements PlaybackController {
     return this.buffer.bufferedMs;
   }
 
-  /** Audio dropped because a backlog of the bot stood beyond maxLagMs (ms). */
-  get droppedLagMs(): number { return this.backlog.droppedMs; }
+  /** Audio dropped because playback had fallen more than maxLagMs behind (ms). */
+  get droppedLagMs(): number { return this.lag.droppedMs; }
 
   /** True while the pacer runs (audio or marks pending). */
   get active(): boolean {
@@ -107,7 +109,7 @@ export class StreamPlayback implements PlaybackController {
 
   pushAudio(pcm: Int16Array): void {
     if (this.closed || pcm.length === 0) return;
-    this.backlog.pushed((pcm.length * 1000) / this.sampleRateHz);
+    this.lag.pushed(this.clock.nowMs(), (pcm.length * 1000) / this.sampleRateHz);
     if (this.buffer.push(pcm) > 0) {
       this.warnings.warn('MEDIA_PLAYOUT_OVERFLOW', { droppedSamples: this.buffer.droppedSamples }, 'playout buffer full, oldest audio dropped');
     }
@@ -133,7 +135,7 @@ export class StreamPlayback implements PlaybackController {
     this.dueAtMs.length = 0;
     for (const m of this.buffer.clear()) names.push(m);
     this.sentUntilMs = this.clock.nowMs();
-    this.backlog.reset();
+    this.lag.reset();
     for (const m of names) this.actions.markPlayed(m);
   }
 
@@ -156,19 +158,24 @@ export class StreamPlayback implements PlaybackController {
   }
 
 
-  /** Drops the oldest queued audio of a standing backlog (see StandingBacklog); marks passed are due with the audio already sent. */
-  private catchUp(now: number): void {
-    const queuedMs = this.buffer.bufferedMs;
-    const dropMs = Number.isFinite(this.backlog.targetMs) ? this.backlog.check(now, queuedMs) : 0;
+  /**
+   * Drops the oldest queued audio when what is sent next would start more than maxLagMs after a
+   * bot speaking in real time meant it to (the far end ran dry: a stall longer than the lead), a
+   * frame at a time; marks passed are due with the audio already sent.
+   */
+  private catchUp(): void {
+    const dropMs = this.lag.excessMs(this.sentUntilMs, this.buffer.bufferedMs);
     const samples = Math.floor((dropMs * this.sampleRateHz) / 1000);
     if (samples <= 0) return;
-    const r = this.buffer.skip(samples);
-    this.backlog.droppedMs += (r.samples * 1000) / this.sampleRateHz;
+    const lagMs = this.lag.lagMs(this.sentUntilMs, this.buffer.bufferedMs);
+    const toMark = this.buffer.samplesBeforeNextMark();
+    const r = this.buffer.skip(toMark > 0 ? Math.min(samples, toMark) : samples);
+    this.lag.droppedMs += (r.samples * 1000) / this.sampleRateHz;
     for (const m of r.marks) {
       this.dueNames.push(m);
       this.dueAtMs.push(this.sentUntilMs);
     }
-    this.warnings.warn('MEDIA_PLAYBACK_BEHIND', { backlogMs: Math.round(queuedMs), droppedMs: Math.round(this.backlog.droppedMs) }, 'a backlog of the bot\'s real-time audio stood: oldest queued audio dropped');
+    this.warnings.warn('MEDIA_PLAYBACK_BEHIND', { lagMs: Math.round(lagMs), droppedMs: Math.round(this.lag.droppedMs) }, 'playback fell behind the bot: oldest queued audio dropped');
   }
 
   private tick(): void {
@@ -196,8 +203,8 @@ export class StreamPlayback implements PlaybackController {
       }
     }
     // send when less than leadMs of sent audio is left to play (one chunk per tick, never across a mark)
-    this.catchUp(now);
     if (this.sentUntilMs - now < this.leadMs) {
+      this.catchUp();
       const toMark = this.buffer.samplesBeforeNextMark();
       const limit = toMark > 0 ? Math.min(toMark, this.chunkSamples) : this.chunkSamples;
       const r = this.buffer.pull(this.scratch, limit);

@@ -165,12 +165,12 @@ t.test('issue 9: timers up to 20 ms late leave no gap at the far end with the de
   t.ok(lead20.gapsMs > 0, `gaps with lead 20: ${lead20.gapsMs} ms`);
 });
 
-t.test('issue 9: stalls longer than the lead: the hold returns to maxLagMs (40 ms) instead of growing with each stall', async (t) => {
-  // a 100 ms stall every second for 30 s: 3 s of slip in all, each a standing backlog afterwards
+t.test('issue 9: stalls longer than the lead: the hold returns within maxLagMs instead of growing with each stall', async (t) => {
+  // a 100 ms stall every second for 30 s: 3 s of slip in all
   const stalls = (k: number) => (k % 50 === 49 ? 100 : 0);
   const bounded = realTimeBot(t, stalls, {}, 30);
   const last = bounded.holds.slice(-50);
-  t.ok(Math.max(...last) <= 100 + 40 + 100, `queued in the last second ≤ the first burst + maxLagMs + one stall (max ${Math.max(...last)} ms)`);
+  t.ok(Math.max(...last) <= 100 + 200 + 100, `queued in the last second ≤ the first burst + maxLagMs + one stall (max ${Math.max(...last)} ms)`);
   t.ok(bounded.sp.droppedLagMs > 0, `oldest audio dropped: ${bounded.sp.droppedLagMs} ms`);
   t.ok(bounded.metrics.errorCount('MEDIA_PLAYBACK_BEHIND') > 0, 'counted');
   const ratchet = realTimeBot(t, stalls, { maxLagMs: Infinity }, 30);
