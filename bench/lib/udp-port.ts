@@ -1,13 +1,24 @@
 // Loopback UDP port helpers for runs that start sipp (bench/sip.ts and the e2e tests).
 import { createSocket } from 'node:dgram';
 
-/** A UDP port on 127.0.0.1 that was free a moment ago (the child binds it right after). */
+/** Ports already handed out by this process: the kernel may give a closed port 0 bind's port again. */
+const given = new Set<number>();
+
+/**
+ * A UDP port on 127.0.0.1 that was free a moment ago (the child binds it right after), never one
+ * this process handed out before: two picks in a row could be equal (a sipp's SIP and media port).
+ */
 export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
+  for (let i = 0; i < 100; i++) {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    const p = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    if (given.has(p)) continue;
+    given.add(p);
+    return p;
+  }
+  throw new Error('no free UDP port not handed out before');
 }
 
 /** Resolves true once something has bound UDP `port` on 127.0.0.1 (bounded: 100 tries, 50 ms apart). */

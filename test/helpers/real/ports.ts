@@ -1,9 +1,26 @@
-// Loopback ports for real-program instances: free a moment ago, distinct between the test files
-// that tap runs side by side (each asks the kernel, so two workers cannot get the same answer
-// while both hold it; RTP ranges are checked port by port).
+// Loopback ports for real-program instances: free a moment ago, never handed out twice by one test
+// process (two picks used to be equal once in a while: "--esl-port and --sip-port must differ"),
+// and below the kernel's ephemeral range (32768–60999), so that a port-0 listener or an outgoing
+// connection of another process cannot take one between the pick and the program's bind. RTP
+// ranges are checked port by port.
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
+
+/** SIP, ESL, admin and outbound-socket ports: 10000–16383, under the RTP area and the ephemeral range. */
+const LOW = 10_000;
+const HIGH = 16_384;
+const given = new Set<number>();
+
+/** A port of LOW–HIGH not handed out before by this process and free now by `free`. */
+async function pick(free: (p: number) => Promise<boolean>, what: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const p = randomInt(LOW, HIGH);
+    if (given.has(p)) continue;
+    if (await free(p)) { given.add(p); return p; }
+  }
+  throw new Error(`no free ${what} port`);
+}
 
 function tcpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -22,21 +39,13 @@ function udpFree(port: number): Promise<boolean> {
 }
 
 /** A port free on TCP and UDP (SIP listens on both), outside 16384–40000 where RTP ranges are taken. */
-export async function freeSipPort(): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const p = randomInt(41_000, 60_000);
-    if (await tcpFree(p) && await udpFree(p)) return p;
-  }
-  throw new Error('no free SIP port');
+export function freeSipPort(): Promise<number> {
+  return pick(async (p) => await tcpFree(p) && await udpFree(p), 'SIP');
 }
 
 /** A free TCP port outside the RTP area (ESL, admin, outbound socket). */
-export async function freeTcpPort(): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const p = randomInt(41_000, 60_000);
-    if (await tcpFree(p)) return p;
-  }
-  throw new Error('no free TCP port');
+export function freeTcpPort(): Promise<number> {
+  return pick(tcpFree, 'TCP');
 }
 
 /** `count` consecutive UDP ports (even start) that are all free now, in 16384–40000. */
