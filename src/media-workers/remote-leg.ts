@@ -64,7 +64,12 @@ export class RemoteMediaLeg implements SupervisedLeg {
     this.starting = null;
   }
 
-  stopped(): void { this.settleStop?.(); this.settleStop = null; }
+  /** Its stop is done; a start still waiting settles too (a leg stopped while starting resolves it, as MediaLeg does). */
+  stopped(): void {
+    this.started();
+    this.settleStop?.();
+    this.settleStop = null;
+  }
 
   ended(why: BotLegEnd): void {
     if (this.endedFired) return;

@@ -248,8 +248,7 @@ export class PipePlayback implements PlaybackController {
   /** Drops the oldest queued audio of a standing backlog (see StandingBacklog); marks passed are due with what was written. */
   private catchUp(now: number): void {
     const queuedMs = this.buffer.bufferedMs;
-    const dropMs = Number.isFinite(this.backlog.targetMs) ? this.backlog.check(now, queuedMs) : 0;
-    const samples = Math.floor((dropMs * this.sampleRateHz) / 1000);
+    const samples = Math.floor((this.backlog.check(now, queuedMs) * this.sampleRateHz) / 1000);
     if (samples <= 0) return;
     const r = this.buffer.skip(samples);
     const dropped = r.samples;

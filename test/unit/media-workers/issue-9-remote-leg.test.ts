@@ -66,3 +66,13 @@ t.test('no worker at all: start rejects with MEDIA_WORKER_FAILED', async (t) => 
   leg.workerLost();
   await t.rejects(leg.start(), { code: 'MEDIA_WORKER_FAILED' });
 });
+
+t.test('stopped while starting: the worker reports the stop before the start, and start settles all the same', async (t) => {
+  const { leg } = make();
+  const p = leg.start();
+  const s = leg.stop();
+  leg.stopped();
+  await s;
+  await p;
+  t.pass('both settled');
+});
