@@ -152,6 +152,7 @@ bots:
 ${Object.entries(bots).map(([n, b]) => `  ${n}: { url: "${b.url}", protocol: ${b.protocol} }`).join('\n')}
 api: { listen: "127.0.0.1:0", token: bench-token }
 calls: { recordFile: ${JSON.stringify(join(this.dir, `calls-${mode}.jsonl`))}, drainTimeoutMs: 2000, maxConcurrent: 1000 }
+store: { url: ${JSON.stringify(`sqlite:${join(this.dir, `fsbridge-${mode}.db`)}`)} }
 `);
     this.daemonLog = '';
     // FSBRIDGE_BENCH_CPU_PROF=<dir>: a V8 CPU profile of the daemon, written when it stops

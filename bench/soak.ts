@@ -90,6 +90,7 @@ bots:
   soak: { url: "ws://127.0.0.1:${botPort}/", protocol: twilio }
 api: { listen: "127.0.0.1:0", token: soak-token }
 calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))}, drainTimeoutMs: 5000 }
+store: { url: ${JSON.stringify(`sqlite:${join(dir, 'fsbridge.db')}`)} }
 `);
   const twinLog = join(dir, 'twin.log');
   const twin = start(['sim', 'freeswitch', '--esl', `127.0.0.1:${eslPort}`, '--password', 'ClueCon', '--dialplan', 'dialplans',

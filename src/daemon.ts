@@ -12,7 +12,13 @@ import type { FsEvent } from './esl/events.js';
 import { MediaServer } from './media/server.js';
 import { ApiServer } from './api/server.js';
 import { CallManager } from './calls/call-manager.js';
-import { JsonlRecordFile } from './calls/call-record.js';
+import { JsonlRecordFile, fanOut } from './calls/call-record.js';
+import { Store } from './store/store.js';
+import { StoreWriter } from './store/writer.js';
+import { StoreCallSink } from './store/call-sink.js';
+import { parseStoreUrl } from './config/store-url.js';
+import { CallHistory } from './store/call-history.js';
+import { hostname } from 'node:os';
 import { CallSupervisor, type SupervisedLeg, type SupervisorDeps } from './calls/call-supervisor.js';
 import { causeFromName } from './calls/hangup-causes.js';
 import { sessionChannel } from './calls/session-channel.js';
@@ -42,6 +48,9 @@ export interface DaemonPorts {
   /** With media workers: each worker's media port. */
   mediaWorkers?: number[];
 }
+
+/** How often a node marks itself alive in the store (the end given to calls it leaves open in a crash). */
+const STORE_HEARTBEAT_MS = 10_000;
 
 /** A validated `host:port` (port 0 allowed) from the configuration. */
 function hostPort(s: string): { host: string; port: number } {
@@ -77,7 +86,15 @@ export class Daemon {
   /** The same clock, counting the timers it holds (for /metrics). */
   private readonly timers: CountingClock;
   private readonly log: Logger;
-  private readonly records: JsonlRecordFile;
+  /** The optional JSON-lines file of ended calls (calls.recordFile). */
+  private readonly recordFile: JsonlRecordFile | null;
+  /** The database; opened by start(). */
+  private store: Store | null = null;
+  private readonly storeWriter: StoreWriter;
+  /** This node's name in the store (store.nodeId or the host name). */
+  readonly nodeId: string;
+  private readonly history: CallHistory;
+  private stopHeartbeat: (() => void) | null = null;
   private readonly control: EslControl;
   private readonly outbound: OutboundSocketServer;
   /** The media loop: in this thread (media.workers 0) or in worker threads. */
@@ -113,12 +130,25 @@ export class Daemon {
     this.fatal = new Promise<never>((_res, rej) => { this.rejectFatal = rej; });
     this.fatal.catch(() => {});
     this.accountSid = cfg.api.twilio?.accountSid ?? 'AC' + hex32('fsbridge-account');
-    this.records = new JsonlRecordFile(cfg.calls.recordFile, (err) => {
-      this.metrics.error('CALL_RECORD_WRITE_FAILED');
-      this.log.error({ err, code: 'CALL_RECORD_WRITE_FAILED' }, 'cannot write call record');
+    this.recordFile = cfg.calls.recordFile
+      ? new JsonlRecordFile(cfg.calls.recordFile, (err) => {
+        this.metrics.error('CALL_RECORD_WRITE_FAILED');
+        this.log.error({ err, code: 'CALL_RECORD_WRITE_FAILED' }, 'cannot write call record');
+      })
+      : null;
+    this.nodeId = cfg.store.nodeId ?? hostname();
+    this.storeWriter = new StoreWriter({
+      sink: {
+        apply: (ops) => this.openStore().apply(ops),
+        ping: () => this.openStore().ping(),
+      },
+      clock: this.clock, logger: this.log.child({ component: 'store' }), metrics: this.metrics, queueMax: cfg.store.queueMax,
     });
+    this.history = new CallHistory(() => this.openStore(), () => this.calls.list().map((c) => c.toJSON()));
+    const storeSink = new StoreCallSink(this.storeWriter, this.nodeId);
     this.calls = new CallManager({
-      maxConcurrent: cfg.calls.maxConcurrent, logger: this.log, metrics: this.metrics, clock: this.clock, records: this.records,
+      maxConcurrent: cfg.calls.maxConcurrent, logger: this.log, metrics: this.metrics, clock: this.clock,
+      records: this.recordFile ? fanOut([storeSink, this.recordFile]) : storeSink,
     });
     const esl = cfg.freeswitch.esl;
     this.control = new EslControl({
@@ -174,7 +204,9 @@ export class Daemon {
       twilio: cfg.api.twilio ? { accountSid: cfg.api.twilio.accountSid, authToken: cfg.api.twilio.authToken } : undefined,
       logger: this.log.child({ component: 'api' }), metrics: this.metrics,
       backend: {
-        listCalls: () => this.calls.list().map((c) => c.toJSON()),
+        listCalls: (filter) => this.history.list(filter),
+        exportCalls: (filter) => this.history.all(filter),
+        getCall: (id) => this.history.get(id),
         originate: (body) => this.originate(body),
         hangup: (id) => this.endCall(id, 'api'),
         findTwilioCall: (sid) => {
@@ -189,15 +221,51 @@ export class Daemon {
           : undefined),
         ready: () => ({
           ready: this.control.connected && !this.calls.isDraining,
-          detail: { esl: this.control.connected ? 'connected' : 'disconnected', calls: this.calls.size, draining: this.calls.isDraining },
+          detail: {
+            esl: this.control.connected ? 'connected' : 'disconnected', calls: this.calls.size, draining: this.calls.isDraining,
+            // a database outage does not stop calls: it is reported, not made a reason to be unready
+            store: this.storeWriter.available ? 'ok' : 'unavailable', storeQueued: this.storeWriter.queued,
+          },
         }),
       },
     });
   }
 
-  /** Binds the listeners, then starts the ESL control connection. */
+  /** The store once start() opened it; throws before (nothing writes or reads before start). */
+  private openStore(): Store {
+    if (!this.store) throw new FsbridgeError('STORE_UNAVAILABLE', 'the store is not open');
+    return this.store;
+  }
+
+  /**
+   * Opens the store (migrating it) and closes the calls this node left open when it last stopped
+   * without ending them; then keeps the node's heartbeat (the last moment it is known alive).
+   */
+  private async startStore(): Promise<void> {
+    const loc = parseStoreUrl(this.config.store.url);
+    if (typeof loc === 'string') throw new FsbridgeError('STORE_OPEN_FAILED', `store.url: ${loc}`);
+    const log = this.log.child({ component: 'store' });
+    this.store = await Store.open({
+      location: loc, password: this.config.store.password,
+      onIdleError: (err) => log.warn({ err }, 'idle database connection failed (the pool replaces it)'),
+    });
+    const closed = await this.store.recoverNode(this.nodeId, this.clock.wallMs());
+    if (closed > 0) {
+      this.metrics.counter('fsbridge_calls_recovered_total', 'Calls left open by an earlier run of this node, closed at start').inc({}, closed);
+      log.warn({ calls: closed, nodeId: this.nodeId, code: 'CALL_DAEMON_CRASHED' }, 'calls left open by an earlier run closed as CALL_DAEMON_CRASHED');
+    }
+    log.info({ kind: this.store.kind, nodeId: this.nodeId }, 'store open');
+    const beat = () => {
+      this.storeWriter.push({ kind: 'node-seen', nodeId: this.nodeId, atMs: this.clock.wallMs() });
+      this.stopHeartbeat = this.clock.setTimeout(beat, STORE_HEARTBEAT_MS);
+    };
+    this.stopHeartbeat = this.clock.setTimeout(beat, STORE_HEARTBEAT_MS);
+  }
+
+  /** Opens the store, binds the listeners, then starts the ESL control connection. */
   async start(): Promise<DaemonPorts> {
     const cfg = this.config;
+    await this.startStore();
     this.control.on('connected', ({ reconnect }) => {
       this.metrics.gauge('fsbridge_esl_connected', 'ESL control connection up (1) or down (0)').set(1);
       this.log.info({ reconnect }, 'esl control connected');
@@ -267,7 +335,7 @@ export class Daemon {
       applied.push('log.level');
     }
     if (JSON.stringify(next.bots) !== JSON.stringify(prev.bots)) applied.push('bots');
-    const needsRestart: string[] = (['freeswitch', 'media', 'drachtio', 'trunks', 'routes', 'api', 'calls'] as const)
+    const needsRestart: string[] = (['freeswitch', 'media', 'drachtio', 'trunks', 'routes', 'api', 'calls', 'store'] as const)
       .filter((k) => JSON.stringify(next[k]) !== JSON.stringify(prev[k]));
     if (JSON.stringify({ ...next.log, level: '' }) !== JSON.stringify({ ...prev.log, level: '' })) needsRestart.push('log');
     this.config = { ...prev, log: { ...prev.log, level: next.log.level }, bots: next.bots };
@@ -296,7 +364,17 @@ export class Daemon {
     await this.media?.close();
     await this.workers?.close();
     this.control.close();
-    await this.records.flush();
+    await this.recordFile?.flush();
+    this.stopHeartbeat?.();
+    if (this.store) {
+      const left = await this.storeWriter.flush();
+      this.storeWriter.close();
+      if (left > 0) {
+        this.metrics.error('STORE_UNFLUSHED');
+        this.log.error({ code: 'STORE_UNFLUSHED', writes: left }, 'store unreachable at shutdown: queued writes lost');
+      }
+      await this.store.close().catch((err) => this.log.warn({ err }, 'closing the store failed'));
+    }
     this.log.info('stopped');
   }
 

@@ -7,6 +7,7 @@ import { CONFIG_ERRORS } from './config/error-codes.js';
 import { ESL_ERRORS } from './esl/error-codes.js';
 import { MEDIA_ERRORS } from './media/error-codes.js';
 import { SIP_ERRORS } from './sip/error-codes.js';
+import { STORE_ERRORS } from './store/error-codes.js';
 
 /**
  * Every error code the daemon reports, by area. docs/errors.md is generated from this
@@ -19,6 +20,7 @@ export const ERROR_CATALOG: { area: string; table: ErrorTable }[] = [
   { area: 'Media (mod_audio_stream websocket, codecs, playback)', table: MEDIA_ERRORS },
   { area: 'Bots', table: BOT_ERRORS },
   { area: 'SIP (drachtio, trunks)', table: SIP_ERRORS },
+  { area: 'Store (call records database)', table: STORE_ERRORS },
   { area: 'HTTP API', table: API_ERRORS },
   { area: 'Daemon process', table: PROCESS_ERRORS },
 ];

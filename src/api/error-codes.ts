@@ -9,4 +9,5 @@ export const API_ERRORS = {
   API_BAD_ESCAPE: { meaning: 'An authenticated request had a path segment with a malformed %-escape (`%ZZ`, a lone `%`) or one that does not decode to UTF-8.', consequence: 'HTTP 400; nothing changes.' },
   API_BAD_HTTP: { meaning: 'Node\'s HTTP parser refused the request: malformed request line or header, or headers over 16 KiB.', consequence: 'HTTP 400 (431 for oversized headers); the connection is closed.' },
   API_REQUEST_TIMEOUT: { meaning: 'A client did not send its request headers within 10 s, or its whole request within 30 s, of starting it (or of connecting).', consequence: 'HTTP 408 unless an answer had begun; the connection is closed and the request is not handled.' },
+  API_STORE_UNAVAILABLE: { meaning: 'A call history request (GET /v1/calls, /v1/calls/{id}) could not reach the store.', consequence: 'HTTP 503; live calls stay reachable with ?state=live.' },
 } satisfies ErrorTable;

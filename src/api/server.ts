@@ -5,10 +5,10 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { basicOk, bearerOk, decodePathSegment, parseRequestTarget, readBody, sendJson } from './http-util.js';
 import { TWILIO_CALL_PATH, twilioCallResource, twilioNotFound, type TwilioCallView } from './twilio-rest.js';
+import { getCall, listCalls, type CallRoutesBackend } from './call-routes.js';
 
 /** What the API needs from the daemon; injected so the API has no knowledge of the parts. */
-export interface ApiBackend {
-  listCalls(): Record<string, unknown>[];
+export interface ApiBackend extends CallRoutesBackend {
   /** `POST /v1/calls` (JSON body): places an outbound call; resolves the HTTP status and body. */
   originate?(body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Hangs a call up; false when there is no such live call. */
@@ -134,10 +134,10 @@ export class ApiServer {
   }
 
   /** A client fault: counted under `code`, logged at debug without a stack, answered in JSON. */
-  private fail(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
+  private fail(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
     this.opts.metrics.error(code);
     this.opts.logger.debug({ code, status, method: req.method }, 'api request rejected');
-    sendJson(res, status, { error: { code, message } });
+    sendJson(res, status, { error: { code, message, ...extra } });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -166,7 +166,14 @@ export class ApiServer {
 
     if (path.startsWith('/v1/')) {
       if (!bearerOk(req, this.opts.token)) return this.fail(req, res, 401, 'API_UNAUTHORIZED', 'bearer token required');
-      if (method === 'GET' && path === '/v1/calls') return sendJson(res, 200, { calls: this.opts.backend.listCalls() });
+      const fail = (status: number, code: string, message: string, extra?: Record<string, unknown>) => this.fail(req, res, status, code, message, extra);
+      if (method === 'GET' && path === '/v1/calls') return listCalls(res, target.query, this.opts.backend, fail);
+      const cm = /^\/v1\/calls\/([^/]+)$/.exec(path);
+      if (method === 'GET' && cm) {
+        const callId = decodePathSegment(cm[1]);
+        if (callId === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the call id');
+        return getCall(res, callId, this.opts.backend, fail);
+      }
       if (method === 'POST' && path === '/v1/calls' && this.opts.backend.originate) {
         const read = await readBody(req);
         if (read.kind === 'aborted') return this.aborted(req);

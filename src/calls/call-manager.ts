@@ -43,6 +43,15 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
     this.activeGauge().set(this.byId.size);
     this.opts.metrics.counter('fsbridge_calls_total', 'Calls admitted').inc({ direction: init.direction });
     call.on('ended', (rec) => this.onEnded(call, rec));
+    call.on('state', (_from, to) => {
+      if (to !== 'answered' && to !== 'connected') return;
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+      this.opts.records.progressed?.({ callId, fsUuid: call.fsUuid, answeredAt: iso(call.answeredAtMs), connectedAt: iso(call.connectedAtMs) });
+    });
+    this.opts.records.offered?.({
+      callId, fsUuid: init.fsUuid, direction: init.direction, bot: init.bot, from: init.from, to: init.to,
+      offeredAt: new Date(call.offeredAtMs).toISOString(),
+    });
     this.safeEmit('call', call);
     return { ok: true, call };
   }

@@ -37,9 +37,30 @@ export interface CallRecord extends CallIdentity {
   errorCode?: string;
 }
 
-/** Where call records go. `write` must not throw into the caller; failures are reported by the sink. */
+/** A call as it is when offered (admitted): what a crash must not lose. */
+export type OfferedCall = CallIdentity & { offeredAt: string };
+
+/** A live call that was answered or connected (or got its FreeSWITCH channel). */
+export interface CallProgress { callId: string; fsUuid: string; answeredAt: string | null; connectedAt: string | null }
+
+/**
+ * Where call records go. No method may throw into the caller; failures are reported by the sink.
+ * `offered` is told of every admitted call and `progressed` of its answer and connection (a sink
+ * that keeps only ended calls ignores both), `write` of its end.
+ */
 export interface CallRecordSink {
+  offered?(call: OfferedCall): void;
+  progressed?(p: CallProgress): void;
   write(rec: CallRecord): Promise<void>;
+}
+
+/** Several sinks as one, each told everything. */
+export function fanOut(sinks: readonly CallRecordSink[]): CallRecordSink {
+  return {
+    offered: (c) => { for (const s of sinks) s.offered?.(c); },
+    progressed: (p) => { for (const s of sinks) s.progressed?.(p); },
+    write: async (rec) => { await Promise.all(sinks.map((s) => s.write(rec))); },
+  };
 }
 
 /**

@@ -10,6 +10,12 @@ export interface CallInit extends CallIdentity {
   params: Record<string, string>;
 }
 
+/** A live call as the HTTP API shows it. */
+export interface CallView {
+  [k: string]: unknown;
+  callId: string; fsUuid: string; state: CallState; direction: string; bot: string | null; from: string; to: string; offeredAt: string;
+}
+
 /** What the call record says beyond state and cause. */
 export interface CallAnnotation { sipStatus?: number; result?: string; transferTarget?: string }
 
@@ -140,7 +146,7 @@ export class Call extends TypedEmitter<CallEvents> {
   }
 
   /** A summary for the HTTP API. */
-  toJSON(): Record<string, unknown> {
+  toJSON(): CallView {
     return {
       callId: this.callId, fsUuid: this.fsUuid, state: this.state, direction: this.init.direction,
       bot: this.init.bot, from: this.init.from, to: this.init.to,

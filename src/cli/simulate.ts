@@ -73,6 +73,7 @@ bots:
   sim: { url: ${JSON.stringify(o.botUrl)}, protocol: ${o.protocol}, onDisconnect: hangup }
 api: { listen: "127.0.0.1:0", token: env:SIM_API_TOKEN }
 calls: { recordFile: ${JSON.stringify(join(work, 'calls.jsonl'))}, drainTimeoutMs: 2000 }
+store: { url: ${JSON.stringify(`sqlite:${join(work, 'fsbridge.db')}`)} }
 `;
   const loaded = loadConfig({ text: yaml, file: 'simulate.yaml', env: { SIM_ESL_PASSWORD: 'ClueCon', SIM_API_TOKEN: 'simulate' } });
   if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('; '));

@@ -8,7 +8,7 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   const api = flagStr(args, 'api') ?? 'http://127.0.0.1:8080';
   const token = flagStr(args, 'token') ?? io.env.FSBRIDGE_API_TOKEN ?? '';
   try {
-    const res = await fetch(`${api}/v1/calls`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${api}/v1/calls?state=live`, { headers: { authorization: `Bearer ${token}` } });
     if (!res.ok) {
       io.err(`fsbridge: the API answered ${res.status}\n`);
       return EXIT.FAILURE;

@@ -4,6 +4,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import type { StringFormat } from './schema.js';
+import { parseStoreUrl } from './store-url.js';
 
 const DNS_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const DNS_NAME = new RegExp(`^(?=.{1,253}$)${DNS_LABEL}(?:\\.${DNS_LABEL})*\\.?$`);
@@ -25,6 +26,7 @@ export const FORMAT_EXPECTED: Readonly<Record<StringFormat, string>> = {
   did: 'a dialled number in quotes: digits with an optional leading +',
   name: 'a name of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
   path: 'a file path',
+  storeUrl: 'sqlite:PATH or postgres://user@host:port/database',
   text: 'a non-empty string',
 };
 
@@ -127,6 +129,7 @@ export function checkFormat(format: StringFormat, s: string): string | undefined
     case 'did': return DID.test(s) ? undefined : '';
     case 'name': return NAME.test(s) ? undefined : '';
     case 'path': return s.includes('\0') ? 'it contains a NUL character' : undefined;
+    case 'storeUrl': { const r = parseStoreUrl(s); return typeof r === 'string' ? r : undefined; }
     case 'text': return undefined;
     case 'regex': return checkRegex(s);
   }

@@ -107,9 +107,20 @@ export interface ApiConfig {
 
 export interface CallsConfig {
   maxConcurrent: number;
-  recordFile: string;
+  /** Optional JSON-lines file of ended calls (for log shippers); the store holds the records. */
+  recordFile?: string;
   drainTimeoutMs: number;
   answerTimeoutMs: number;
+}
+
+export interface StoreConfig {
+  /** `sqlite:PATH` or `postgres://user@host:port/db` (no password inside). */
+  url: string;
+  /** Secret (resolved value): the PostgreSQL password. */
+  password?: string;
+  /** This node's name in the store; the host name when absent. */
+  nodeId?: string;
+  queueMax: number;
 }
 
 /** The whole validated configuration, defaults applied. */
@@ -123,6 +134,7 @@ export interface Config {
   routes: RouteConfig[];
   api: ApiConfig;
   calls: CallsConfig;
+  store: StoreConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,6 +153,7 @@ export type StringFormat =
   | 'did' // optional + then digits
   | 'name' // letters, digits, . _ -
   | 'path' // non-empty file path
+  | 'storeUrl' // sqlite:PATH or postgres://user@host:port/db without a password
   | 'text'; // any non-empty string
 
 interface NodeBase {
@@ -342,9 +355,18 @@ export const CONFIG_SCHEMA: ObjectNode = {
       kind: 'object', doc: 'Call limits and records.',
       fields: {
         maxConcurrent: { kind: 'integer', min: 1, max: 100_000, default: 500, unit: 'calls', doc: 'Most simultaneous calls; more are refused (SIP 503).' },
-        recordFile: { kind: 'string', format: 'path', default: '/var/lib/fsbridge/calls.jsonl', doc: 'File that receives one JSON call record per ended call.' },
+        recordFile: { kind: 'string', format: 'path', doc: 'Optional file that also receives one JSON line per ended call (for log shippers); the store keeps the records either way.' },
         drainTimeoutMs: ms(30_000, 0, MAX_MS, 'On SIGTERM, how long calls may continue before the rest are hung up.'),
         answerTimeoutMs: ms(10_000, 1000, 300_000, 'How long FreeSWITCH may take to answer a trunk call that fsbridge bridges into it (inbound); the caller then gets 503. How long an outbound call may ring is the request\'s timeoutSec (POST /v1/calls).'),
+      },
+    },
+    store: {
+      kind: 'object', doc: 'The database of call records: SQLite in the state directory (embedded, the default) or PostgreSQL.',
+      fields: {
+        url: { kind: 'string', format: 'storeUrl', default: 'sqlite:/var/lib/fsbridge/fsbridge.db', doc: '`sqlite:PATH` (a file, created with its directory) or `postgres://user@host:port/database`; put the password in store.password, not in the URL.' },
+        password: { kind: 'secret', doc: 'PostgreSQL password, usually env:NAME or cred:NAME; not used with SQLite.' },
+        nodeId: { kind: 'string', format: 'name', defaultDoc: 'the host name', doc: 'This node\'s name in the store: the calls it left open after a crash are closed when a node of this name starts. Unique per daemon sharing one database.' },
+        queueMax: { kind: 'integer', min: 1000, max: 10_000_000, default: 100_000, unit: 'writes', doc: 'Most record writes held in memory while the database is unreachable; beyond it the oldest are dropped (STORE_QUEUE_FULL).' },
       },
     },
   },

@@ -36,7 +36,7 @@ trunks:
   - { name: kam, registrar: "sip:127.0.0.1:${kport}", username: alice, password: s3cret, expiresSec: 60 }
 bots:
   b: { url: "ws://127.0.0.1:9/", protocol: twilio }
-calls: { recordFile: /dev/null }
+store: { url: "sqlite::memory:" }
 `;
     const loaded = loadConfig({ text, env: {} });
     if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('\n'));

@@ -47,6 +47,7 @@ bots:
 routes:
   - { did: "+${DID}", bot: echo }
 calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))} }
+store: { url: ${JSON.stringify(`sqlite:${join(dir, 'fsbridge.db')}`)} }
 `;
   const loaded = loadConfig({ text, env: {} });
   if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('\n'));

@@ -22,7 +22,7 @@ export interface Harness {
  * The FreeSWITCH twin (running the shipped dialplans/) and the daemon in this process, on loopback
  * with free ports. `botsYaml` is the `bots:` section; `extraYaml` more top-level keys.
  */
-export async function startHarness(botsYaml: string, opts: { playback?: 'pipe' | 'file' | 'stream'; extraYaml?: string; workers?: number } = {}): Promise<Harness> {
+export async function startHarness(botsYaml: string, opts: { playback?: 'pipe' | 'file' | 'stream'; extraYaml?: string; workers?: number; storeUrl?: string; storeYaml?: string; env?: Record<string, string> } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'fsbridge-h-'));
   const twin = new FreeswitchTwin({
     host: '127.0.0.1', port: 0, password: 'ClueCon', dialplanDir: join(ROOT, 'dialplans'),
@@ -37,10 +37,11 @@ freeswitch:
 media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(dir, 'pipes'))}, workers: ${opts.workers ?? 0} }
 api: { listen: "127.0.0.1:0", token: test-token, twilio: { accountSid: ACtest, authToken: secret } }
 calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))}, drainTimeoutMs: 1000 }
+store: { url: ${JSON.stringify(opts.storeUrl ?? `sqlite:${join(dir, 'fsbridge.db')}`)}${opts.storeYaml ? `, ${opts.storeYaml}` : ''} }
 bots:
 ${botsYaml}
 ${opts.extraYaml ?? ''}`;
-  const loaded = loadConfig({ text, env: {} });
+  const loaded = loadConfig({ text, env: opts.env ?? {} });
   if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('\n'));
   const daemon = new Daemon({ config: loaded.config, logger: silentLogger() });
   const ports = await daemon.start();

@@ -26,6 +26,10 @@ export interface DaemonProcessOptions {
   fastEslReconnect?: boolean;
   /** Extra `calls:` keys, as YAML flow entries (e.g. `drainTimeoutMs: 2000`). */
   calls?: string;
+  /** store.url (default: an SQLite file in the daemon's directory). */
+  storeUrl?: string;
+  /** Extra `store:` keys, as YAML flow entries (e.g. `password: env:PGPASSWORD`). */
+  storeYaml?: string;
 }
 
 /** The `log`, `freeswitch`, `media` (and `drachtio`) sections every real-program test writes. */
@@ -66,6 +70,7 @@ export class DaemonProcess {
     writeFileSync(d.configFile, `${commonYaml(o, d.pipeDir)}${o.yaml}
 api: { listen: "127.0.0.1:0", token: ${API_TOKEN}, twilio: { accountSid: ACrealtest, authToken: real-auth } }
 calls: { recordFile: ${JSON.stringify(d.recordFile)}${o.calls ? `, ${o.calls}` : ''} }
+store: { url: ${JSON.stringify(o.storeUrl ?? `sqlite:${join(d.dir, 'fsbridge.db')}`)}${o.storeYaml ? `, ${o.storeYaml}` : ''} }
 `);
     d.env = { FSBRIDGE_ESL_PASSWORD: o.fs.password, ...(o.drachtio ? { FSBRIDGE_DRACHTIO_SECRET: o.drachtio.secret } : {}), ...o.env };
     await d.startProcess();
@@ -97,7 +102,7 @@ calls: { recordFile: ${JSON.stringify(d.recordFile)}${o.calls ? `, ${o.calls}` :
 
   /** Live calls as GET /v1/calls lists them. */
   async liveCalls(): Promise<Array<Record<string, unknown>>> {
-    const r = await this.request('GET', '/v1/calls');
+    const r = await this.request('GET', '/v1/calls?state=live');
     return (r.body as { calls: Array<Record<string, unknown>> }).calls;
   }
 

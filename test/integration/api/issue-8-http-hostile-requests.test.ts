@@ -24,7 +24,9 @@ async function start(t: Test, extra: Partial<ApiServerOptions> = {}) {
   const hungUp: string[] = [];
   const originated: unknown[] = [];
   const backend: ApiBackend = {
-    listCalls: () => [{ callId: 'c1' }],
+    listCalls: async () => ({ calls: [{ callId: 'c1' }], nextCursor: null }),
+    exportCalls: async function* () { yield { callId: 'c1' }; },
+    getCall: async (id) => (id === 'c1' ? { callId: 'c1' } : undefined),
     originate: async (body) => { originated.push(body); return { status: 201, body: { callId: 'c2' } }; },
     hangup: async (id) => { hungUp.push(id); return id === 'c1'; },
     findTwilioCall: (sid) => (sid === SID ? { callId: 'c1', sid, accountSid: 'ACtest', from: '+1555', to: '8100', direction: 'inbound', startTime: new Date(0).toISOString() } : undefined),

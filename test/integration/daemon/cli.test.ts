@@ -18,6 +18,7 @@ freeswitch:
 media: { listen: "127.0.0.1:0", pipeDir: ${JSON.stringify(join(dir, 'pipes'))} }
 api: { listen: "127.0.0.1:0", token: env:TEST_API_TOKEN }
 calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))} }
+store: { url: ${JSON.stringify(`sqlite:${join(dir, 'fsbridge.db')}`)} }
 bots:
   support: { url: "ws://127.0.0.1:9/", protocol: twilio }
 `);

@@ -47,6 +47,7 @@ bots:
   echo: { url: "${bot.url}twilio", protocol: twilio }
 api: { listen: "127.0.0.1:0", token: env:TEST_API_TOKEN }
 calls: { recordFile: ${JSON.stringify(records)}, drainTimeoutMs: 2000 }
+store: { url: ${JSON.stringify(`sqlite:${join(dir, 'fsbridge.db')}`)} }
 `);
   const twinArgs = ['sim', 'freeswitch', '--esl', `127.0.0.1:${eslPort}`, '--password', 'ClueCon', '--dialplan', 'dialplans',
     '--var', `fsbridge_outbound_socket=127.0.0.1:${obPort}`, '--temp-dir', join(dir, 'fs-tmp')];

@@ -38,6 +38,7 @@ bots:
 ${extraBot}
 api: { listen: "127.0.0.1:${apiPort}", token: tok }
 calls: { recordFile: ${JSON.stringify(records)}, drainTimeoutMs: 2000 }
+store: { url: ${JSON.stringify(`sqlite:${join(dir, 'fsbridge.db')}`)} }
 `;
   const cfg = join(dir, 'fsbridge.yaml');
   writeFileSync(cfg, yaml('info'));

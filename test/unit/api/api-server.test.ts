@@ -10,7 +10,9 @@ async function start(t: Test, backend: Partial<ApiBackend> = {}) {
   const api = new ApiServer({
     host: '127.0.0.1', port: 0, token: 'tok', twilio: { accountSid: 'ACtest', authToken: 'secret' }, logger: silentLogger(), metrics,
     backend: {
-      listCalls: () => [...calls.values()].map((c) => ({ callId: c.callId })),
+      listCalls: async () => ({ calls: [...calls.values()].map((c) => ({ callId: c.callId })), nextCursor: null }),
+      exportCalls: async function* () { for (const c of calls.values()) yield { callId: c.callId }; },
+      getCall: async (id) => (calls.has(id) ? { callId: id } : undefined),
       hangup: async (id) => { if (!calls.has(id)) return false; calls.delete(id); ended.push(id); return true; },
       findTwilioCall: (sid) => [...calls.values()].find((c) => c.sid === sid),
       ready: () => ({ ready: true, detail: { esl: 'connected' } }),
@@ -43,7 +45,7 @@ t.test('/v1 needs the bearer token', async (t) => {
   t.equal((await fetch(`${base}/v1/calls`, { headers: { authorization: 'Bearer nope' } })).status, 401);
   t.equal(metrics.errorCount('API_UNAUTHORIZED'), 2);
   const ok = await fetch(`${base}/v1/calls`, { headers: { authorization: 'Bearer tok' } });
-  t.same(await ok.json(), { calls: [{ callId: 'c1' }] });
+  t.same(await ok.json(), { calls: [{ callId: 'c1' }], nextCursor: null });
 });
 
 t.test('POST /v1/calls/:id/hangup', async (t) => {

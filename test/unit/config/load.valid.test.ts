@@ -68,7 +68,8 @@ t.test('defaults are applied to a minimal config', (t) => {
     bots: {},
     routes: [],
     api: { listen: '127.0.0.1:8080', token: 'apitok' },
-    calls: { maxConcurrent: 500, recordFile: '/var/lib/fsbridge/calls.jsonl', drainTimeoutMs: 30000, answerTimeoutMs: 10000 },
+    calls: { maxConcurrent: 500, drainTimeoutMs: 30000, answerTimeoutMs: 10000 },
+    store: { url: 'sqlite:/var/lib/fsbridge/fsbridge.db', queueMax: 100000 },
   });
   t.notOk('drachtio' in r.config, 'optional section stays absent');
   t.end();
@@ -107,7 +108,7 @@ t.test('the result is deep-frozen', (t) => {
     if (v !== null && typeof v === 'object') { all.push(v); Object.values(v).forEach(visit); }
   };
   visit(c);
-  t.equal(all.length, 22, "every object of the tree was visited");
+  t.equal(all.length, 23, "every object of the tree was visited");
   t.ok(all.every((o) => Object.isFrozen(o)), 'every object and array is frozen');
   t.throws(() => { c.freeswitch.esl.port = 1; }, TypeError);
   t.throws(() => { c.trunks[0].inbound.allow.push('1.2.3.4'); }, TypeError);

@@ -13,6 +13,7 @@ t.test('the secret paths are exactly the secret keys of the schema', (t) => {
     'bots.*.headers.*',
     'api.token',
     'api.twilio.authToken',
+    'store.password',
   ]);
   t.ok(Object.isFrozen(SECRET_CONFIG_PATHS));
   t.end();

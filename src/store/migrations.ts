@@ -1,0 +1,51 @@
+import type { Kysely, Migration } from 'kysely';
+
+/**
+ * The store's schema, one migration per change, for SQLite and PostgreSQL alike (only types both
+ * understand: text, integer, bigint). Migrations run at start, in name order, each once (kysely's
+ * Migrator keeps the list in `kysely_migration`). They only add: a migration that drops or
+ * rewrites data is not written here without a flag the operator has to set.
+ */
+// The migrations are written against the database as it was when they were written, not against
+// today's tables (StoreTables), hence the untyped Kysely.
+type AnyDb = Kysely<any>;
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001-calls-and-nodes': {
+    async up(db: AnyDb) {
+      await db.schema.createTable('calls')
+        .addColumn('call_id', 'text', (c) => c.primaryKey())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('direction', 'text', (c) => c.notNull())
+        .addColumn('bot', 'text')
+        .addColumn('from_number', 'text', (c) => c.notNull())
+        .addColumn('to_number', 'text', (c) => c.notNull())
+        .addColumn('fs_uuid', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('offered_at', 'bigint', (c) => c.notNull())
+        .addColumn('answered_at', 'bigint')
+        .addColumn('connected_at', 'bigint')
+        .addColumn('ended_at', 'bigint')
+        .addColumn('duration_ms', 'bigint')
+        .addColumn('billable_ms', 'bigint')
+        .addColumn('cause', 'text')
+        .addColumn('cause_code', 'integer')
+        .addColumn('ended_by', 'text')
+        .addColumn('sip_status', 'integer')
+        .addColumn('result', 'text')
+        .addColumn('transfer_target', 'text')
+        .addColumn('error_code', 'text')
+        .execute();
+      // history pages are newest first by (offered_at, call_id); crash recovery looks up live calls by node
+      await db.schema.createIndex('calls_offered').on('calls').columns(['offered_at', 'call_id']).execute();
+      await db.schema.createIndex('calls_live').on('calls').columns(['state', 'node_id']).execute();
+      await db.schema.createIndex('calls_from').on('calls').column('from_number').execute();
+      await db.schema.createIndex('calls_to').on('calls').column('to_number').execute();
+      await db.schema.createTable('nodes')
+        .addColumn('node_id', 'text', (c) => c.primaryKey())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('seen_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+};

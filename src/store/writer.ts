@@ -1,0 +1,158 @@
+import type { Clock } from '../clock.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
+import type { StoreOp } from './store.js';
+
+/** Buckets of fsbridge_store_batch_ms. */
+const BATCH_MS_BUCKETS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000] as const;
+
+/** What the writer needs from the database. */
+export interface StoreSink {
+  apply(ops: readonly StoreOp[]): Promise<void>;
+  ping(): Promise<void>;
+}
+
+export interface StoreWriterOptions {
+  sink: StoreSink;
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  /** Most writes held while the database is away; beyond it the oldest are dropped (STORE_QUEUE_FULL). */
+  queueMax: number;
+  /** Most writes in one transaction. */
+  batchMax?: number;
+  /** Retry delays while the database is away: first, then doubling up to max, in ms. */
+  retry?: { initialMs: number; maxMs: number };
+}
+
+/**
+ * The one way writes reach the store: callers `push()` and go on (nothing on a call's path awaits
+ * the database). Writes are applied in order, in batches, as soon as the previous batch is done,
+ * so under load they group by themselves. When the database is unreachable the writes stay queued
+ * (up to queueMax) and are retried with backoff until it is back; `available` says which.
+ *
+ * A batch that fails while the database answers a ping holds a write the database refuses: the
+ * batch is then applied one write at a time and the refused one dropped (STORE_WRITE_FAILED),
+ * so one bad write never blocks the others.
+ */
+export class StoreWriter {
+  private queue: StoreOp[] = [];
+  private running: Promise<void> | null = null;
+  private cancelRetry: (() => void) | null = null;
+  private retryMs: number;
+  private down = false;
+  private closed = false;
+  private readonly batchMax: number;
+  private readonly retry: { initialMs: number; maxMs: number };
+
+  constructor(private readonly o: StoreWriterOptions) {
+    this.batchMax = o.batchMax ?? 500;
+    this.retry = o.retry ?? { initialMs: 500, maxMs: 10_000 };
+    this.retryMs = this.retry.initialMs;
+  }
+
+  /** Whether the last attempt reached the database. */
+  get available(): boolean { return !this.down; }
+  /** Writes not yet applied. */
+  get queued(): number { return this.queue.length; }
+
+  push(op: StoreOp): void {
+    if (this.queue.length >= this.o.queueMax) {
+      this.queue.shift();
+      this.o.metrics.counter('fsbridge_store_dropped_total', 'Store writes dropped because the queue was full').inc();
+      this.o.metrics.error('STORE_QUEUE_FULL');
+      this.o.logger.error({ code: 'STORE_QUEUE_FULL', queueMax: this.o.queueMax }, 'store queue full: oldest write dropped');
+    }
+    this.queue.push(op);
+    if (!this.running && !this.cancelRetry && !this.closed) this.running = this.drain();
+  }
+
+  /**
+   * Applies everything queued now (stopping at the first failure). Resolves with how many writes
+   * are still queued. Used at shutdown; pending retries are cancelled.
+   */
+  async flush(): Promise<number> {
+    this.cancelRetry?.();
+    this.cancelRetry = null;
+    while (this.running) await this.running;
+    if (this.queue.length > 0) {
+      this.running = this.drain();
+      await this.running;
+    }
+    return this.queue.length;
+  }
+
+  /** Stops retrying; what is still queued stays queued (see flush()). */
+  close(): void {
+    this.closed = true;
+    this.cancelRetry?.();
+    this.cancelRetry = null;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, this.batchMax);
+        const started = this.o.clock.nowMs();
+        const ok = await this.applyBatch(batch);
+        if (!ok) { this.scheduleRetry(); return; }
+        // a full queue may have dropped some of this batch's writes meanwhile: remove only those applied
+        const left = this.queue.indexOf(batch[batch.length - 1]);
+        this.queue.splice(0, left + 1);
+        this.o.metrics.counter('fsbridge_store_writes_total', 'Writes applied to the store').inc({}, batch.length);
+        this.o.metrics.histogram('fsbridge_store_batch_ms', 'Time to apply one batch of store writes, in ms', BATCH_MS_BUCKETS).observe(this.o.clock.nowMs() - started);
+        if (this.down) {
+          this.down = false;
+          this.retryMs = this.retry.initialMs;
+          this.o.logger.info({ queued: this.queue.length }, 'store reachable again: queued writes applied');
+        }
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+
+  /** true when the whole batch is in the store (or the writes it refused were dropped). */
+  private async applyBatch(batch: StoreOp[]): Promise<boolean> {
+    try {
+      await this.o.sink.apply(batch);
+      return true;
+    } catch (err) {
+      if (!(await this.reachable())) { this.markDown(err); return false; }
+      for (const op of batch) {
+        try {
+          await this.o.sink.apply([op]);
+        } catch (e) {
+          if (!(await this.reachable())) { this.markDown(e); return false; }
+          this.o.metrics.error('STORE_WRITE_FAILED');
+          this.o.logger.error({ err: e, code: 'STORE_WRITE_FAILED', op: op.kind }, 'the store refused a write: dropped');
+          const i = this.queue.indexOf(op);
+          if (i >= 0) this.queue.splice(i, 1);
+        }
+      }
+      return true;
+    }
+  }
+
+  private async reachable(): Promise<boolean> {
+    try { await this.o.sink.ping(); return true; } catch { return false; }
+  }
+
+  private markDown(err: unknown): void {
+    if (!this.down) {
+      this.down = true;
+      this.o.metrics.error('STORE_UNAVAILABLE');
+      this.o.logger.error({ err, code: 'STORE_UNAVAILABLE', queued: this.queue.length }, 'store unreachable: writes are queued until it is back');
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed) return;
+    const delay = this.retryMs;
+    this.retryMs = Math.min(this.retry.maxMs, this.retryMs * 2);
+    this.cancelRetry = this.o.clock.setTimeout(() => {
+      this.cancelRetry = null;
+      if (!this.running && this.queue.length > 0) this.running = this.drain();
+    }, delay);
+  }
+}
