@@ -4,7 +4,7 @@
  * the tables, and a verdict on each budget of design.md.
  *
  * Options are passed through to the media loop: `--quick`, `--calls 50,100`, `--modes relay,twilio`,
- * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark, `--no-sip` the SIP benchmark (bench/sip.ts),
+ * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark, `--no-sip` the SIP benchmark (bench/sip.ts), `--no-store` the store benchmark (bench/store.ts),
  * `--no-real-fs` the real-FreeSWITCH benchmark (bench/real-fs.ts; also skipped, with its reason, when ../shared/realfs is not installed).
  */
 import { writeFileSync } from 'node:fs';
@@ -56,6 +56,20 @@ if (argv.includes('--no-sip')) {
     sipSection = sip.formatSipBench(await sip.runSipBench({ quick: argv.includes('--quick') }));
   } catch (err) {
     sipSection = `## SIP signalling\n\nNot run: bench/sip.ts failed (${(err as Error).message}).`;
+  }
+}
+
+// The store's cost to the event loop (bench/store.ts): SQLite, and PostgreSQL when installed.
+let storeSection: string;
+if (argv.includes('--no-store')) {
+  storeSection = '## Store: call records and the event loop\n\nNot run (`--no-store`).';
+} else {
+  try {
+    const store = await import('./store.js');
+    console.log('store benchmark…');
+    storeSection = store.formatStoreBench(await store.runStoreBench({ calls: argv.includes('--quick') ? 200 : 2000 }));
+  } catch (err) {
+    storeSection = `## Store: call records and the event loop\n\nNot run: bench/store.ts failed (${(err as Error).message}).`;
   }
 }
 
@@ -198,5 +212,7 @@ ${codecSection}
 ${realFsSection}
 
 ${sipSection}
+
+${storeSection}
 `;
 }

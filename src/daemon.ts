@@ -18,6 +18,8 @@ import { StoreWriter } from './store/writer.js';
 import { StoreCallSink } from './store/call-sink.js';
 import { parseStoreUrl } from './config/store-url.js';
 import { CallHistory } from './store/call-history.js';
+import { callsSince } from './store/access.js';
+import { AccessService } from './tenants/access-service.js';
 import { hostname } from 'node:os';
 import { CallSupervisor, type SupervisedLeg, type SupervisorDeps } from './calls/call-supervisor.js';
 import { causeFromName } from './calls/hangup-causes.js';
@@ -94,6 +96,8 @@ export class Daemon {
   /** This node's name in the store (store.nodeId or the host name). */
   readonly nodeId: string;
   private readonly history: CallHistory;
+  /** Tenants, API keys, roles, audit log. */
+  private readonly access: AccessService;
   private stopHeartbeat: (() => void) | null = null;
   private readonly control: EslControl;
   private readonly outbound: OutboundSocketServer;
@@ -146,9 +150,14 @@ export class Daemon {
     });
     this.history = new CallHistory(() => this.openStore(), () => this.calls.list().map((c) => c.toJSON()));
     const storeSink = new StoreCallSink(this.storeWriter, this.nodeId);
+    this.access = new AccessService({
+      adminToken: cfg.api.token, tenants: () => this.config.tenants, store: () => this.openStore(), writer: this.storeWriter, clock: this.clock,
+    });
     this.calls = new CallManager({
       maxConcurrent: cfg.calls.maxConcurrent, logger: this.log, metrics: this.metrics, clock: this.clock,
       records: this.recordFile ? fanOut([storeSink, this.recordFile]) : storeSink,
+      tenantOf: (bot) => (bot !== null && Object.prototype.hasOwnProperty.call(this.config.bots, bot) ? (this.config.bots[bot].tenant ?? 'default') : 'default'),
+      limitsOf: (tenant) => this.access.tenant(tenant),
     });
     const esl = cfg.freeswitch.esl;
     this.control = new EslControl({
@@ -184,7 +193,8 @@ export class Daemon {
         logger: this.log, metrics: this.metrics, clock: this.clock,
         admit: (req) => {
           const adm = this.admit({ callId: req.callId, fsUuid: '', direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk } });
-          return adm.ok ? { ok: true } : { ok: false, reason: adm.code === 'CALL_DRAINING' ? 'draining' : 'capacity' };
+          if (adm.ok) return { ok: true };
+          return { ok: false, reason: adm.code === 'CALL_DRAINING' ? 'draining' : adm.code === 'CALL_OVER_CAPACITY' ? 'capacity' : 'tenant-limit' };
         },
         freeswitch: {
           originate: (r) => this.originateFreeswitchLeg(r),
@@ -201,13 +211,18 @@ export class Daemon {
     const al = hostPort(cfg.api.listen);
     this.api = new ApiServer({
       host: al.host, port: al.port, token: cfg.api.token,
+      access: {
+        authenticate: (h) => this.access.authenticate(h),
+        audit: (p, action, target, status, tenant) => this.access.audit(p, action, target, status, tenant),
+      },
+      accessBackend: this.access,
       twilio: cfg.api.twilio ? { accountSid: cfg.api.twilio.accountSid, authToken: cfg.api.twilio.authToken } : undefined,
       logger: this.log.child({ component: 'api' }), metrics: this.metrics,
       backend: {
         listCalls: (filter) => this.history.list(filter),
         exportCalls: (filter) => this.history.all(filter),
         getCall: (id) => this.history.get(id),
-        originate: (body) => this.originate(body),
+        originate: (body, tenant) => this.originate(body, tenant),
         hangup: (id) => this.endCall(id, 'api'),
         findTwilioCall: (sid) => {
           const c = this.calls.list().find((x) => twilioCallSid(x.callId) === sid);
@@ -216,8 +231,11 @@ export class Daemon {
             direction: c.init.direction, startTime: new Date(c.offeredAtMs).toISOString(),
           };
         },
-        extraGet: (path) => (path === '/v1/trunks'
-          ? { trunks: this.sip?.status() ?? [], drachtio: this.sip ? (this.sip.connected ? 'connected' : 'disconnected') : 'not configured' }
+        extraGet: (path, tenant) => (path === '/v1/trunks'
+          ? {
+            trunks: (this.sip?.status() ?? []).filter((t) => tenant === null || this.trunkTenant(t.trunk) === tenant),
+            drachtio: this.sip ? (this.sip.connected ? 'connected' : 'disconnected') : 'not configured',
+          }
           : undefined),
         ready: () => ({
           ready: this.control.connected && !this.calls.isDraining,
@@ -250,6 +268,9 @@ export class Daemon {
       onIdleError: (err) => log.warn({ err }, 'idle database connection failed (the pool replaces it)'),
     });
     const closed = await this.store.recoverNode(this.nodeId, this.clock.wallMs());
+    await this.access.load();
+    const now = this.clock.wallMs();
+    this.calls.seedDailyCounts(await callsSince(this.store, now - (now % 86_400_000)));
     if (closed > 0) {
       this.metrics.counter('fsbridge_calls_recovered_total', 'Calls left open by an earlier run of this node, closed at start').inc({}, closed);
       log.warn({ calls: closed, nodeId: this.nodeId, code: 'CALL_DAEMON_CRASHED' }, 'calls left open by an earlier run closed as CALL_DAEMON_CRASHED');
@@ -449,7 +470,13 @@ export class Daemon {
    * `POST /v1/calls`: dials out through a trunk and connects the bot when the callee answers.
    * Resolves when the dial has a result (answered, busy, no-answer, rejected, failed).
    */
-  private async originate(body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  /** The tenant of a configured trunk. */
+  private trunkTenant(name: string): string | undefined {
+    const t = this.config.trunks.find((x) => x.name === name);
+    return t && (t.tenant ?? 'default');
+  }
+
+  private async originate(body: unknown, tenant: string | null): Promise<{ status: number; body: Record<string, unknown> }> {
     const cfg = this.config;
     const b = (body ?? {}) as Record<string, unknown>;
     const str = (k: string) => (typeof b[k] === 'string' && (b[k] as string).length > 0 ? (b[k] as string) : undefined);
@@ -458,8 +485,9 @@ export class Daemon {
     const bot = str('bot');
     const problems: string[] = [];
     if (!to || !/^\+?[0-9*#]{1,32}$/.test(to)) problems.push('to: expected a dialled number');
-    if (!trunk || !cfg.trunks.some((t) => t.name === trunk)) problems.push('trunk: expected the name of a configured trunk');
-    if (!bot || !Object.prototype.hasOwnProperty.call(cfg.bots, bot)) problems.push('bot: expected the name of a configured bot');
+    // a key of one tenant sees only its tenant's trunks and bots: another's are "not configured"
+    if (!trunk || !cfg.trunks.some((t) => t.name === trunk && (tenant === null || (t.tenant ?? 'default') === tenant))) problems.push('trunk: expected the name of a configured trunk');
+    if (!bot || !Object.prototype.hasOwnProperty.call(cfg.bots, bot) || (tenant !== null && (cfg.bots[bot].tenant ?? 'default') !== tenant)) problems.push('bot: expected the name of a configured bot');
     const timeoutSec = b.timeoutSec === undefined ? 30 : Number(b.timeoutSec);
     if (!Number.isInteger(timeoutSec) || timeoutSec < 1 || timeoutSec > 300) problems.push('timeoutSec: expected an integer from 1 to 300');
     const params: Record<string, string> = {};
@@ -472,7 +500,7 @@ export class Daemon {
     const callId = randomUUID();
     const from = str('from');
     const adm = this.admit({ callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params });
-    if (!adm.ok) return { status: 503, body: { error: { code: adm.code } } };
+    if (!adm.ok) return { status: adm.code.startsWith('TENANT_') ? 429 : 503, body: { error: { code: adm.code } } };
     const r: DialResult = await this.sip!.dial({ callId, to: to!, from, trunk: trunk!, timeoutSec });
     adm.supervisor.dialSettled(r.result === 'answered'
       ? { ok: true, fsUuid: r.fsUuid }

@@ -4,6 +4,7 @@ import type { CallPage } from '../store/call-history.js';
 import { csvHeader, csvRow } from '../store/csv.js';
 import type { StoredCall } from '../store/call-rows.js';
 import { sendJson } from './http-util.js';
+import { seesTenant, tenantScope, type Principal } from '../tenants/roles.js';
 
 /** What the call routes need from the daemon. */
 export interface CallRoutesBackend {
@@ -14,6 +15,13 @@ export interface CallRoutesBackend {
   getCall(callId: string): Promise<Record<string, unknown> | undefined>;
 }
 
+/** A backend that has no calls (a tenant asking for another tenant's). */
+const NOTHING: CallRoutesBackend = {
+  listCalls: async () => ({ calls: [], nextCursor: null }),
+  exportCalls: async function* () { /* none */ },
+  getCall: async () => undefined,
+};
+
 /** Answers a client fault (counted and logged by the API server). */
 export type Fail = (status: number, code: string, message: string, extra?: Record<string, unknown>) => void;
 
@@ -22,22 +30,39 @@ export type Fail = (status: number, code: string, message: string, extra?: Recor
  * history from the store, newest first, `nextCursor` for the next page; `format=csv` streams every
  * matching call as CSV. A store that does not answer is 503 API_STORE_UNAVAILABLE.
  */
-export async function listCalls(res: ServerResponse, query: string, b: CallRoutesBackend, fail: Fail): Promise<void> {
+export async function listCalls(res: ServerResponse, query: string, p: Principal, b: CallRoutesBackend, fail: Fail): Promise<void> {
   const parsed = parseCallFilter(query);
   if (!parsed.ok) return fail(400, 'API_BAD_REQUEST', 'bad filter', { problems: parsed.problems });
-  const f = parsed.filter;
+  // a tenant's key sees its own tenant's calls; asking for another tenant's gives none
+  const scope = tenantScope(p);
+  if (scope !== null && parsed.filter.tenant !== undefined && parsed.filter.tenant !== scope) {
+    if (parsed.filter.format === 'csv') return exportCsv(res, parsed.filter, NOTHING, fail);
+    return sendJson(res, 200, { calls: [], nextCursor: null });
+  }
+  const f = scope === null ? parsed.filter : { ...parsed.filter, tenant: scope };
   if (f.format === 'csv') return exportCsv(res, f, b, fail);
   let page: CallPage;
   try { page = await b.listCalls(f); } catch { return fail(503, 'API_STORE_UNAVAILABLE', 'the call store is not reachable'); }
   sendJson(res, 200, page);
 }
 
-/** `GET /v1/calls/{id}`: the live call, else its record. */
-export async function getCall(res: ServerResponse, callId: string, b: CallRoutesBackend, fail: Fail): Promise<void> {
+/** `GET /v1/calls/{id}`: the live call, else its record (404 for another tenant's). */
+export async function getCall(res: ServerResponse, callId: string, p: Principal, b: CallRoutesBackend, fail: Fail): Promise<void> {
+  const got = await visibleCall(callId, p, b);
+  if (got === 'unavailable') return fail(503, 'API_STORE_UNAVAILABLE', 'the call store is not reachable');
+  if (!got) return fail(404, 'API_NOT_FOUND', 'no such call');
+  sendJson(res, 200, got);
+}
+
+/**
+ * The call if `p` may see it; undefined when it does not exist or belongs to another tenant (the
+ * same answer, so that a key cannot learn which call ids exist elsewhere).
+ */
+export async function visibleCall(callId: string, p: Principal, b: CallRoutesBackend): Promise<Record<string, unknown> | undefined | 'unavailable'> {
   let call: Record<string, unknown> | undefined;
-  try { call = await b.getCall(callId); } catch { return fail(503, 'API_STORE_UNAVAILABLE', 'the call store is not reachable'); }
-  if (!call) return fail(404, 'API_NOT_FOUND', 'no such call');
-  sendJson(res, 200, call);
+  try { call = await b.getCall(callId); } catch { return 'unavailable'; }
+  if (!call || !seesTenant(p, String(call.tenant))) return undefined;
+  return call;
 }
 
 /**

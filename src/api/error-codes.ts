@@ -10,4 +10,6 @@ export const API_ERRORS = {
   API_BAD_HTTP: { meaning: 'Node\'s HTTP parser refused the request: malformed request line or header, or headers over 16 KiB.', consequence: 'HTTP 400 (431 for oversized headers); the connection is closed.' },
   API_REQUEST_TIMEOUT: { meaning: 'A client did not send its request headers within 10 s, or its whole request within 30 s, of starting it (or of connecting).', consequence: 'HTTP 408 unless an answer had begun; the connection is closed and the request is not handled.' },
   API_STORE_UNAVAILABLE: { meaning: 'A call history request (GET /v1/calls, /v1/calls/{id}) could not reach the store.', consequence: 'HTTP 503; live calls stay reachable with ?state=live.' },
+  API_FORBIDDEN: { meaning: 'An API key\'s role does not allow the request (a viewer placing a call, an operator managing keys).', consequence: 'HTTP 403; nothing changes. A request about another tenant\'s call, key or trunk is 404 instead, so that its existence is not revealed.' },
+  API_CONFLICT: { meaning: 'The request would create something that exists (a tenant of that name).', consequence: 'HTTP 409; nothing changes.' },
 } satisfies ErrorTable;

@@ -117,13 +117,6 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** `Authorization: Bearer <token>` check. */
-export function bearerOk(req: IncomingMessage, token: string): boolean {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  return !!m && safeEqual(m[1].trim(), token);
-}
-
 /** `Authorization: Basic base64(user:pass)` check. */
 export function basicOk(req: IncomingMessage, user: string, pass: string): boolean {
   const h = req.headers.authorization ?? '';

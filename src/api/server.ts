@@ -3,19 +3,24 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import { basicOk, bearerOk, decodePathSegment, parseRequestTarget, readBody, sendJson } from './http-util.js';
+import { basicOk, decodePathSegment, parseRequestTarget, readBody, sendJson } from './http-util.js';
 import { TWILIO_CALL_PATH, twilioCallResource, twilioNotFound, type TwilioCallView } from './twilio-rest.js';
-import { getCall, listCalls, type CallRoutesBackend } from './call-routes.js';
+import { getCall, listCalls, visibleCall, type CallRoutesBackend } from './call-routes.js';
+import { accessRoute, tokenOnlyAccess, type AccessRoutesBackend, type ApiAccess } from './access-routes.js';
+import { can, tenantScope, type Action } from '../tenants/roles.js';
 
 /** What the API needs from the daemon; injected so the API has no knowledge of the parts. */
 export interface ApiBackend extends CallRoutesBackend {
-  /** `POST /v1/calls` (JSON body): places an outbound call; resolves the HTTP status and body. */
-  originate?(body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
+  /**
+   * `POST /v1/calls` (JSON body): places an outbound call with a bot and trunk of `tenant` (null:
+   * any); resolves the HTTP status and body.
+   */
+  originate?(body: unknown, tenant: string | null): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Hangs a call up; false when there is no such live call. */
   hangup(callId: string, endedBy: 'api'): Promise<boolean>;
   findTwilioCall(callSid: string): TwilioCallView | undefined;
-  /** Extra GET routes under /v1 (e.g. trunks); return undefined when not handled. */
-  extraGet?(path: string): unknown | undefined;
+  /** Extra GET routes under /v1 (e.g. trunks), seen by `tenant` (null: all); return undefined when not handled. */
+  extraGet?(path: string, tenant: string | null): unknown | undefined;
   /** Whether the daemon is ready to take calls (ESL connected, listeners up). */
   ready(): { ready: boolean; detail: Record<string, unknown> };
 }
@@ -47,6 +52,10 @@ export interface ApiServerOptions {
   token: string;
   twilio?: { accountSid: string; authToken: string };
   backend: ApiBackend;
+  /** Who a request is (API keys, roles) and the audit log; without it only `token` is accepted, as an admin. */
+  access?: ApiAccess;
+  /** Tenants, keys, audit log routes. */
+  accessBackend?: AccessRoutesBackend;
   logger: Logger;
   metrics: MetricsRegistry;
   /** Tests shorten these; the daemon uses the defaults. */
@@ -164,40 +173,84 @@ export class ApiServer {
     const tw = TWILIO_CALL_PATH.exec(path);
     if (tw) return this.twilioCall(req, res, method, tw[1], tw[2], path);
 
-    if (path.startsWith('/v1/')) {
-      if (!bearerOk(req, this.opts.token)) return this.fail(req, res, 401, 'API_UNAUTHORIZED', 'bearer token required');
-      const fail = (status: number, code: string, message: string, extra?: Record<string, unknown>) => this.fail(req, res, status, code, message, extra);
-      if (method === 'GET' && path === '/v1/calls') return listCalls(res, target.query, this.opts.backend, fail);
-      const cm = /^\/v1\/calls\/([^/]+)$/.exec(path);
-      if (method === 'GET' && cm) {
-        const callId = decodePathSegment(cm[1]);
-        if (callId === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the call id');
-        return getCall(res, callId, this.opts.backend, fail);
+    if (path.startsWith('/v1/')) return this.v1(req, res, method, path, target.query);
+    return this.fail(req, res, 404, 'API_NOT_FOUND', `no route ${method} ${path}`);
+  }
+
+  /**
+   * `/v1`: the caller is authenticated (api.token or an API key), then each route checks the
+   * role's right and the tenant: another tenant's call, key or trunk is answered 404, like one
+   * that does not exist. Every request that changes something is written to the audit log.
+   */
+  private async v1(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: string): Promise<void> {
+    const access = this.opts.access ?? tokenOnlyAccess(this.opts.token);
+    const auth = await access.authenticate(req.headers.authorization);
+    if (!auth.ok) {
+      if (auth.status === 503) return this.fail(req, res, 503, 'API_STORE_UNAVAILABLE', 'cannot check the key: the store is not reachable');
+      this.opts.logger.debug({ reason: auth.reason }, 'api key refused');
+      return this.fail(req, res, 401, 'API_UNAUTHORIZED', 'a valid bearer token or API key is required');
+    }
+    const p = auth.principal;
+    const fail = (status: number, code: string, message: string, extra?: Record<string, unknown>) => this.fail(req, res, status, code, message, extra);
+    if (method !== 'GET') {
+      // what the request changed, and how it was answered (after the answer is known)
+      const action = `${method} ${path.replace(/^(\/v1\/(?:calls|keys))\/[^/]+/, '$1/{id}')}`;
+      const target = /^\/v1\/(?:calls|keys)\/([^/]+)/.exec(path)?.[1] ?? null;
+      res.once('finish', () => access.audit(p, action, target && decodePathSegment(target), res.statusCode));
+    }
+    const allowed = (a: Action) => { if (can(p, a)) return true; fail(403, 'API_FORBIDDEN', `the ${p.role} role may not do this`); return false; };
+    const scope = tenantScope(p);
+    if (method === 'GET' && path === '/v1/calls') return allowed('calls:read') ? listCalls(res, query, p, this.opts.backend, fail) : undefined;
+    const cm = /^\/v1\/calls\/([^/]+)$/.exec(path);
+    if (method === 'GET' && cm) {
+      const callId = decodePathSegment(cm[1]);
+      if (callId === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the call id');
+      return allowed('calls:read') ? getCall(res, callId, p, this.opts.backend, fail) : undefined;
+    }
+    if (method === 'POST' && path === '/v1/calls' && this.opts.backend.originate) {
+      if (!allowed('calls:write')) return;
+      const body = await this.jsonBody(req, res);
+      if (body === null) return;
+      const r = await this.opts.backend.originate(body, scope);
+      if (r.status >= 400) this.opts.metrics.error(String((r.body.error as { code?: string } | undefined)?.code ?? 'API_BAD_REQUEST'));
+      return sendJson(res, r.status, r.body);
+    }
+    const hm = /^\/v1\/calls\/([^/]+)\/hangup$/.exec(path);
+    if (method === 'POST' && hm) {
+      const callId = decodePathSegment(hm[1]);
+      if (callId === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the call id');
+      if (!allowed('calls:write')) return;
+      // another tenant's call is not found, as a call that does not exist
+      if (scope !== null) {
+        const seen = await visibleCall(callId, p, this.opts.backend);
+        if (seen === 'unavailable') return this.fail(req, res, 503, 'API_STORE_UNAVAILABLE', 'the call store is not reachable');
+        if (!seen) return this.fail(req, res, 404, 'API_NOT_FOUND', 'no such live call');
       }
-      if (method === 'POST' && path === '/v1/calls' && this.opts.backend.originate) {
-        const read = await readBody(req);
-        if (read.kind === 'aborted') return this.aborted(req);
-        if (read.kind === 'too-large') return this.fail(req, res, 413, 'API_BODY_TOO_LARGE', 'body too large');
-        let body: unknown;
-        try { body = JSON.parse(read.text || '{}'); } catch { return this.fail(req, res, 400, 'API_BAD_REQUEST', 'the body must be JSON'); }
-        const r = await this.opts.backend.originate(body);
-        if (r.status >= 400) this.opts.metrics.error(String((r.body.error as { code?: string } | undefined)?.code ?? 'API_BAD_REQUEST'));
-        return sendJson(res, r.status, r.body);
-      }
-      const hm = /^\/v1\/calls\/([^/]+)\/hangup$/.exec(path);
-      if (method === 'POST' && hm) {
-        const callId = decodePathSegment(hm[1]);
-        if (callId === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the call id');
-        const ok = await this.opts.backend.hangup(callId, 'api');
-        if (!ok) return this.fail(req, res, 404, 'API_NOT_FOUND', 'no such live call');
-        return sendJson(res, 200, { callId, status: 'ending' });
-      }
-      if (method === 'GET') {
-        const extra = this.opts.backend.extraGet?.(path);
-        if (extra !== undefined) return sendJson(res, 200, extra);
-      }
+      const ok = await this.opts.backend.hangup(callId, 'api');
+      if (!ok) return this.fail(req, res, 404, 'API_NOT_FOUND', 'no such live call');
+      return sendJson(res, 200, { callId, status: 'ending' });
+    }
+    if (this.opts.accessBackend) {
+      const handled = await accessRoute(method, path, query, p, res, this.opts.accessBackend,
+        async () => this.jsonBody(req, res) as Promise<Record<string, unknown> | null>, fail, decodePathSegment);
+      if (handled) return;
+    }
+    if (method === 'GET') {
+      const extra = this.opts.backend.extraGet?.(path, scope);
+      if (extra !== undefined) return allowed('trunks:read') ? sendJson(res, 200, extra) : undefined;
     }
     return this.fail(req, res, 404, 'API_NOT_FOUND', `no route ${method} ${path}`);
+  }
+
+  /** A JSON object body, or null when the request was answered (too large, not JSON, aborted). */
+  private async jsonBody(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown> | null> {
+    const read = await readBody(req);
+    if (read.kind === 'aborted') { this.aborted(req); return null; }
+    if (read.kind === 'too-large') { this.fail(req, res, 413, 'API_BODY_TOO_LARGE', 'body too large'); return null; }
+    let body: unknown;
+    try { body = JSON.parse(read.text || '{}'); } catch { this.fail(req, res, 400, 'API_BAD_REQUEST', 'the body must be JSON'); return null; }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) { this.fail(req, res, 400, 'API_BAD_REQUEST', 'the body must be a JSON object'); return null; }
+    return body as Record<string, unknown>;
   }
 
   /** The client left (or timed out) before sending its whole body: nothing to answer. */

@@ -16,6 +16,8 @@ export interface CallIdentity {
   bot: string | null;
   from: string;
   to: string;
+  /** The tenant the call belongs to: its bot's (`default` when none is configured). */
+  tenant: string;
 }
 
 /** One line of the call record file (JSON Lines). Times are ISO 8601 UTC. */

@@ -2,8 +2,8 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { Clock } from '../clock.js';
 import type { FsEvent } from '../esl/events.js';
-import type { CallManager } from './call-manager.js';
-import type { Call, CallInit } from './call.js';
+import type { AdmissionRefusal, CallManager } from './call-manager.js';
+import type { Call, CallOffer } from './call.js';
 import type { BotLeg, BotLegEnd, ChannelPort } from './ports.js';
 import type { EndedBy } from './call-record.js';
 import { causeFromName, type HangupCause } from './hangup-causes.js';
@@ -55,7 +55,7 @@ export function paramsFromChannel(channel: ChannelPort, names: Iterable<string>)
   return params;
 }
 
-type Admitted = { ok: true; supervisor: CallSupervisor } | { ok: false; code: 'CALL_OVER_CAPACITY' | 'CALL_DRAINING' };
+type Admitted = { ok: true; supervisor: CallSupervisor } | { ok: false; code: AdmissionRefusal };
 
 /**
  * The one owner of one call. It holds every leg of the call — the record (Call), FreeSWITCH's
@@ -95,7 +95,7 @@ export class CallSupervisor {
    * admitted when it is offered (inbound INVITE, `POST /v1/calls`), before FreeSWITCH has a
    * channel for it; `outbound` calls then wait for the dial's outcome.
    */
-  static admit(init: Omit<CallInit, 'callId'> & { callId?: string }, deps: SupervisorDeps): Admitted {
+  static admit(init: CallOffer, deps: SupervisorDeps): Admitted {
     const adm = deps.calls.admit(init);
     if (!adm.ok) return adm;
     const s = new CallSupervisor(adm.call, deps);
@@ -120,7 +120,8 @@ export class CallSupervisor {
     if (!adm.ok) {
       deps.metrics.error(adm.code);
       deps.logger.warn({ code: adm.code, fsUuid: channel.fsUuid }, 'call refused');
-      const causeName = adm.code === 'CALL_OVER_CAPACITY' ? 'NORMAL_CIRCUIT_CONGESTION' : 'NORMAL_TEMPORARY_FAILURE';
+      const causeName = adm.code === 'CALL_OVER_CAPACITY' ? 'NORMAL_CIRCUIT_CONGESTION'
+        : adm.code === 'CALL_DRAINING' ? 'NORMAL_TEMPORARY_FAILURE' : 'USER_BUSY';
       await channel.hangup(causeName).catch(() => {});
       deps.calls.recordUnconnected(init, 'fsbridge', causeName, { code: adm.code });
       return null;

@@ -10,10 +10,13 @@ export interface CallInit extends CallIdentity {
   params: Record<string, string>;
 }
 
+/** What admits a call: its tenant is filled in from its bot when not given. */
+export type CallOffer = Omit<CallInit, 'callId' | 'tenant'> & { callId?: string; tenant?: string };
+
 /** A live call as the HTTP API shows it. */
 export interface CallView {
   [k: string]: unknown;
-  callId: string; fsUuid: string; state: CallState; direction: string; bot: string | null; from: string; to: string; offeredAt: string;
+  callId: string; fsUuid: string; state: CallState; direction: string; bot: string | null; from: string; to: string; tenant: string; offeredAt: string;
 }
 
 /** What the call record says beyond state and cause. */
@@ -98,6 +101,7 @@ export class Call extends TypedEmitter<CallEvents> {
       bot: this.init.bot,
       from: this.init.from,
       to: this.init.to,
+      tenant: this.init.tenant,
       offeredAt: new Date(this.offeredAtMs).toISOString(),
       answeredAt: iso(this.answeredAtMs),
       connectedAt: iso(this.connectedAtMs),
@@ -149,7 +153,7 @@ export class Call extends TypedEmitter<CallEvents> {
   toJSON(): CallView {
     return {
       callId: this.callId, fsUuid: this.fsUuid, state: this.state, direction: this.init.direction,
-      bot: this.init.bot, from: this.init.from, to: this.init.to,
+      bot: this.init.bot, from: this.init.from, to: this.init.to, tenant: this.init.tenant,
       offeredAt: new Date(this.offeredAtMs).toISOString(),
     };
   }

@@ -17,6 +17,9 @@ commands:
            [--seconds N] [--dtmf 1#] [--playback pipe|file|stream] [--json]
                                     one simulated call through the twin and the daemon
   demo                              simulate a call to the bundled sample bot
+  keys create --config FILE --tenant NAME --role admin|operator|viewer [--name TEXT] [--expires-days N]
+  keys list --config FILE [--tenant NAME]
+  keys revoke --config FILE ID      API keys in the store (a new key is printed once)
 `;
 
 /** Dispatches a command line; resolves the process exit code. */
@@ -35,6 +38,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.USAGE;
     case 'simulate': return (await import('./simulate.js')).simulateCommand(args, io);
     case 'demo': return (await import('./simulate.js')).demoCommand(args, io);
+    case 'keys': return (await import('./keys.js')).keysCommand(args, io);
     case undefined:
     case 'help':
       io.out(USAGE);

@@ -75,6 +75,8 @@ export interface TrunkConfig {
   register: boolean;
   inbound: { allow: string[]; digest: boolean };
   outbound: { maxConcurrent: number; callsPerSecond: number; queueMax: number; from?: string };
+  /** The tenant the trunk belongs to (the loader always sets it; `default`). */
+  tenant?: string;
 }
 
 export interface BotConfig {
@@ -90,6 +92,15 @@ export interface BotConfig {
   tls: { caFile?: string; rejectUnauthorized: boolean };
   /** Where the bot may transfer a caller (native `transfer`): anchored regular expressions. */
   transfer: { allow: string[] };
+  /** The tenant the bot (and its calls and routes) belongs to (the loader always sets it; `default`). */
+  tenant?: string;
+}
+
+export interface TenantConfig {
+  /** Most simultaneous calls of the tenant (absent: only calls.maxConcurrent applies). */
+  maxConcurrentCalls?: number;
+  /** Most calls offered per UTC day (absent: no cap). */
+  callsPerDay?: number;
 }
 
 export interface RouteConfig {
@@ -130,6 +141,7 @@ export interface Config {
   media: MediaConfig;
   drachtio?: DrachtioConfig;
   trunks: TrunkConfig[];
+  tenants: Record<string, TenantConfig>;
   bots: Record<string, BotConfig>;
   routes: RouteConfig[];
   api: ApiConfig;
@@ -286,6 +298,17 @@ export const CONFIG_SCHEMA: ObjectNode = {
               from: { kind: 'string', format: 'text', doc: 'Caller number or SIP URI sent in From when the request gives none.' },
             },
           },
+          tenant: { kind: 'string', format: 'name', default: 'default', doc: 'The tenant the trunk belongs to: API keys of another tenant do not see it, nor dial through it.' },
+        },
+      },
+    },
+    tenants: {
+      kind: 'map', maxEntries: 10_000, keyFormat: 'name', default: {}, doc: 'Tenants (customers) by name, with their limits; `default` exists without being listed. Tenants can also be created through the API.',
+      value: {
+        kind: 'object', doc: 'One tenant.',
+        fields: {
+          maxConcurrentCalls: { kind: 'integer', min: 1, max: 100_000, unit: 'calls', doc: 'Most simultaneous calls of the tenant; more are refused (SIP 486, HTTP 429, TENANT_CONCURRENCY_LIMIT).' },
+          callsPerDay: { kind: 'integer', min: 1, max: 10_000_000, unit: 'calls', doc: 'Most calls offered per UTC day; more are refused (SIP 486, HTTP 429, TENANT_DAILY_LIMIT).' },
         },
       },
     },
@@ -323,6 +346,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
               },
             },
           },
+          tenant: { kind: 'string', format: 'name', default: 'default', doc: 'The tenant the bot belongs to: its calls, and the routes to it, are that tenant\'s (API keys of another tenant cannot see them).' },
         },
       },
     },

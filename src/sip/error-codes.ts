@@ -54,6 +54,7 @@ export const SIP_ERRORS = {
     meaning: 'An inbound INVITE came while fsbridge was at capacity, draining, or already working on too many INVITEs.',
     consequence: 'the INVITE is answered 503 with Retry-After; no call is created',
   },
+  SIP_INBOUND_TENANT_LIMIT: { meaning: 'A trunk INVITE routed to a bot whose tenant is at its limit of simultaneous calls or calls today (TENANT_CONCURRENCY_LIMIT, TENANT_DAILY_LIMIT).', consequence: 'Answered 486 Busy Here; nothing is bridged; the other tenants are unaffected.' },
   SIP_INBOUND_FAILED: {
     meaning: 'The leg from drachtio to FreeSWITCH\'s SIP profile failed (FreeSWITCH rejected it or did not answer).',
     consequence: 'the caller gets FreeSWITCH\'s failure status (or 500); the call ends',

@@ -34,7 +34,7 @@ export interface AdmitRequest {
   to: string;
 }
 /** The admission decision. */
-export type AdmitResult = { ok: true } | { ok: false; reason: 'capacity' | 'draining' };
+export type AdmitResult = { ok: true } | { ok: false; reason: 'capacity' | 'draining' | 'tenant-limit' };
 
 /** Options of {@link InboundCalls}. */
 export interface InboundCallsOptions {
@@ -285,7 +285,9 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     let verdict: AdmitResult;
     try { verdict = this.o.admit({ callId, trunk: trunk.name, bot: route.bot, from, to }); } catch { verdict = { ok: false, reason: 'capacity' }; }
     if (!verdict.ok) {
-      this.reject(res, 503, 'SIP_INBOUND_OVER_CAPACITY', source, to, { 'Retry-After': retryAfter });
+      // a tenant at its limit is busy (486); fsbridge itself full or stopping is 503 with Retry-After
+      if (verdict.reason === 'tenant-limit') this.reject(res, 486, 'SIP_INBOUND_TENANT_LIMIT', source, to);
+      else this.reject(res, 503, 'SIP_INBOUND_OVER_CAPACITY', source, to, { 'Retry-After': retryAfter });
       return;
     }
     // (d) the B leg toward FreeSWITCH

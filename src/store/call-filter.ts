@@ -8,6 +8,8 @@ export interface CallFilter {
   to?: string;
   bot?: string;
   cause?: string;
+  /** Only this tenant's calls (set from the caller's key; an admin may ask with `tenant=`). */
+  tenant?: string;
   direction?: 'inbound' | 'outbound';
   /** `live`: this node's live calls (from memory); `ended`: ended calls only; absent: both. */
   state?: 'live' | 'ended';
@@ -30,7 +32,7 @@ export const CALL_PAGE_MAX = 1000;
 const VALUE_MAX = 128;
 const CURSOR_MAX = 256;
 
-const KEYS = ['from', 'to', 'bot', 'cause', 'direction', 'state', 'since', 'until', 'cursor', 'limit', 'format'] as const;
+const KEYS = ['from', 'to', 'bot', 'cause', 'tenant', 'direction', 'state', 'since', 'until', 'cursor', 'limit', 'format'] as const;
 
 export type FilterResult = { ok: true; filter: CallFilter } | { ok: false; problems: string[] };
 
@@ -46,7 +48,7 @@ export function parseCallFilter(query: string): FilterResult {
     seen.set(k, v);
   }
   const f: CallFilter = { limit: CALL_PAGE_DEFAULT, format: 'json' };
-  for (const k of ['from', 'to', 'bot', 'cause'] as const) {
+  for (const k of ['from', 'to', 'bot', 'cause', 'tenant'] as const) {
     const v = seen.get(k);
     if (v === undefined) continue;
     if (v === '' || /[\0-\x1f\x7f]/.test(v)) problems.push(`${k}: expected a non-empty value without control characters`);
@@ -105,9 +107,9 @@ export function decodeCursor(s: string): CallCursor | null {
 }
 
 /** Whether a live call (as the API shows it) passes the filter; the same rules as the store's query. */
-export function matchesLive(c: { from: string; to: string; bot: string | null; direction: string; offeredAt: string }, f: CallFilter): boolean {
+export function matchesLive(c: { from: string; to: string; bot: string | null; tenant: string; direction: string; offeredAt: string }, f: CallFilter): boolean {
   const t = Date.parse(c.offeredAt);
-  return (f.from === undefined || c.from === f.from) && (f.to === undefined || c.to === f.to)
+  return (f.from === undefined || c.from === f.from) && (f.tenant === undefined || c.tenant === f.tenant) && (f.to === undefined || c.to === f.to)
     && (f.bot === undefined || c.bot === f.bot) && (f.direction === undefined || c.direction === f.direction)
     && f.cause === undefined
     && (f.sinceMs === undefined || t >= f.sinceMs) && (f.untilMs === undefined || t < f.untilMs);

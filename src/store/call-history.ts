@@ -3,7 +3,7 @@ import { rowToCall } from './call-rows.js';
 import type { Store } from './store.js';
 
 /** A live call as the API shows it (Call.toJSON()). */
-export type LiveCallView = Record<string, unknown> & { callId: string; from: string; to: string; bot: string | null; direction: string; offeredAt: string };
+export type LiveCallView = Record<string, unknown> & { callId: string; from: string; to: string; bot: string | null; tenant: string; direction: string; offeredAt: string };
 
 export interface CallPage { calls: Record<string, unknown>[]; nextCursor: string | null }
 

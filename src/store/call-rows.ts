@@ -23,7 +23,7 @@ export function offeredRow(c: CallIdentity & { offeredAt: string }, nodeId: stri
     call_id: c.callId, node_id: nodeId, direction: c.direction, bot: c.bot, from_number: c.from, to_number: c.to,
     fs_uuid: c.fsUuid, state: 'live', offered_at: Date.parse(c.offeredAt), answered_at: null, connected_at: null,
     ended_at: null, duration_ms: null, billable_ms: null, cause: null, cause_code: null, ended_by: null,
-    sip_status: null, result: null, transfer_target: null, error_code: null,
+    sip_status: null, result: null, transfer_target: null, error_code: null, tenant: c.tenant,
   };
 }
 
@@ -34,7 +34,7 @@ export function endedRow(r: CallRecord, nodeId: string): CallsTable {
     fs_uuid: r.fsUuid, state: 'ended', offered_at: Date.parse(r.offeredAt), answered_at: ms(r.answeredAt),
     connected_at: ms(r.connectedAt), ended_at: Date.parse(r.endedAt), duration_ms: r.durationMs, billable_ms: r.billableMs,
     cause: r.cause, cause_code: r.causeCode, ended_by: r.endedBy, sip_status: r.sipStatus ?? null, result: r.result ?? null,
-    transfer_target: r.transferTarget ?? null, error_code: r.errorCode ?? null,
+    transfer_target: r.transferTarget ?? null, error_code: r.errorCode ?? null, tenant: r.tenant,
   };
 }
 
@@ -42,7 +42,7 @@ export function endedRow(r: CallRecord, nodeId: string): CallsTable {
 export function rowToCall(row: CallsTable): StoredCall {
   const out: StoredCall = {
     callId: row.call_id, state: row.state, nodeId: row.node_id, fsUuid: row.fs_uuid,
-    direction: row.direction as CallRecord['direction'], bot: row.bot, from: row.from_number, to: row.to_number,
+    direction: row.direction as CallRecord['direction'], bot: row.bot, from: row.from_number, to: row.to_number, tenant: row.tenant,
     offeredAt: iso(row.offered_at)!, answeredAt: iso(row.answered_at), connectedAt: iso(row.connected_at),
     endedAt: iso(row.ended_at), durationMs: num(row.duration_ms), billableMs: num(row.billable_ms),
     cause: row.cause, causeCode: num(row.cause_code), endedBy: row.ended_by as EndedBy | null,

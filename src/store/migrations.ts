@@ -48,4 +48,37 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .execute();
     },
   },
+  '0002-tenants-keys-audit': {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('calls').addColumn('tenant', 'text', (c) => c.notNull().defaultTo('default')).execute();
+      await db.schema.createIndex('calls_tenant').on('calls').columns(['tenant', 'offered_at']).execute();
+      await db.schema.createTable('tenants')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('max_concurrent', 'integer')
+        .addColumn('calls_per_day', 'integer')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('name', 'text')
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createTable('audit_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('tenant', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text')
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_at').on('audit_log').columns(['at', 'id']).execute();
+    },
+  },
 };

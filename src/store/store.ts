@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import { FsbridgeError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
-import type { CallsTable, StoreTables } from './tables.js';
+import type { AuditLogTable, CallsTable, StoreTables } from './tables.js';
 import { orphanEnd } from './call-rows.js';
 import type { CallFilter } from './call-filter.js';
 import type { StoreLocation } from '../config/store-url.js';
@@ -15,7 +15,8 @@ export type StoreOp =
   | { kind: 'call-offered'; row: CallsTable }
   | { kind: 'call-progress'; callId: string; fsUuid: string; answeredAt: number | null; connectedAt: number | null }
   | { kind: 'call-ended'; row: CallsTable }
-  | { kind: 'node-seen'; nodeId: string; atMs: number };
+  | { kind: 'node-seen'; nodeId: string; atMs: number }
+  | { kind: 'audit'; entry: AuditLogTable };
 
 export interface StoreOpenOptions {
   location: StoreLocation;
@@ -138,6 +139,7 @@ export class Store {
     if (f.cause !== undefined) q = q.where('cause', '=', f.cause);
     if (f.direction !== undefined) q = q.where('direction', '=', f.direction);
     if (f.state !== undefined) q = q.where('state', '=', f.state);
+    if (f.tenant !== undefined) q = q.where('tenant', '=', f.tenant);
     if (f.sinceMs !== undefined) q = q.where('offered_at', '>=', f.sinceMs);
     if (f.untilMs !== undefined) q = q.where('offered_at', '<', f.untilMs);
     const after = f.after;
@@ -187,6 +189,9 @@ async function applyOp(trx: Transaction<StoreTables>, op: StoreOp): Promise<void
     }
     case 'node-seen':
       await trx.updateTable('nodes').set({ seen_at: op.atMs }).where('node_id', '=', op.nodeId).execute();
+      return;
+    case 'audit':
+      await trx.insertInto('audit_log').values(op.entry).execute();
       return;
   }
 }

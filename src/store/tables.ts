@@ -27,6 +27,8 @@ export interface CallsTable {
   result: string | null;
   transfer_target: string | null;
   error_code: string | null;
+  /** The tenant of the call's bot (or trunk); `default` before tenants existed. */
+  tenant: string;
 }
 
 /** One fsbridge node: when it started and when it was last known alive (its heartbeat). */
@@ -36,7 +38,44 @@ export interface NodesTable {
   seen_at: number;
 }
 
+/** A tenant created through the API (tenants in the configuration are not stored). */
+export interface TenantsTable {
+  name: string;
+  max_concurrent: number | null;
+  calls_per_day: number | null;
+  created_at: number;
+}
+
+/** An API key: only its SHA-256 is kept (tenants/api-key.ts). */
+export interface ApiKeysTable {
+  id: string;
+  tenant: string;
+  role: string;
+  name: string | null;
+  hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+/** Who did what through the API (mutating requests). No phone numbers. */
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  /** The key's id, or `api.token`, or `cli`. */
+  key_id: string;
+  role: string;
+  tenant: string | null;
+  /** e.g. `POST /v1/calls`, `DELETE /v1/keys/{id}`. */
+  action: string;
+  target: string | null;
+  status: number;
+}
+
 export interface StoreTables {
   calls: CallsTable;
   nodes: NodesTable;
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
 }

@@ -99,6 +99,19 @@ t.test('admission refused: 503 with Retry-After', async (t) => {
   t.equal(calls.activeCalls, 0);
 });
 
+t.test('issue 10: a tenant at its limit: 486 Busy Here, no Retry-After', async (t) => {
+  const { twin, fs, metrics, calls } = await setup(t, { admit: () => ({ ok: false, reason: 'tenant-limit' }) });
+  const op = await operator(t);
+  invite(op, twin.sipPort, 'ten1', '+' + DID);
+  const res = await op.next(final('ten1'));
+  t.equal(res.msg.status, 486);
+  t.equal(getHeader(res.msg, 'retry-after'), undefined);
+  t.equal(metrics.errorCount('SIP_INBOUND_TENANT_LIMIT'), 1);
+  t.equal(metrics.errorCount('SIP_INBOUND_OVER_CAPACITY'), 0);
+  t.equal(fs.invites().length, 0);
+  t.equal(calls.activeCalls, 0);
+});
+
 t.test('INVITE flood: beyond maxInProgress 503 at once; counts come back down', async (t) => {
   const { twin, fs, calls, metrics } = await setup(t, { maxInProgress: 2 });
   fs.mode = 'ring'; // FreeSWITCH never answers: the first two stay in progress

@@ -23,7 +23,7 @@ function record(i: number, over: Partial<CallRecord> = {}): CallRecord {
   const offered = T0 + i * 1000;
   return {
     callId: `call-${String(i).padStart(3, '0')}`, fsUuid: `uuid-${i}`, direction: i % 2 ? 'outbound' : 'inbound',
-    bot: i % 3 ? 'sales' : 'support', from: `+4420700000${String(i % 10)}`, to: '8100',
+    bot: i % 3 ? 'sales' : 'support', from: `+4420700000${String(i % 10)}`, to: '8100', tenant: i % 5 ? 'acme' : 'globex',
     offeredAt: new Date(offered).toISOString(), answeredAt: new Date(offered + 100).toISOString(),
     connectedAt: new Date(offered + 200).toISOString(), endedAt: new Date(offered + 5000).toISOString(),
     durationMs: 5000, billableMs: 4900, cause: i % 4 ? 'NORMAL_CLEARING' : 'USER_BUSY', causeCode: i % 4 ? 16 : 17,
@@ -35,7 +35,7 @@ t.test('the store behaves the same on SQLite and PostgreSQL', (t) => eachBackend
   const db = await b.fresh(t);
   const store = await Store.open({ location: loc(db.url), password: db.password });
   t.teardown(() => store.close());
-  t.same(await store.migrations(), ['0001-calls-and-nodes'], 'the first open applied the migrations');
+  t.same(await store.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit'], 'the first open applied the migrations');
 
   // offered, then ended: one row, completed
   const r0 = record(0);
@@ -115,7 +115,7 @@ t.test('migrations: a second open applies nothing; a newer schema is refused', (
   await s1.apply([{ kind: 'call-ended', row: endedRow(record(5), 'n') }]);
   await s1.close();
   const s2 = await Store.open({ location: loc(db.url), password: db.password });
-  t.same(await s2.migrations(), ['0001-calls-and-nodes']);
+  t.same(await s2.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit']);
   t.equal((await s2.getCall('call-005'))?.state, 'ended', 'the data survived the reopen');
   await sql`insert into kysely_migration (name, timestamp) values ('0999-from-the-future', '2030-01-01T00:00:00.000Z')`.execute(s2.db);
   await s2.close();

@@ -65,6 +65,7 @@ t.test('defaults are applied to a minimal config', (t) => {
     },
     media: { listen: '127.0.0.1:8090', advertise: '127.0.0.1:8090', maxMessageBytes: 65536, segmentMs: 200, playoutBufferMs: 60000, pipeDir: '/run/fsbridge', pipeLeadMs: 40, workers: 'auto' },
     trunks: [],
+    tenants: {},
     bots: {},
     routes: [],
     api: { listen: '127.0.0.1:8080', token: 'apitok' },
@@ -88,11 +89,11 @@ media: { listen: "0.0.0.0:8090", advertise: "192.0.2.10:8090" }
   t.same(r.config.drachtio, { host: '127.0.0.1', port: 9022, secret: 's', sipProfileUri: 'sip:127.0.0.1:5080' });
   t.same(r.config.trunks[0], {
     name: 't1', registrar: 'sip:[2001:db8::1]:5060;transport=tcp', expiresSec: 600, register: true,
-    inbound: { allow: [], digest: false }, outbound: { maxConcurrent: 30, callsPerSecond: 5, queueMax: 50 },
+    inbound: { allow: [], digest: false }, outbound: { maxConcurrent: 30, callsPerSecond: 5, queueMax: 50 }, tenant: 'default',
   });
   t.same(r.config.bots.b1, {
     url: 'wss://[::1]:9443/x', protocol: 'native', headers: {}, connectTimeoutMs: 3000, onDisconnect: 'hangup',
-    sampleRate: 8000, encoding: 'mulaw', tls: { rejectUnauthorized: true }, transfer: { allow: [] },
+    sampleRate: 8000, encoding: 'mulaw', tls: { rejectUnauthorized: true }, transfer: { allow: [] }, tenant: 'default',
   });
   t.equal(r.config.media.advertise, '192.0.2.10:8090');
   t.end();
@@ -108,7 +109,7 @@ t.test('the result is deep-frozen', (t) => {
     if (v !== null && typeof v === 'object') { all.push(v); Object.values(v).forEach(visit); }
   };
   visit(c);
-  t.equal(all.length, 23, "every object of the tree was visited");
+  t.equal(all.length, 24, "every object of the tree was visited");
   t.ok(all.every((o) => Object.isFrozen(o)), 'every object and array is frozen');
   t.throws(() => { c.freeswitch.esl.port = 1; }, TypeError);
   t.throws(() => { c.trunks[0].inbound.allow.push('1.2.3.4'); }, TypeError);

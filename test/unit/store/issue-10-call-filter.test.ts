@@ -55,7 +55,7 @@ t.test('cursors round-trip and refuse forgeries', (t) => {
 });
 
 t.test('live calls are filtered by the same rules', (t) => {
-  const c = { from: '+1555', to: '8100', bot: 'sales', direction: 'inbound', offeredAt: '2026-12-07T10:00:00.000Z' };
+  const c = { from: '+1555', to: '8100', bot: 'sales', tenant: 'acme', direction: 'inbound', offeredAt: '2026-12-07T10:00:00.000Z' };
   const f = (q: string) => { const r = parseCallFilter(q); if (!r.ok) throw new Error(); return r.filter; };
   t.ok(matchesLive(c, f('bot=sales&from=%2B1555')));
   t.notOk(matchesLive(c, f('bot=support')));
