@@ -18,8 +18,10 @@ import { StoreWriter } from './store/writer.js';
 import { StoreCallSink } from './store/call-sink.js';
 import { parseStoreUrl } from './config/store-url.js';
 import { CallHistory } from './store/call-history.js';
-import { callsSince } from './store/access.js';
+import { callsSince, eraseSubject, numberForms } from './store/access.js';
 import { AccessService } from './tenants/access-service.js';
+import { StatusCallbacks, type CallbackTarget } from './webhooks/status-callbacks.js';
+import { WebhookDeliverer } from './webhooks/deliverer.js';
 import { hostname } from 'node:os';
 import { CallSupervisor, type SupervisedLeg, type SupervisorDeps } from './calls/call-supervisor.js';
 import { causeFromName } from './calls/hangup-causes.js';
@@ -98,6 +100,9 @@ export class Daemon {
   private readonly history: CallHistory;
   /** Tenants, API keys, roles, audit log. */
   private readonly access: AccessService;
+  /** Status callbacks: written to the outbox with each call's events, sent by the deliverer. */
+  private readonly callbacks: StatusCallbacks;
+  private readonly deliverer: WebhookDeliverer;
   private stopHeartbeat: (() => void) | null = null;
   private readonly control: EslControl;
   private readonly outbound: OutboundSocketServer;
@@ -159,6 +164,13 @@ export class Daemon {
       tenantOf: (bot) => (bot !== null && Object.prototype.hasOwnProperty.call(this.config.bots, bot) ? (this.config.bots[bot].tenant ?? 'default') : 'default'),
       limitsOf: (tenant) => this.access.tenant(tenant),
     });
+    this.callbacks = new StatusCallbacks({
+      targets: (call) => this.callbackTargets(call), writer: this.storeWriter, nodeId: this.nodeId, clock: this.clock, accountSid: this.accountSid,
+    });
+    this.calls.on('call', (call) => this.callbacks.track(call));
+    this.deliverer = new WebhookDeliverer({
+      store: () => this.openStore(), nodeId: this.nodeId, clock: this.clock, logger: this.log.child({ component: 'webhooks' }), metrics: this.metrics,
+    });
     const esl = cfg.freeswitch.esl;
     this.control = new EslControl({
       host: esl.host, port: esl.port, password: esl.password, logger: this.log.child({ component: 'esl' }),
@@ -201,6 +213,7 @@ export class Daemon {
           kill: (fsUuid, cause) => { void this.control.uuidKill(fsUuid, cause); },
         },
         onCallEnded: (e) => this.supervisors.get(e.callId)?.sipEnded(e),
+        onRinging: (callId) => this.callbacks.ringing(callId),
         onFatal: (code) => {
           const err = new FsbridgeError(code, 'drachtio-server refused the secret (drachtio.secret)');
           this.log.fatal({ code }, err.message);
@@ -224,6 +237,7 @@ export class Daemon {
         getCall: (id) => this.history.get(id),
         originate: (body, tenant) => this.originate(body, tenant),
         hangup: (id) => this.endCall(id, 'api'),
+        eraseSubject: (n, tenant) => this.eraseSubject(n, tenant),
         findTwilioCall: (sid) => {
           const c = this.calls.list().find((x) => twilioCallSid(x.callId) === sid);
           return c && {
@@ -276,6 +290,7 @@ export class Daemon {
       log.warn({ calls: closed, nodeId: this.nodeId, code: 'CALL_DAEMON_CRASHED' }, 'calls left open by an earlier run closed as CALL_DAEMON_CRASHED');
     }
     log.info({ kind: this.store.kind, nodeId: this.nodeId }, 'store open');
+    this.deliverer.start();
     const beat = () => {
       this.storeWriter.push({ kind: 'node-seen', nodeId: this.nodeId, atMs: this.clock.wallMs() });
       this.stopHeartbeat = this.clock.setTimeout(beat, STORE_HEARTBEAT_MS);
@@ -389,6 +404,8 @@ export class Daemon {
     this.stopHeartbeat?.();
     if (this.store) {
       const left = await this.storeWriter.flush();
+      // callbacks not sent yet stay in the outbox: the next start sends them
+      await this.deliverer.close();
       this.storeWriter.close();
       if (left > 0) {
         this.metrics.error('STORE_UNFLUSHED');
@@ -467,15 +484,40 @@ export class Daemon {
   }
 
   /**
-   * `POST /v1/calls`: dials out through a trunk and connects the bot when the callee answers.
-   * Resolves when the dial has a result (answered, busy, no-answer, rejected, failed).
+   * An erasure request: every stored record of `tenant` (null: every tenant) from or to `number`,
+   * and its lines in calls.recordFile, are removed. Writes queued before it are applied first.
    */
+  async eraseSubject(number: string, tenant: string | null): Promise<{ status: number; body: Record<string, unknown> }> {
+    const forms = numberForms(number);
+    if (!forms) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems: ['number: expected a phone number'] } } };
+    await this.storeWriter.flush();
+    if (!this.storeWriter.available) return { status: 503, body: { error: { code: 'API_STORE_UNAVAILABLE', message: 'the call store is not reachable' } } };
+    const ids = await eraseSubject(this.openStore(), forms, tenant);
+    const lines = await this.recordFile?.erase((r) => (forms.includes(r.from) || forms.includes(r.to))
+      && (tenant === null || (r.tenant ?? 'default') === tenant)) ?? 0;
+    this.log.info({ calls: ids.length, recordFileLines: lines, tenant }, 'subject erased');
+    return { status: 200, body: { erased: { calls: ids.length, recordFileLines: lines } } };
+  }
+
+  /** Where a call's status callbacks go: its bot's statusCallback and its tenant's. */
+  private callbackTargets(call: Call): CallbackTarget[] {
+    const cfg = this.config;
+    const bot = call.init.bot !== null && Object.prototype.hasOwnProperty.call(cfg.bots, call.init.bot) ? cfg.bots[call.init.bot] : undefined;
+    const tenant = Object.prototype.hasOwnProperty.call(cfg.tenants, call.init.tenant) ? cfg.tenants[call.init.tenant] : undefined;
+    return [bot?.statusCallback, tenant?.statusCallback].filter((c): c is NonNullable<typeof c> => c !== undefined);
+  }
+
   /** The tenant of a configured trunk. */
   private trunkTenant(name: string): string | undefined {
     const t = this.config.trunks.find((x) => x.name === name);
     return t && (t.tenant ?? 'default');
   }
 
+  /**
+   * `POST /v1/calls`: dials out through a trunk and connects the bot when the callee answers.
+   * Resolves when the dial has a result (answered, busy, no-answer, rejected, failed). A key of
+   * one tenant (`tenant`) may use only that tenant's bots and trunks.
+   */
   private async originate(body: unknown, tenant: string | null): Promise<{ status: number; body: Record<string, unknown> }> {
     const cfg = this.config;
     const b = (body ?? {}) as Record<string, unknown>;

@@ -8,6 +8,7 @@ import { ESL_ERRORS } from './esl/error-codes.js';
 import { MEDIA_ERRORS } from './media/error-codes.js';
 import { SIP_ERRORS } from './sip/error-codes.js';
 import { STORE_ERRORS } from './store/error-codes.js';
+import { WEBHOOK_ERRORS } from './webhooks/error-codes.js';
 
 /**
  * Every error code the daemon reports, by area. docs/errors.md is generated from this
@@ -21,6 +22,7 @@ export const ERROR_CATALOG: { area: string; table: ErrorTable }[] = [
   { area: 'Bots', table: BOT_ERRORS },
   { area: 'SIP (drachtio, trunks)', table: SIP_ERRORS },
   { area: 'Store (call records database)', table: STORE_ERRORS },
+  { area: 'Status callbacks (webhooks)', table: WEBHOOK_ERRORS },
   { area: 'HTTP API', table: API_ERRORS },
   { area: 'Daemon process', table: PROCESS_ERRORS },
 ];

@@ -46,6 +46,8 @@ export interface SipSignallingOptions {
   admit: (req: AdmitRequest) => AdmitResult;
   /** A SIP call ended on the SIP side: before FreeSWITCH took it, or after (BYE, drachtio lost). */
   onCallEnded: (e: SipCallEnded) => void;
+  /** An outbound dial got a provisional answer (180/183); may come more than once. */
+  onRinging?: (callId: string) => void;
   /** drachtio-server refused the secret. */
   onFatal: (code: string) => void;
 }
@@ -105,6 +107,7 @@ export class SipSignalling {
       });
       this.dialer.on('progress', (p) => {
         logger.info({ component: 'sip-outbound', callId: p.callId, sipStatus: p.sipStatus, earlyMedia: p.earlyMedia }, 'outbound call ringing');
+        this.o.onRinging?.(p.callId);
       });
       this.dialer.on('ended', (e) => this.o.onCallEnded({
         callId: e.callId, direction: 'outbound', by: e.by, cause: e.cause, ...this.lostCode(e.by),

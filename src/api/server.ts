@@ -19,6 +19,11 @@ export interface ApiBackend extends CallRoutesBackend {
   /** Hangs a call up; false when there is no such live call. */
   hangup(callId: string, endedBy: 'api'): Promise<boolean>;
   findTwilioCall(callSid: string): TwilioCallView | undefined;
+  /**
+   * `DELETE /v1/subjects/{number}`: removes every record of `tenant` (null: every tenant) from or
+   * to that number (an erasure request).
+   */
+  eraseSubject?(number: string, tenant: string | null): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Extra GET routes under /v1 (e.g. trunks), seen by `tenant` (null: all); return undefined when not handled. */
   extraGet?(path: string, tenant: string | null): unknown | undefined;
   /** Whether the daemon is ready to take calls (ESL connected, listeners up). */
@@ -194,7 +199,8 @@ export class ApiServer {
     const fail = (status: number, code: string, message: string, extra?: Record<string, unknown>) => this.fail(req, res, status, code, message, extra);
     if (method !== 'GET') {
       // what the request changed, and how it was answered (after the answer is known)
-      const action = `${method} ${path.replace(/^(\/v1\/(?:calls|keys))\/[^/]+/, '$1/{id}')}`;
+      // ids replaced by {id}; a subject's number is never written (not even as the target)
+      const action = `${method} ${path.replace(/^(\/v1\/(?:calls|keys|subjects))\/[^/]+/, '$1/{id}')}`;
       const target = /^\/v1\/(?:calls|keys)\/([^/]+)/.exec(path)?.[1] ?? null;
       res.once('finish', () => access.audit(p, action, target && decodePathSegment(target), res.statusCode));
     }
@@ -229,6 +235,17 @@ export class ApiServer {
       const ok = await this.opts.backend.hangup(callId, 'api');
       if (!ok) return this.fail(req, res, 404, 'API_NOT_FOUND', 'no such live call');
       return sendJson(res, 200, { callId, status: 'ending' });
+    }
+    const sm = /^\/v1\/subjects\/([^/]+)$/.exec(path);
+    if (method === 'DELETE' && sm && this.opts.backend.eraseSubject) {
+      const number = decodePathSegment(sm[1]);
+      if (number === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the number');
+      if (!allowed('subjects:erase')) return;
+      const asked = new URLSearchParams(query).get('tenant');
+      // an admin may name one tenant; a tenant's key erases from its own tenant only
+      const r = await this.opts.backend.eraseSubject(number, scope ?? asked);
+      if (r.status >= 400) this.opts.metrics.error(String((r.body.error as { code?: string } | undefined)?.code ?? 'API_BAD_REQUEST'));
+      return sendJson(res, r.status, r.body);
     }
     if (this.opts.accessBackend) {
       const handled = await accessRoute(method, path, query, p, res, this.opts.accessBackend,

@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -90,5 +90,34 @@ export class JsonlRecordFile implements CallRecordSink {
   }
   flush(): Promise<void> {
     return this.chain;
+  }
+
+  /**
+   * Removes the lines whose record `drop` selects (an erasure request), in the same chain as the
+   * appends so that none is lost or interleaved: the file is rewritten beside itself and renamed
+   * over. Resolves with how many lines were removed.
+   */
+  erase(drop: (rec: CallRecord) => boolean): Promise<number> {
+    let removed = 0;
+    this.chain = this.chain.then(async () => {
+      let text: string;
+      try { text = await readFile(this.path, 'utf8'); } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(err);
+        return;
+      }
+      const kept = text.split('\n').filter((line) => {
+        if (!line) return false;
+        try { if (drop(JSON.parse(line) as CallRecord)) { removed++; return false; } } catch { /* keep what is not a record */ }
+        return true;
+      });
+      if (removed === 0) return;
+      try {
+        await writeFile(`${this.path}.erase`, kept.map((l) => l + '\n').join(''));
+        await rename(`${this.path}.erase`, this.path);
+      } catch (err) {
+        this.onError(err);
+      }
+    });
+    return this.chain.then(() => removed);
   }
 }

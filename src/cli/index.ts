@@ -20,6 +20,8 @@ commands:
   keys create --config FILE --tenant NAME --role admin|operator|viewer [--name TEXT] [--expires-days N]
   keys list --config FILE [--tenant NAME]
   keys revoke --config FILE ID      API keys in the store (a new key is printed once)
+  subjects erase --config FILE [--tenant NAME] NUMBER
+                                    erase every record of a phone number (through the running daemon)
 `;
 
 /** Dispatches a command line; resolves the process exit code. */
@@ -39,6 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     case 'simulate': return (await import('./simulate.js')).simulateCommand(args, io);
     case 'demo': return (await import('./simulate.js')).demoCommand(args, io);
     case 'keys': return (await import('./keys.js')).keysCommand(args, io);
+    case 'subjects': return (await import('./subjects.js')).subjectsCommand(args, io);
     case undefined:
     case 'help':
       io.out(USAGE);

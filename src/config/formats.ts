@@ -27,6 +27,7 @@ export const FORMAT_EXPECTED: Readonly<Record<StringFormat, string>> = {
   name: 'a name of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
   path: 'a file path',
   storeUrl: 'sqlite:PATH or postgres://user@host:port/database',
+  httpUrl: 'an http:// or https:// URL',
   text: 'a non-empty string',
 };
 
@@ -130,9 +131,16 @@ export function checkFormat(format: StringFormat, s: string): string | undefined
     case 'name': return NAME.test(s) ? undefined : '';
     case 'path': return s.includes('\0') ? 'it contains a NUL character' : undefined;
     case 'storeUrl': { const r = parseStoreUrl(s); return typeof r === 'string' ? r : undefined; }
+    case 'httpUrl': return checkHttpUrl(s);
     case 'text': return undefined;
     case 'regex': return checkRegex(s);
   }
+}
+
+function checkHttpUrl(s: string): string | undefined {
+  if (!/^https?:\/\//i.test(s)) return 'it must start with http:// or https://';
+  try { new URL(s); } catch { return 'it is not a valid URL'; }
+  return undefined;
 }
 
 function checkRegex(s: string): string | undefined {

@@ -94,6 +94,16 @@ export interface BotConfig {
   transfer: { allow: string[] };
   /** The tenant the bot (and its calls and routes) belongs to (the loader always sets it; `default`). */
   tenant?: string;
+  statusCallback?: StatusCallbackConfig;
+}
+
+/** Status callbacks (Twilio's call progress events). */
+export interface StatusCallbackConfig {
+  url: string;
+  events: ('initiated' | 'ringing' | 'answered' | 'completed')[];
+  format: 'twilio' | 'json';
+  /** Secret (resolved value): the signature's key. */
+  secret: string;
 }
 
 export interface TenantConfig {
@@ -101,6 +111,7 @@ export interface TenantConfig {
   maxConcurrentCalls?: number;
   /** Most calls offered per UTC day (absent: no cap). */
   callsPerDay?: number;
+  statusCallback?: StatusCallbackConfig;
 }
 
 export interface RouteConfig {
@@ -166,6 +177,7 @@ export type StringFormat =
   | 'name' // letters, digits, . _ -
   | 'path' // non-empty file path
   | 'storeUrl' // sqlite:PATH or postgres://user@host:port/db without a password
+  | 'httpUrl' // http:// or https:// URL
   | 'text'; // any non-empty string
 
 interface NodeBase {
@@ -200,6 +212,19 @@ export type SchemaNode =
   | StringNode | SecretNode | IntegerNode | NumberNode | BooleanNode | EnumNode | ObjectNode | ListNode | MapNode;
 
 const MAX_MS = 3_600_000;
+const statusCallback = (whose: string): ObjectNode => ({
+  kind: 'object', optional: true, doc: `Status callbacks of ${whose} calls: a signed POST per event, in Twilio's form fields or JSON, from a persistent outbox.`,
+  fields: {
+    url: { kind: 'string', format: 'httpUrl', required: true, doc: 'http:// or https:// URL that receives the POSTs.' },
+    events: {
+      kind: 'list', maxItems: 4, default: ['initiated', 'ringing', 'answered', 'completed'],
+      item: { kind: 'enum', values: ['initiated', 'ringing', 'answered', 'completed'], doc: 'An event.' },
+      doc: 'Events sent (Twilio\'s StatusCallbackEvent names; ringing: outbound dials only).',
+    },
+    format: { kind: 'enum', values: ['twilio', 'json'], default: 'twilio', doc: 'twilio: form fields signed with X-Twilio-Signature; json: a JSON body signed with X-Fsbridge-Signature (HMAC-SHA256).' },
+    secret: { kind: 'secret', required: true, doc: 'The signature\'s key: for twilio, the auth token your handler validates with.' },
+  },
+});
 const port = (def: number, doc: string): IntegerNode => ({ kind: 'integer', min: 1, max: 65535, default: def, doc });
 const ms = (def: number, min: number, max: number, doc: string): IntegerNode =>
   ({ kind: 'integer', min, max, default: def, unit: 'ms', doc });
@@ -309,6 +334,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
         fields: {
           maxConcurrentCalls: { kind: 'integer', min: 1, max: 100_000, unit: 'calls', doc: 'Most simultaneous calls of the tenant; more are refused (SIP 486, HTTP 429, TENANT_CONCURRENCY_LIMIT).' },
           callsPerDay: { kind: 'integer', min: 1, max: 10_000_000, unit: 'calls', doc: 'Most calls offered per UTC day; more are refused (SIP 486, HTTP 429, TENANT_DAILY_LIMIT).' },
+          statusCallback: statusCallback('the tenant\'s'),
         },
       },
     },
@@ -347,6 +373,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
             },
           },
           tenant: { kind: 'string', format: 'name', default: 'default', doc: 'The tenant the bot belongs to: its calls, and the routes to it, are that tenant\'s (API keys of another tenant cannot see them).' },
+          statusCallback: statusCallback('the bot\'s'),
         },
       },
     },

@@ -50,9 +50,41 @@ export async function listAudit(s: Store, tenant: string | null, limit: number):
   return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
 }
 
-/** Calls of each tenant offered since `sinceMs` (the daily caps after a restart). */
+/** Refused at admission: such calls do not count against a tenant's daily cap. */
+const REFUSED = ['CALL_OVER_CAPACITY', 'CALL_DRAINING', 'TENANT_CONCURRENCY_LIMIT', 'TENANT_DAILY_LIMIT'];
+
+/** Calls of each tenant admitted since `sinceMs` (the daily caps after a restart). */
 export async function callsSince(s: Store, sinceMs: number): Promise<Map<string, number>> {
   const rows = await s.db.selectFrom('calls').select(['tenant', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('offered_at', '>=', sinceMs).groupBy('tenant').execute();
+    .where('offered_at', '>=', sinceMs)
+    .where((eb) => eb.or([eb('error_code', 'is', null), eb('error_code', 'not in', REFUSED)]))
+    .groupBy('tenant').execute();
   return new Map(rows.map((r) => [r.tenant, Number(r.n)]));
+}
+
+/**
+ * The forms of a phone number a record may hold: as given without spaces, dashes, dots or
+ * brackets, with and without its leading `+`. Null when it is not a number.
+ */
+export function numberForms(n: string): string[] | null {
+  const s = n.replace(/[\s().-]/g, '');
+  if (!/^\+?[0-9*#]{3,32}$/.test(s)) return null;
+  const bare = s.replace(/^\+/, '');
+  return [...new Set([s, bare, `+${bare}`])];
+}
+
+/** Deletes every call of `tenant` (null: every tenant) from or to one of `forms`; returns their ids. */
+export async function eraseSubject(s: Store, forms: string[], tenant: string | null): Promise<string[]> {
+  return s.db.transaction().execute(async (trx) => {
+    let q = trx.selectFrom('calls').select('call_id')
+      .where((eb) => eb.or([eb('from_number', 'in', forms), eb('to_number', 'in', forms)]));
+    if (tenant !== null) q = q.where('tenant', '=', tenant);
+    const ids = (await q.execute()).map((r) => r.call_id);
+    for (let i = 0; i < ids.length; i += 500) {
+      await trx.deleteFrom('calls').where('call_id', 'in', ids.slice(i, i + 500)).execute();
+      // status callbacks carry the numbers too, sent or not
+      await trx.deleteFrom('webhook_outbox').where('call_id', 'in', ids.slice(i, i + 500)).execute();
+    }
+    return ids;
+  });
 }

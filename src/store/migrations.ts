@@ -81,4 +81,28 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.createIndex('audit_at').on('audit_log').columns(['at', 'id']).execute();
     },
   },
+  '0003-webhook-outbox': {
+    async up(db: AnyDb) {
+      await db.schema.createTable('webhook_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('call_id', 'text', (c) => c.notNull())
+        .addColumn('tenant', 'text', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('headers', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('due_at', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('last_status', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('sent_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('webhook_pending').on('webhook_outbox').columns(['state', 'node_id', 'created_at']).execute();
+      await db.schema.createIndex('webhook_call').on('webhook_outbox').column('call_id').execute();
+    },
+  },
 };

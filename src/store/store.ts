@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import { FsbridgeError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
-import type { AuditLogTable, CallsTable, StoreTables } from './tables.js';
+import type { AuditLogTable, CallsTable, StoreTables, WebhookOutboxTable } from './tables.js';
 import { orphanEnd } from './call-rows.js';
 import type { CallFilter } from './call-filter.js';
 import type { StoreLocation } from '../config/store-url.js';
@@ -16,7 +16,8 @@ export type StoreOp =
   | { kind: 'call-progress'; callId: string; fsUuid: string; answeredAt: number | null; connectedAt: number | null }
   | { kind: 'call-ended'; row: CallsTable }
   | { kind: 'node-seen'; nodeId: string; atMs: number }
-  | { kind: 'audit'; entry: AuditLogTable };
+  | { kind: 'audit'; entry: AuditLogTable }
+  | { kind: 'webhook'; row: WebhookOutboxTable };
 
 export interface StoreOpenOptions {
   location: StoreLocation;
@@ -192,6 +193,9 @@ async function applyOp(trx: Transaction<StoreTables>, op: StoreOp): Promise<void
       return;
     case 'audit':
       await trx.insertInto('audit_log').values(op.entry).execute();
+      return;
+    case 'webhook':
+      await trx.insertInto('webhook_outbox').values(op.row).onConflict((oc) => oc.column('id').doNothing()).execute();
       return;
   }
 }

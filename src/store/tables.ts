@@ -72,10 +72,35 @@ export interface AuditLogTable {
   status: number;
 }
 
+/**
+ * A status callback to send (the outbox): written with the call's events, sent and retried by
+ * the node that wrote it; its id is the idempotency key the receiver sees.
+ */
+export interface WebhookOutboxTable {
+  id: string;
+  node_id: string;
+  call_id: string;
+  tenant: string;
+  event: string;
+  url: string;
+  content_type: string;
+  body: string;
+  /** JSON object of the signature headers. */
+  headers: string;
+  created_at: number;
+  due_at: number;
+  attempts: number;
+  state: 'pending' | 'sent' | 'failed';
+  last_status: number | null;
+  last_error: string | null;
+  sent_at: number | null;
+}
+
 export interface StoreTables {
   calls: CallsTable;
   nodes: NodesTable;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
+  webhook_outbox: WebhookOutboxTable;
 }

@@ -2,7 +2,8 @@
  * Who may do what through the API. Pure.
  *
  * - `admin`: everything, every tenant (the configured `api.token` is an admin key).
- * - `operator`: read, place and hang up its tenant's calls (and, later, its campaigns and DNC).
+ * - `operator`: read, place and hang up its tenant's calls, erase a person's data from them (and,
+ *   later, its campaigns and DNC).
  * - `viewer`: read its tenant's calls and trunks.
  */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -14,7 +15,7 @@ export type Action =
 
 const GRANTS: Readonly<Record<Role, readonly Action[]>> = {
   admin: ['calls:read', 'calls:write', 'trunks:read', 'keys:manage', 'tenants:manage', 'audit:read', 'subjects:erase'],
-  operator: ['calls:read', 'calls:write', 'trunks:read'],
+  operator: ['calls:read', 'calls:write', 'trunks:read', 'subjects:erase'],
   viewer: ['calls:read', 'trunks:read'],
 };
 

@@ -61,8 +61,8 @@ export interface RacyValues {
 /** Known races of the real program: a difference among these values is no difference. */
 export const RACY_VALUES: readonly RacyValues[] = [
   {
-    event: 'CHANNEL_ANSWER', header: 'Channel-State', values: ['CS_ROUTING', 'CS_CONSUME_MEDIA'],
-    why: 'a loopback A leg is marked answered by the B leg\'s thread, while its own thread moves from CS_ROUTING to CS_CONSUME_MEDIA',
+    event: 'CHANNEL_ANSWER', header: 'Channel-State', values: ['CS_INIT', 'CS_ROUTING', 'CS_CONSUME_MEDIA'],
+    why: 'a loopback A leg is marked answered by the B leg\'s thread, while its own thread moves from CS_INIT through CS_ROUTING to CS_CONSUME_MEDIA (CS_INIT seen once under load, 2026-12-07)',
   },
   { event: 'CHANNEL_ANSWER', header: 'Channel-State-Number', values: ['2', '7'], why: 'the same race (the requested state)' },
 ];

@@ -9,6 +9,7 @@ import { endedRow, offeredRow, rowToCall } from '../../../src/store/call-rows.js
 import { parseCallFilter, type CallFilter } from '../../../src/store/call-filter.js';
 import type { CallRecord } from '../../../src/calls/call-record.js';
 import { FsbridgeError } from '../../../src/errors.js';
+import { callsSince } from '../../../src/store/access.js';
 import { eachBackend } from '../../helpers/store-backends.js';
 
 const T0 = Date.parse('2026-12-07T10:00:00Z');
@@ -35,7 +36,7 @@ t.test('the store behaves the same on SQLite and PostgreSQL', (t) => eachBackend
   const db = await b.fresh(t);
   const store = await Store.open({ location: loc(db.url), password: db.password });
   t.teardown(() => store.close());
-  t.same(await store.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit'], 'the first open applied the migrations');
+  t.same(await store.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit', '0003-webhook-outbox'], 'the first open applied the migrations');
 
   // offered, then ended: one row, completed
   const r0 = record(0);
@@ -76,6 +77,11 @@ t.test('the store behaves the same on SQLite and PostgreSQL', (t) => eachBackend
   t.same(await ids(`from=${encodeURIComponent("' OR 1=1 --")}`), [], 'an SQL-looking value is only a value');
   t.same(await ids(`bot=${encodeURIComponent('x"; DROP TABLE calls; --')}`), [], 'another one');
   t.equal((await ids('limit=1000')).length, 40, 'the table is intact');
+
+  // the daily caps after a restart: admitted calls per tenant since a moment; refusals do not count
+  await store.apply([{ kind: 'call-ended', row: endedRow(record(50, { tenant: 'acme', errorCode: 'TENANT_DAILY_LIMIT' }), 'node-a') }]);
+  const counts = await callsSince(store, T0 + 30_000);
+  t.same(Object.fromEntries(counts), { acme: 8, globex: 2 }, 'calls 30-39 by tenant, the refused call 50 left out');
 }));
 
 t.test('a crashed node\'s open calls are closed at its next start, with a cause that says so', (t) => eachBackend(t, async (t, b) => {
@@ -115,7 +121,7 @@ t.test('migrations: a second open applies nothing; a newer schema is refused', (
   await s1.apply([{ kind: 'call-ended', row: endedRow(record(5), 'n') }]);
   await s1.close();
   const s2 = await Store.open({ location: loc(db.url), password: db.password });
-  t.same(await s2.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit']);
+  t.same(await s2.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit', '0003-webhook-outbox']);
   t.equal((await s2.getCall('call-005'))?.state, 'ended', 'the data survived the reopen');
   await sql`insert into kysely_migration (name, timestamp) values ('0999-from-the-future', '2030-01-01T00:00:00.000Z')`.execute(s2.db);
   await s2.close();

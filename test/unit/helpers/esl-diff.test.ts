@@ -80,6 +80,7 @@ t.test('events: order per channel, header-name sets and key values', async (t) =
 t.test('known races of the real program are no difference', async (t) => {
   const answer = (state: string): string => leg(A, 'loopback/x-a', 'CHANNEL_ANSWER', { 'Channel-State': state });
   t.same(diffTranscripts(transcript(answer('CS_ROUTING')), transcript(answer('CS_CONSUME_MEDIA'))), []);
+  t.same(diffTranscripts(transcript(answer('CS_INIT')), transcript(answer('CS_CONSUME_MEDIA'))), [], 'answered before its thread left CS_INIT');
   t.equal(diffTranscripts(transcript(answer('CS_ROUTING')), transcript(answer('CS_EXECUTE'))).length, 1);
   // park ended before the leg's CHANNEL_HANGUP (real) or after it (twin)
   const real = transcript(leg(B_REAL, 'loopback/x-b', 'CHANNEL_EXECUTE_COMPLETE', { Application: 'park', 'Answer-State': 'answered' })
