@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Store } from '../src/store/store.js';
-import { StoreWriter } from '../src/store/writer.js';
+import { StoreWriter, batchMaxFor } from '../src/store/writer.js';
 import { endedRow, offeredRow } from '../src/store/call-rows.js';
 import { systemClock } from '../src/clock.js';
 import { MetricsRegistry } from '../src/observability/metrics.js';
@@ -66,7 +66,7 @@ async function runOne(backend: string, store: Store, calls: number): Promise<Sto
       },
       ping: () => store.ping(),
     },
-    clock: systemClock, logger: silentLogger(), metrics: new MetricsRegistry(), queueMax: 10 * calls,
+    clock: systemClock, logger: silentLogger(), metrics: new MetricsRegistry(), queueMax: 10 * calls, batchMax: batchMaxFor(store.kind),
   });
   const t0 = Date.now();
   let seconds = 0;

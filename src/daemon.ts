@@ -14,7 +14,7 @@ import { ApiServer } from './api/server.js';
 import { CallManager } from './calls/call-manager.js';
 import { JsonlRecordFile, fanOut } from './calls/call-record.js';
 import { Store } from './store/store.js';
-import { StoreWriter } from './store/writer.js';
+import { StoreWriter, batchMaxFor } from './store/writer.js';
 import { StoreCallSink } from './store/call-sink.js';
 import { parseStoreUrl } from './config/store-url.js';
 import { CallHistory } from './store/call-history.js';
@@ -152,6 +152,7 @@ export class Daemon {
         ping: () => this.openStore().ping(),
       },
       clock: this.clock, logger: this.log.child({ component: 'store' }), metrics: this.metrics, queueMax: cfg.store.queueMax,
+      batchMax: batchMaxFor(cfg.store.url.startsWith('sqlite:') ? 'sqlite' : 'postgres'),
     });
     this.history = new CallHistory(() => this.openStore(), () => this.calls.list().map((c) => c.toJSON()));
     const storeSink = new StoreCallSink(this.storeWriter, this.nodeId);

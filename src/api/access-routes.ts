@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { AuthResult, TenantView } from '../tenants/access-service.js';
 import { can, type Principal } from '../tenants/roles.js';
-import { sendJson } from './http-util.js';
+import { safeEqual, sendJson } from './http-util.js';
 import type { Fail } from './call-routes.js';
 
 /** How the API knows who is asking, and where it writes what they changed. */
@@ -25,10 +25,7 @@ export function tokenOnlyAccess(token: string): ApiAccess {
   return {
     async authenticate(h) {
       const m = /^Bearer\s+(.+)$/i.exec(h ?? '');
-      const a = Buffer.from(m ? m[1].trim() : '');
-      const b = Buffer.from(token);
-      const { timingSafeEqual } = await import('node:crypto');
-      return a.length === b.length && timingSafeEqual(a, b)
+      return m && safeEqual(m[1].trim(), token)
         ? { ok: true, principal: { keyId: 'api.token', role: 'admin', tenant: null } }
         : { ok: false, status: 401, reason: m ? 'unknown' : 'missing' };
     },

@@ -6,6 +6,11 @@ import type { StoreOp } from './store.js';
 /** Buckets of fsbridge_store_batch_ms. */
 const BATCH_MS_BUCKETS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000] as const;
 
+/** Batch size by database: SQLite's writes run in this thread, PostgreSQL's in its server. */
+export function batchMaxFor(kind: 'sqlite' | 'postgres'): number {
+  return kind === 'sqlite' ? 25 : 500;
+}
+
 /** What the writer needs from the database. */
 export interface StoreSink {
   apply(ops: readonly StoreOp[]): Promise<void>;
@@ -19,7 +24,10 @@ export interface StoreWriterOptions {
   metrics: MetricsRegistry;
   /** Most writes held while the database is away; beyond it the oldest are dropped (STORE_QUEUE_FULL). */
   queueMax: number;
-  /** Most writes in one transaction. */
+  /**
+   * Most writes in one transaction. SQLite runs in this thread (better-sqlite3 is synchronous):
+   * keep its batches short ({@link batchMaxFor}) so that no batch holds the event loop for long.
+   */
   batchMax?: number;
   /** Retry delays while the database is away: first, then doubling up to max, in ms. */
   retry?: { initialMs: number; maxMs: number };
@@ -106,6 +114,9 @@ export class StoreWriter {
           this.retryMs = this.retry.initialMs;
           this.o.logger.info({ queued: this.queue.length }, 'store reachable again: queued writes applied');
         }
+        // let the event loop run between batches (a synchronous database would otherwise hold it
+        // for the whole backlog)
+        if (this.queue.length > 0) await new Promise<void>((r) => setImmediate(r));
       }
     } finally {
       this.running = null;
