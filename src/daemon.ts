@@ -162,7 +162,7 @@ export class Daemon {
     this.calls = new CallManager({
       maxConcurrent: cfg.calls.maxConcurrent, logger: this.log, metrics: this.metrics, clock: this.clock,
       records: this.recordFile ? fanOut([storeSink, this.recordFile]) : storeSink,
-      tenantOf: (bot) => (bot !== null && Object.prototype.hasOwnProperty.call(this.config.bots, bot) ? (this.config.bots[bot].tenant ?? 'default') : 'default'),
+      tenantOf: (bot) => (bot === null ? 'default' : this.botTenant(bot) ?? 'default'),
       limitsOf: (tenant) => this.access.tenant(tenant),
     });
     this.callbacks = new StatusCallbacks({
@@ -508,10 +508,15 @@ export class Daemon {
     return [bot?.statusCallback, tenant?.statusCallback].filter((c): c is NonNullable<typeof c> => c !== undefined);
   }
 
-  /** The tenant of a configured trunk. */
+  /** The tenant of a configured trunk; undefined when there is no such trunk. */
   private trunkTenant(name: string): string | undefined {
     const t = this.config.trunks.find((x) => x.name === name);
     return t && (t.tenant ?? 'default');
+  }
+
+  /** The tenant of a configured bot; undefined when there is no such bot. */
+  private botTenant(name: string): string | undefined {
+    return Object.prototype.hasOwnProperty.call(this.config.bots, name) ? this.config.bots[name].tenant ?? 'default' : undefined;
   }
 
   /**
@@ -520,7 +525,6 @@ export class Daemon {
    * one tenant (`tenant`) may use only that tenant's bots and trunks.
    */
   private async originate(body: unknown, tenant: string | null): Promise<{ status: number; body: Record<string, unknown> }> {
-    const cfg = this.config;
     const b = (body ?? {}) as Record<string, unknown>;
     const str = (k: string) => (typeof b[k] === 'string' && (b[k] as string).length > 0 ? (b[k] as string) : undefined);
     const to = str('to');
@@ -529,8 +533,10 @@ export class Daemon {
     const problems: string[] = [];
     if (!to || !/^\+?[0-9*#]{1,32}$/.test(to)) problems.push('to: expected a dialled number');
     // a key of one tenant sees only its tenant's trunks and bots: another's are "not configured"
-    if (!trunk || !cfg.trunks.some((t) => t.name === trunk && (tenant === null || (t.tenant ?? 'default') === tenant))) problems.push('trunk: expected the name of a configured trunk');
-    if (!bot || !Object.prototype.hasOwnProperty.call(cfg.bots, bot) || (tenant !== null && (cfg.bots[bot].tenant ?? 'default') !== tenant)) problems.push('bot: expected the name of a configured bot');
+    const trunkTenant = trunk === undefined ? undefined : this.trunkTenant(trunk);
+    const botTenant = bot === undefined ? undefined : this.botTenant(bot);
+    if (trunkTenant === undefined || (tenant !== null && trunkTenant !== tenant)) problems.push('trunk: expected the name of a configured trunk');
+    if (botTenant === undefined || (tenant !== null && botTenant !== tenant)) problems.push('bot: expected the name of a configured bot');
     const timeoutSec = b.timeoutSec === undefined ? 30 : Number(b.timeoutSec);
     if (!Number.isInteger(timeoutSec) || timeoutSec < 1 || timeoutSec > 300) problems.push('timeoutSec: expected an integer from 1 to 300');
     const params: Record<string, string> = {};

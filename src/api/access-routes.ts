@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import type { AuthResult, TenantView } from '../tenants/access-service.js';
+import { API_TOKEN_PRINCIPAL, bearerToken, sameToken, type AuthResult, type TenantView } from '../tenants/access-service.js';
 import { can, type Principal } from '../tenants/roles.js';
-import { safeEqual, sendJson } from './http-util.js';
+import { sendJson } from './http-util.js';
 import type { Fail } from './call-routes.js';
 
 /** How the API knows who is asking, and where it writes what they changed. */
@@ -24,10 +24,9 @@ export interface AccessRoutesBackend {
 export function tokenOnlyAccess(token: string): ApiAccess {
   return {
     async authenticate(h) {
-      const m = /^Bearer\s+(.+)$/i.exec(h ?? '');
-      return m && safeEqual(m[1].trim(), token)
-        ? { ok: true, principal: { keyId: 'api.token', role: 'admin', tenant: null } }
-        : { ok: false, status: 401, reason: m ? 'unknown' : 'missing' };
+      const presented = bearerToken(h);
+      if (presented === null) return { ok: false, status: 401, reason: 'missing' };
+      return sameToken(presented, token) ? { ok: true, principal: API_TOKEN_PRINCIPAL } : { ok: false, status: 401, reason: 'unknown' };
     },
     audit() {},
   };

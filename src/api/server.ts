@@ -202,7 +202,9 @@ export class ApiServer {
       // ids replaced by {id}; a subject's number is never written (not even as the target)
       const action = `${method} ${path.replace(/^(\/v1\/(?:calls|keys|subjects))\/[^/]+/, '$1/{id}')}`;
       const target = /^\/v1\/(?:calls|keys)\/([^/]+)/.exec(path)?.[1] ?? null;
-      res.once('finish', () => access.audit(p, action, target && decodePathSegment(target), res.statusCode));
+      // on close, not finish: a client that leaves before the answer is audited too (499, the
+      // change may still have been made)
+      res.once('close', () => access.audit(p, action, target && decodePathSegment(target), res.headersSent ? res.statusCode : 499));
     }
     const allowed = (a: Action) => { if (can(p, a)) return true; fail(403, 'API_FORBIDDEN', `the ${p.role} role may not do this`); return false; };
     const scope = tenantScope(p);

@@ -1,4 +1,4 @@
-import { CALL_PAGE_MAX, encodeCursor, matchesLive, type CallFilter } from './call-filter.js';
+import { CALL_PAGE_MAX, decodeCursor, encodeCursor, matchesLive, type CallFilter } from './call-filter.js';
 import { rowToCall } from './call-rows.js';
 import type { Store } from './store.js';
 
@@ -30,9 +30,9 @@ export class CallHistory {
     for (;;) {
       const page = await this.list(filter);
       yield* page.calls;
-      if (!page.nextCursor) return;
-      const last = page.calls[page.calls.length - 1] as { offeredAt: string; callId: string };
-      filter = { ...filter, after: { offeredAtMs: Date.parse(last.offeredAt), callId: last.callId } };
+      const after = page.nextCursor === null ? null : decodeCursor(page.nextCursor);
+      if (!after) return;
+      filter = { ...filter, after };
     }
   }
 

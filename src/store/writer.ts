@@ -45,6 +45,8 @@ export interface StoreWriterOptions {
  */
 export class StoreWriter {
   private queue: StoreOp[] = [];
+  /** Writes dropped from the front of the queue (queue full) since the batch in flight was taken. */
+  private droppedFromFront = 0;
   private running: Promise<void> | null = null;
   private cancelRetry: (() => void) | null = null;
   private retryMs: number;
@@ -67,6 +69,7 @@ export class StoreWriter {
   push(op: StoreOp): void {
     if (this.queue.length >= this.o.queueMax) {
       this.queue.shift();
+      this.droppedFromFront++;
       this.o.metrics.counter('fsbridge_store_dropped_total', 'Store writes dropped because the queue was full').inc();
       this.o.metrics.error('STORE_QUEUE_FULL');
       this.o.logger.error({ code: 'STORE_QUEUE_FULL', queueMax: this.o.queueMax }, 'store queue full: oldest write dropped');
@@ -101,12 +104,12 @@ export class StoreWriter {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, this.batchMax);
+        this.droppedFromFront = 0;
         const started = this.o.clock.nowMs();
         const ok = await this.applyBatch(batch);
         if (!ok) { this.scheduleRetry(); return; }
-        // a full queue may have dropped some of this batch's writes meanwhile: remove only those applied
-        const left = this.queue.indexOf(batch[batch.length - 1]);
-        this.queue.splice(0, left + 1);
+        // the batch is the queue's front, less what a full queue dropped from it meanwhile
+        this.queue.splice(0, batch.length - Math.min(this.droppedFromFront, batch.length));
         this.o.metrics.counter('fsbridge_store_writes_total', 'Writes applied to the store').inc({}, batch.length);
         this.o.metrics.histogram('fsbridge_store_batch_ms', 'Time to apply one batch of store writes, in ms', BATCH_MS_BUCKETS).observe(this.o.clock.nowMs() - started);
         if (this.down) {
@@ -137,8 +140,6 @@ export class StoreWriter {
           if (!(await this.reachable())) { this.markDown(e); return false; }
           this.o.metrics.error('STORE_WRITE_FAILED');
           this.o.logger.error({ err: e, code: 'STORE_WRITE_FAILED', op: op.kind }, 'the store refused a write: dropped');
-          const i = this.queue.indexOf(op);
-          if (i >= 0) this.queue.splice(i, 1);
         }
       }
       return true;

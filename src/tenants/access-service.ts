@@ -21,7 +21,20 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DAY_MS = 86_400_000;
 
 /** The configured admin token as a principal: every tenant. */
-const API_TOKEN_PRINCIPAL: Principal = { keyId: 'api.token', role: 'admin', tenant: null };
+export const API_TOKEN_PRINCIPAL: Principal = { keyId: 'api.token', role: 'admin', tenant: null };
+
+/** The token of an `Authorization: Bearer …` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return m ? m[1].trim() : null;
+}
+
+/** Constant-time equality of a presented token and a configured one. */
+export function sameToken(presented: string, configured: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(configured);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 /** A new key's row and the key itself (shown once). Pure but for the randomness. */
 export function newKey(o: { tenant: string; role: Role; name: string | null; expiresInDays: number | null; nowMs: number }) {
@@ -83,12 +96,9 @@ export class AccessService {
 
   /** The principal of an `Authorization` header. */
   async authenticate(header: string | undefined): Promise<AuthResult> {
-    const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-    if (!m) return { ok: false, status: 401, reason: 'missing' };
-    const token = m[1].trim();
-    const a = Buffer.from(token);
-    const b = Buffer.from(this.o.adminToken);
-    if (a.length === b.length && timingSafeEqual(a, b)) return { ok: true, principal: API_TOKEN_PRINCIPAL };
+    const token = bearerToken(header);
+    if (token === null) return { ok: false, status: 401, reason: 'missing' };
+    if (sameToken(token, this.o.adminToken)) return { ok: true, principal: API_TOKEN_PRINCIPAL };
     const id = apiKeyId(token);
     if (!id) return { ok: false, status: 401, reason: 'malformed' };
     let row;

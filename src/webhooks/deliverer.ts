@@ -4,7 +4,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import { LogLimiter } from '../observability/log-limiter.js';
 import type { Store } from '../store/store.js';
 import type { WebhookOutboxTable } from '../store/tables.js';
-import { markFailed, markSent, nextPending } from './outbox.js';
+import { markFailed, markSent, nextDue } from './outbox.js';
 
 export interface WebhookDelivererOptions {
   store: () => Store;
@@ -76,14 +76,12 @@ export class WebhookDeliverer {
 
   /** One pass: the due callbacks, sent in parallel up to `concurrency`. */
   private async round(): Promise<void> {
-    let rows: WebhookOutboxTable[];
+    let due: WebhookOutboxTable[];
     try {
-      rows = await nextPending(this.o.store(), this.o.nodeId, 200);
+      due = await nextDue(this.o.store(), this.o.nodeId, this.o.clock.wallMs(), this.concurrency);
     } catch {
       return; // the store is away: the StoreWriter reports it; try again next round
     }
-    const now = this.o.clock.wallMs();
-    const due = rows.filter((r) => Number(r.due_at) <= now).slice(0, this.concurrency);
     await Promise.all(due.map((r) => this.send(r)));
   }
 

@@ -2,20 +2,19 @@ import type { Store } from '../store/store.js';
 import type { WebhookOutboxTable } from '../store/tables.js';
 
 /**
- * The next callback of each (call, URL) that this node still has to send, oldest first: one at a
- * time per call and URL, so that a receiver gets a call's events in order even across retries.
+ * The callbacks this node may send now, oldest first: due, and each the oldest pending one of its
+ * (call, URL), so that a receiver gets a call's events in order even across retries. Callbacks
+ * waiting for a retry do not hold up the others, however many they are.
  */
-export async function nextPending(s: Store, nodeId: string, limit: number): Promise<WebhookOutboxTable[]> {
-  const rows = await s.db.selectFrom('webhook_outbox').selectAll()
-    .where('state', '=', 'pending').where('node_id', '=', nodeId)
-    .orderBy('created_at').orderBy('id').limit(limit).execute();
-  const seen = new Set<string>();
-  return rows.filter((r) => {
-    const k = `${r.call_id}\n${r.url}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+export async function nextDue(s: Store, nodeId: string, nowMs: number, limit: number): Promise<WebhookOutboxTable[]> {
+  return s.db.selectFrom('webhook_outbox as w').selectAll('w')
+    .where('w.state', '=', 'pending').where('w.node_id', '=', nodeId).where('w.due_at', '<=', nowMs)
+    .where(({ not, exists, selectFrom }) => not(exists(
+      selectFrom('webhook_outbox as e').select('e.id')
+        .whereRef('e.call_id', '=', 'w.call_id').whereRef('e.url', '=', 'w.url')
+        .where('e.state', '=', 'pending').whereRef('e.created_at', '<', 'w.created_at'),
+    )))
+    .orderBy('w.created_at').orderBy('w.id').limit(limit).execute();
 }
 
 export async function markSent(s: Store, id: string, status: number, atMs: number): Promise<void> {

@@ -22,7 +22,7 @@ import { until } from '../helpers/harness.js';
 const DID = '15551234';
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
 
-async function setup(t: Test, trunkPort: number, botOpts: Parameters<typeof startEchoBot>[0]) {
+async function setup(t: Test, trunkPort: number, botOpts: Parameters<typeof startEchoBot>[0], extraYaml = '') {
   const dir = mkdtempSync(join(tmpdir(), 'fsbridge-sip-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const bot = await startEchoBot(botOpts);
@@ -48,7 +48,7 @@ routes:
   - { did: "+${DID}", bot: echo }
 calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))} }
 store: { url: ${JSON.stringify(`sqlite:${join(dir, 'fsbridge.db')}`)} }
-`;
+${extraYaml}`;
   const loaded = loadConfig({ text, env: {} });
   if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('\n'));
   const daemon = new Daemon({ config: loaded.config, logger: silentLogger() });
@@ -120,6 +120,27 @@ if (!haveBinary('sipp')) {
     await until(() => h.records().length === 1, 5000, 'the call record');
     t.match(h.records()[0], { callId: body.callId, direction: 'outbound', endedBy: 'callee', cause: 'USER_BUSY', causeCode: 17, sipStatus: 486, result: 'busy' });
     t.equal(h.bot.stats.connections, 0, 'no bot connection for a call nobody answered');
+  });
+
+  t.test('issue 10: a tenant at its daily cap: POST /v1/calls answers 429 and dials nothing', async (t) => {
+    const trunkPort = await freeUdpPort();
+    const uas = runSipp('uas-trunk-busy.xml', { port: trunkPort, mediaPort: await freeUdpPort(), timeoutSec: 20 });
+    t.teardown(() => { if (uas.child.exitCode === null) uas.child.kill(); });
+    t.ok(await waitUdpBound(trunkPort), 'sipp trunk listening');
+    const h = await setup(t, trunkPort, { protocol: 'twilio', port: 0 }, 'tenants: { default: { callsPerDay: 1 } }\n');
+    const place = () => fetch(`http://127.0.0.1:${h.ports.api}/v1/calls`, {
+      method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+      body: JSON.stringify({ to: '4915112345', trunk: 'operator', bot: 'echo' }),
+    });
+    const first = await place();
+    t.match(await first.json(), { result: 'busy' }, 'the day\'s one call is dialled');
+    const second = await place();
+    t.equal(second.status, 429);
+    t.same(await second.json(), { error: { code: 'TENANT_DAILY_LIMIT' } });
+    await until(() => h.records().length === 1, 5000, 'the first call\'s record');
+    await new Promise((r) => setTimeout(r, 200));
+    t.equal(h.records().length, 1, 'the refused request dialled nothing and left no record');
+    t.equal(h.daemon.metrics.errorCount('TENANT_DAILY_LIMIT'), 1);
   });
 
   t.test('daemon stopped while an outbound call rings (after the drain): the dial ends as a shutdown, not as a lost drachtio-server', async (t) => {

@@ -4,7 +4,7 @@
 // (?state=live) and one call (/v1/calls/{id}). PostgreSQL also goes away mid-run: calls go on,
 // /readyz says so, history answers 503, and the records are written once it is back.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHarness, until, type Harness } from '../../helpers/harness.js';
 import { startEchoBot } from '../../../src/bots/sample/echo-bot.js';
@@ -61,6 +61,8 @@ t.test('call history through the daemon', (t) => eachBackend(t, async (t, b) => 
   }
   t.same(hist.calls.map((c) => c.callId), [rec2.callId, rec1.callId], 'newest first');
   t.same(hist.calls[1], { ...rec1, state: 'ended', nodeId: h.daemon.nodeId }, 'the stored record is the call record');
+  // the file is appended to asynchronously, beside the store: wait for its second line
+  await until(() => existsSync(join(h.dir, 'calls.jsonl')) && jsonl(h).length >= 2, 5000, 'two lines in the JSON-lines file');
   t.same(jsonl(h).map((r) => r.callId), [rec1.callId, rec2.callId], 'the JSON-lines file got the same two records');
   t.same((await get(h, `/v1/calls/${rec1.callId}`)).body, { ...rec1, state: 'ended', nodeId: h.daemon.nodeId }, '/v1/calls/{id} of an ended call');
 

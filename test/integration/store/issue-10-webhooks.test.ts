@@ -8,6 +8,10 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { startHarness, until } from '../../helpers/harness.js';
 import { startEchoBot } from '../../../src/bots/sample/echo-bot.js';
 import { eachBackend } from '../../helpers/store-backends.js';
+import { Store, type StoreOp } from '../../../src/store/store.js';
+import type { WebhookOutboxTable } from '../../../src/store/tables.js';
+import { parseStoreUrl, type StoreLocation } from '../../../src/config/store-url.js';
+import { nextDue } from '../../../src/webhooks/outbox.js';
 
 interface Hit { path: string; headers: IncomingMessage['headers']; body: string; answered: number }
 
@@ -99,4 +103,26 @@ t.test('status callbacks', (t) => eachBackend(t, async (t, b) => {
   const okKeys = ok().map((x) => x.headers['x-fsbridge-idempotency-key']);
   t.equal(okKeys.length, 5, 'none answered 2xx twice');
   t.same(ok().filter((x) => x.path.startsWith('/twilio')).map((x) => new URLSearchParams(x.body).get('CallStatus')), ['initiated', 'in-progress', 'completed'], 'still in order');
+}));
+
+t.test('the outbox: one callback at a time per call and URL, and retries never hold up the others', (t) => eachBackend(t, async (t, b) => {
+  const db = await b.fresh(t);
+  const store = await Store.open({ location: parseStoreUrl(db.url) as StoreLocation, password: db.password });
+  t.teardown(() => store.close());
+  const NOW = 1_765_100_000_000;
+  let seq = 0;
+  const row = (call: string, url: string, dueAt: number): WebhookOutboxTable => ({
+    id: `r${++seq}`, node_id: 'n', call_id: call, tenant: 'default', event: 'initiated', url, content_type: 'text/plain', body: '',
+    headers: '{}', created_at: seq, due_at: dueAt, attempts: 0, state: 'pending', last_status: null, last_error: null, sent_at: null,
+  });
+  const ops: StoreOp[] = [];
+  // 300 callbacks of failing calls waiting for their retry, each with a later event behind it
+  for (let i = 0; i < 300; i++) ops.push({ kind: 'webhook', row: row(`fail${i}`, 'http://a/', NOW + 60_000) }, { kind: 'webhook', row: row(`fail${i}`, 'http://a/', NOW) });
+  const fresh = row('ok', 'http://a/', NOW);
+  const other = row('fail0', 'http://b/', NOW); // the same call to another URL is not held up
+  const notMine = { ...row('ok2', 'http://a/', NOW), node_id: 'other-node' };
+  ops.push({ kind: 'webhook', row: fresh }, { kind: 'webhook', row: other }, { kind: 'webhook', row: notMine });
+  await store.apply(ops);
+  t.same((await nextDue(store, 'n', NOW, 8)).map((r) => r.id), [fresh.id, other.id], 'the due heads only, past 600 rows waiting');
+  t.same((await nextDue(store, 'n', NOW + 60_000, 2)).map((r) => r.id), ['r1', 'r3'], 'retries when due, oldest first, before what is behind them');
 }));

@@ -78,6 +78,19 @@ t.test('a write the database refuses is dropped alone', async (t) => {
   t.equal(w.available, true, 'a refused write is not an outage');
 });
 
+t.test('a refused last write of a batch: the others are applied once, not again', async (t) => {
+  const sink = fakeSink();
+  const metrics = new MetricsRegistry();
+  const w = new StoreWriter({ sink, clock: new ManualClock(), logger: silentLogger(), metrics, queueMax: 1000 });
+  sink.refuse.add('n3');
+  for (let i = 1; i <= 3; i++) w.push(op(i));
+  t.equal(await w.flush(), 0);
+  w.push(op(4));
+  t.equal(await w.flush(), 0);
+  t.same(flat(sink.applied), ['n1', 'n2', 'n4'], 'n1 and n2 once each');
+  t.equal(metrics.errorCount('STORE_WRITE_FAILED'), 1);
+});
+
 t.test('queueMax bounds memory: the oldest writes are dropped and counted', async (t) => {
   const sink = fakeSink();
   const metrics = new MetricsRegistry();
