@@ -4,7 +4,7 @@
  * the tables, and a verdict on each budget of design.md.
  *
  * Options are passed through to the media loop: `--quick`, `--calls 50,100`, `--modes relay,twilio`,
- * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark, `--no-sip` the SIP benchmark (bench/sip.ts), `--no-store` the store benchmark (bench/store.ts),
+ * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark, `--no-sip` the SIP benchmark (bench/sip.ts), `--no-store` the store benchmark (bench/store.ts), `--no-recording` the recording benchmark (bench/recording.ts),
  * `--no-real-fs` the real-FreeSWITCH benchmark (bench/real-fs.ts; also skipped, with its reason, when ../shared/realfs is not installed).
  */
 import { writeFileSync } from 'node:fs';
@@ -70,6 +70,21 @@ if (argv.includes('--no-store')) {
     storeSection = store.formatStoreBench(await store.runStoreBench({ calls: argv.includes('--quick') ? 200 : 2000 }));
   } catch (err) {
     storeSection = `## Store: call records and the event loop\n\nNot run: bench/store.ts failed (${(err as Error).message}).`;
+  }
+}
+
+// What recording a call costs the media loop (bench/recording.ts).
+let recordingSection: string;
+if (argv.includes('--no-recording')) {
+  recordingSection = '## Recordings: cost per frame\n\nNot run (`--no-recording`).';
+} else {
+  try {
+    const rec = await import('./recording.js');
+    console.log('recording benchmark…');
+    const quick = argv.includes('--quick');
+    recordingSection = `## Recordings: cost per frame\n\n\`\`\`\n${rec.formatRecordingBench(await rec.runRecordingBench(quick ? { rounds: 3, roundMs: 100, seconds: 60 } : {}))}\n\`\`\``;
+  } catch (err) {
+    recordingSection = `## Recordings: cost per frame\n\nNot run: bench/recording.ts failed (${(err as Error).message}).`;
   }
 }
 
@@ -214,5 +229,7 @@ ${realFsSection}
 ${sipSection}
 
 ${storeSection}
+
+${recordingSection}
 `;
 }

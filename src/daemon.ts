@@ -22,6 +22,8 @@ import { callsSince, eraseSubject, numberForms } from './store/access.js';
 import { AccessService } from './tenants/access-service.js';
 import { StatusCallbacks, type CallbackTarget } from './webhooks/status-callbacks.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
+import { Recordings } from './recordings/recordings.js';
+import { RecordedLeg } from './recordings/recorded-leg.js';
 import { hostname } from 'node:os';
 import { CallSupervisor, type SupervisedLeg, type SupervisorDeps } from './calls/call-supervisor.js';
 import { causeFromName } from './calls/hangup-causes.js';
@@ -103,6 +105,10 @@ export class Daemon {
   /** Status callbacks: written to the outbox with each call's events, sent by the deliverer. */
   private readonly callbacks: StatusCallbacks;
   private readonly deliverer: WebhookDeliverer;
+  /** Encrypted call recordings: keys, rows, reading back, retention. */
+  private readonly recordings: Recordings;
+  /** Recordings whose rows are being completed (awaited before the store closes). */
+  private readonly finishing = new Set<Promise<void>>();
   private stopHeartbeat: (() => void) | null = null;
   private readonly control: EslControl;
   private readonly outbound: OutboundSocketServer;
@@ -172,6 +178,10 @@ export class Daemon {
     this.deliverer = new WebhookDeliverer({
       store: () => this.openStore(), nodeId: this.nodeId, clock: this.clock, logger: this.log.child({ component: 'webhooks' }), metrics: this.metrics,
     });
+    this.recordings = new Recordings({
+      config: () => this.config, store: () => this.openStore(), writer: this.storeWriter, nodeId: this.nodeId,
+      clock: this.clock, logger: this.log.child({ component: 'recordings' }), metrics: this.metrics,
+    });
     const esl = cfg.freeswitch.esl;
     this.control = new EslControl({
       host: esl.host, port: esl.port, password: esl.password, logger: this.log.child({ component: 'esl' }),
@@ -205,7 +215,7 @@ export class Daemon {
         drachtio: cfg.drachtio, trunks: cfg.trunks, routes: cfg.routes, answerTimeoutMs: cfg.calls.answerTimeoutMs,
         logger: this.log, metrics: this.metrics, clock: this.clock,
         admit: (req) => {
-          const adm = this.admit({ callId: req.callId, fsUuid: '', direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk } });
+          const adm = this.admit({ callId: req.callId, fsUuid: '', direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk }, record: req.record });
           if (adm.ok) return { ok: true };
           return { ok: false, reason: adm.code === 'CALL_DRAINING' ? 'draining' : adm.code === 'CALL_OVER_CAPACITY' ? 'capacity' : 'tenant-limit' };
         },
@@ -239,6 +249,7 @@ export class Daemon {
         originate: (body, tenant) => this.originate(body, tenant),
         hangup: (id) => this.endCall(id, 'api'),
         eraseSubject: (n, tenant) => this.eraseSubject(n, tenant),
+        readRecording: (id) => this.recordings.read(id),
         findTwilioCall: (sid) => {
           const c = this.calls.list().find((x) => twilioCallSid(x.callId) === sid);
           return c && {
@@ -291,6 +302,7 @@ export class Daemon {
       log.warn({ calls: closed, nodeId: this.nodeId, code: 'CALL_DAEMON_CRASHED' }, 'calls left open by an earlier run closed as CALL_DAEMON_CRASHED');
     }
     log.info({ kind: this.store.kind, nodeId: this.nodeId }, 'store open');
+    await this.recordings.start();
     this.deliverer.start();
     const beat = () => {
       this.storeWriter.push({ kind: 'node-seen', nodeId: this.nodeId, atMs: this.clock.wallMs() });
@@ -372,7 +384,7 @@ export class Daemon {
       applied.push('log.level');
     }
     if (JSON.stringify(next.bots) !== JSON.stringify(prev.bots)) applied.push('bots');
-    const needsRestart: string[] = (['freeswitch', 'media', 'drachtio', 'trunks', 'routes', 'api', 'calls', 'store'] as const)
+    const needsRestart: string[] = (['freeswitch', 'media', 'drachtio', 'trunks', 'routes', 'api', 'calls', 'store', 'recordings'] as const)
       .filter((k) => JSON.stringify(next[k]) !== JSON.stringify(prev[k]));
     if (JSON.stringify({ ...next.log, level: '' }) !== JSON.stringify({ ...prev.log, level: '' })) needsRestart.push('log');
     this.config = { ...prev, log: { ...prev.log, level: next.log.level }, bots: next.bots };
@@ -403,6 +415,8 @@ export class Daemon {
     this.control.close();
     await this.recordFile?.flush();
     this.stopHeartbeat?.();
+    await Promise.all(this.finishing);
+    await this.recordings.close();
     if (this.store) {
       const left = await this.storeWriter.flush();
       // callbacks not sent yet stay in the outbox: the next start sends them
@@ -493,11 +507,12 @@ export class Daemon {
     if (!forms) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems: ['number: expected a phone number'] } } };
     await this.storeWriter.flush();
     if (!this.storeWriter.available) return { status: 503, body: { error: { code: 'API_STORE_UNAVAILABLE', message: 'the call store is not reachable' } } };
-    const ids = await eraseSubject(this.openStore(), forms, tenant);
+    const { callIds, recordingPaths } = await eraseSubject(this.openStore(), forms, tenant);
+    const recordings = await this.recordings.removeFiles(recordingPaths);
     const lines = await this.recordFile?.erase((r) => (forms.includes(r.from) || forms.includes(r.to))
       && (tenant === null || (r.tenant ?? 'default') === tenant)) ?? 0;
-    this.log.info({ calls: ids.length, recordFileLines: lines, tenant }, 'subject erased');
-    return { status: 200, body: { erased: { calls: ids.length, recordFileLines: lines } } };
+    this.log.info({ calls: callIds.length, recordings, recordFileLines: lines, tenant }, 'subject erased');
+    return { status: 200, body: { erased: { calls: callIds.length, recordings, recordFileLines: lines } } };
   }
 
   /** Where a call's status callbacks go: its bot's statusCallback and its tenant's. */
@@ -544,11 +559,13 @@ export class Daemon {
       if (typeof b.params !== 'object' || b.params === null || Array.isArray(b.params)) problems.push('params: expected an object of strings');
       else for (const [k, v] of Object.entries(b.params)) if (typeof v === 'string') params[k] = v; else problems.push(`params.${k}: expected a string`);
     }
+    if (b.record !== undefined && typeof b.record !== 'boolean') problems.push('record: expected true or false');
+    if (b.record === true && !this.recordings.enabled) problems.push('record: recordings.masterKey is not configured, so fsbridge cannot record');
     if (!this.sip) problems.push('drachtio: not configured, so fsbridge cannot place SIP calls');
     if (problems.length) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems } } };
     const callId = randomUUID();
     const from = str('from');
-    const adm = this.admit({ callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params });
+    const adm = this.admit({ callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params, ...(typeof b.record === 'boolean' ? { record: b.record } : {}) });
     if (!adm.ok) return { status: adm.code.startsWith('TENANT_') ? 429 : 503, body: { error: { code: adm.code } } };
     const r: DialResult = await this.sip!.dial({ callId, to: to!, from, trunk: trunk!, timeoutSec });
     adm.supervisor.dialSettled(r.result === 'answered'
@@ -579,6 +596,8 @@ export class Daemon {
   private makeLeg(call: Call): SupervisedLeg {
     const cfg = this.config;
     const botName = call.init.bot ?? '';
+    const record = call.init.record ?? cfg.bots[botName]?.record ?? false;
+    const recording = record ? this.recordings.begin(call.callId, call.init.tenant, cfg.freeswitch.sampleRate) : null;
     const spec: MediaLegSpec = {
       info: {
         callId: call.callId, fsUuid: call.fsUuid, from: call.init.from, to: call.init.to,
@@ -588,6 +607,7 @@ export class Daemon {
       fsSampleRateHz: cfg.freeswitch.sampleRate, playback: cfg.freeswitch.playback,
       segmentMs: cfg.media.segmentMs, playoutBufferMs: cfg.media.playoutBufferMs,
       pipeDir: cfg.media.pipeDir, pipeLeadMs: cfg.media.pipeLeadMs,
+      ...(recording ? { recording } : {}),
     };
     const leg = this.workers
       ? this.workers.createLeg(spec, call.logger.bindings())
@@ -599,7 +619,12 @@ export class Daemon {
     // connection only while it is watched (a `filter`, queued ahead of uuid_audio_stream).
     void this.control.watchChannel(call.fsUuid);
     call.once('ended', () => { void this.control.unwatchChannel(call.fsUuid); });
-    return leg;
+    if (!recording) return leg;
+    return new RecordedLeg(leg, () => {
+      const done = this.recordings.finish(recording).finally(() => this.finishing.delete(done));
+      this.finishing.add(done);
+      return done;
+    });
   }
 
   /**

@@ -6,8 +6,12 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import { basicOk, decodePathSegment, parseRequestTarget, readBody, sendJson } from './http-util.js';
 import { TWILIO_CALL_PATH, twilioCallResource, twilioNotFound, type TwilioCallView } from './twilio-rest.js';
 import { getCall, listCalls, visibleCall, type CallRoutesBackend } from './call-routes.js';
+import { sendRecording } from './recording-route.js';
+import type { RecordingRead } from '../recordings/recordings.js';
 import { accessRoute, tokenOnlyAccess, type AccessRoutesBackend, type ApiAccess } from './access-routes.js';
 import { can, tenantScope, type Action } from '../tenants/roles.js';
+
+const RECORDING_PATH = /^\/v1\/calls\/([^/]+)\/recording$/;
 
 /** What the API needs from the daemon; injected so the API has no knowledge of the parts. */
 export interface ApiBackend extends CallRoutesBackend {
@@ -24,6 +28,8 @@ export interface ApiBackend extends CallRoutesBackend {
    * to that number (an erasure request).
    */
   eraseSubject?(number: string, tenant: string | null): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** `GET /v1/calls/{id}/recording`: the call's recording, decrypted (the route checked the tenant). */
+  readRecording?(callId: string): Promise<RecordingRead>;
   /** Extra GET routes under /v1 (e.g. trunks), seen by `tenant` (null: all); return undefined when not handled. */
   extraGet?(path: string, tenant: string | null): unknown | undefined;
   /** Whether the daemon is ready to take calls (ESL connected, listeners up). */
@@ -197,9 +203,10 @@ export class ApiServer {
     }
     const p = auth.principal;
     const fail = (status: number, code: string, message: string, extra?: Record<string, unknown>) => this.fail(req, res, status, code, message, extra);
-    if (method !== 'GET') {
-      // what the request changed, and how it was answered (after the answer is known)
-      // ids replaced by {id}; a subject's number is never written (not even as the target)
+    // listening to a recording is audited too: who heard which call
+    if (method !== 'GET' || RECORDING_PATH.test(path)) {
+      // what the request changed (or which recording was read), and how it was answered (after
+      // the answer is known); ids replaced by {id}; a subject's number is never written (not even as the target)
       const action = `${method} ${path.replace(/^(\/v1\/(?:calls|keys|subjects))\/[^/]+/, '$1/{id}')}`;
       const target = /^\/v1\/(?:calls|keys)\/([^/]+)/.exec(path)?.[1] ?? null;
       // on close, not finish: a client that leaves before the answer is audited too (499, the
@@ -214,6 +221,12 @@ export class ApiServer {
       const callId = decodePathSegment(cm[1]);
       if (callId === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the call id');
       return allowed('calls:read') ? getCall(res, callId, p, this.opts.backend, fail) : undefined;
+    }
+    const rm = RECORDING_PATH.exec(path);
+    if (method === 'GET' && rm && this.opts.backend.readRecording) {
+      const callId = decodePathSegment(rm[1]);
+      if (callId === null) return this.fail(req, res, 400, 'API_BAD_ESCAPE', 'malformed %-escape in the call id');
+      return allowed('calls:read') ? sendRecording(res, callId, p, this.opts.backend, this.opts.backend.readRecording, fail) : undefined;
     }
     if (method === 'POST' && path === '/v1/calls' && this.opts.backend.originate) {
       if (!allowed('calls:write')) return;

@@ -115,6 +115,7 @@ export class CallSupervisor {
     const init = {
       fsUuid: channel.fsUuid, direction: 'inbound' as const, bot: channel.getVar('fsbridge_bot') ?? null,
       from: channel.from, to: channel.to, params: paramsFromChannel(channel, varNames),
+      record: recordVar(channel.getVar('fsbridge_record')),
     };
     const adm = CallSupervisor.admit(init, deps);
     if (!adm.ok) {
@@ -392,4 +393,10 @@ export class CallSupervisor {
     for (const c of this.timers) c();
     this.timers.clear();
   }
+}
+
+/** The dialplan's `fsbridge_record` (true/false, as FreeSWITCH writes booleans); undefined when unset. */
+function recordVar(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  return /^(true|yes|on|1)$/i.test(v);
 }

@@ -8,6 +8,8 @@ import type { CallIdentity, CallRecord, EndedBy } from './call-record.js';
 export interface CallInit extends CallIdentity {
   /** Parameters for the bot (`fsbridge_param_*`, or given by the API). */
   params: Record<string, string>;
+  /** Whether to record the call, when its route or request says (else its bot's `record`). */
+  record?: boolean;
 }
 
 /** What admits a call: its tenant is filled in from its bot when not given. */

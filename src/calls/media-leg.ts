@@ -24,6 +24,8 @@ import type { BotLegEnd } from './ports.js';
 import type { SupervisedLeg } from './call-supervisor.js';
 import { transferAllowed } from './transfer-policy.js';
 import { PipeOutput, type PipeFile } from './pipe-output.js';
+import { RecordingWriter, type RecordingTarget } from '../recordings/recording-writer.js';
+import { StereoTap } from '../recordings/stereo-tap.js';
 
 /** The ESL commands the media leg uses (a subset of EslControl, so tests can fake it). */
 export type StreamControl = Pick<EslControl, 'audioStreamStart' | 'audioStreamStop' | 'uuidBroadcast' | 'uuidBreak' | 'uuidSendDtmf' | 'uuidGetvar' | 'bgapi'>;
@@ -42,6 +44,8 @@ export interface MediaLegSpec {
   pipeDir: string;
   /** 'pipe' mode: audio written ahead of FreeSWITCH (media.pipeLeadMs). */
   pipeLeadMs: number;
+  /** Where the call is recorded (both directions, encrypted); absent: not recorded. */
+  recording?: RecordingTarget;
 }
 
 export interface MediaLegOptions extends MediaLegSpec {
@@ -125,6 +129,9 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
   private readonly badInput: BotInputReporter;
   /** This leg's own per-message warnings (denied transfers), limited the same way. */
   private readonly logs: LogLimiter;
+  /** The call's recording: both directions on the caller's clock, written encrypted. */
+  private readonly recorder: RecordingWriter | null = null;
+  private readonly tap: StereoTap | null = null;
 
   constructor(private readonly o: MediaLegOptions) {
     this.fsUuid = o.info.fsUuid;
@@ -133,6 +140,14 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     this.badInput = new BotInputReporter(o.logger, o.metrics, o.clock);
     this.logs = new LogLimiter({ clock: o.clock });
     this.reframer = new Reframer(o.fsSampleRateHz / 50, (frame) => this.frameToBot(frame));
+    if (o.recording) {
+      const recorder = new RecordingWriter({ target: o.recording, logger: o.logger, metrics: o.metrics });
+      this.recorder = recorder;
+      // 'pipe' mode taps the pipe's real-time writes: they stay within its lead of the caller's
+      // clock. In the other modes a bot's burst runs ahead by up to the playout buffer.
+      const aheadMs = (o.playback === 'pipe' ? 0 : o.playoutBufferMs) + 2000;
+      this.tap = new StereoTap((stereo) => recorder.push(stereo), Math.round((o.fsSampleRateHz * aheadMs) / 1000));
+    }
     const actions: PlaybackActions = {
       sendText: (t) => this.sendToFs(t),
       broadcast: (file) => this.broadcast(file),
@@ -150,7 +165,8 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
       this.playback = this.pipePlayback = new PipePlayback({
         clock: o.clock, logger: o.logger, metrics: o.metrics, sampleRateHz: o.fsSampleRateHz, sharedLogs: o.sharedLogs,
         maxBufferMs: o.playoutBufferMs, leadFrames: o.pipeLeadMs / 20,
-        actions: { writeFrame: (pcm) => pipe.writeFrame(pcm), dropWritten: () => pipe.dropWritten(), markPlayed: actions.markPlayed },
+        // what goes into the pipe is what the caller hears: that is what is recorded
+        actions: { writeFrame: (pcm) => { this.tap?.bot(pcm); return pipe.writeFrame(pcm); }, dropWritten: () => pipe.dropWritten(), markPlayed: actions.markPlayed },
       });
     } else {
       this.playback = o.playback === 'file'
@@ -223,7 +239,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     } else bot?.close(1000);
     this.o.media.forget(this.o.info.callId);
     this.conn?.close(1000, 'call ended');
-    await detached;
+    await Promise.all([detached, this.recorder?.close()]);
   }
 
   dtmf(digit: string): void {
@@ -280,6 +296,8 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
   }
 
   onAudio(pcm: Int16Array, _sampleRateHz: number): void {
+    // recorded from the first frame, bot connected or not
+    this.tap?.caller(pcm);
     if (!this.bot || this.bot.state !== 'open') return;
     this.reframer.push(pcm);
   }
@@ -459,11 +477,17 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     switch (c.kind) {
       case 'audio': {
         const want = this.o.fsSampleRateHz;
-        this.playback.pushAudio(c.sampleRateHz === want ? c.pcm : this.resample(c.pcm, c.sampleRateHz, want));
+        const pcm = c.sampleRateHz === want ? c.pcm : this.resample(c.pcm, c.sampleRateHz, want);
+        // 'pipe' mode records what it writes; the other modes what the bot sent, unless cleared
+        if (!this.pipe) this.tap?.bot(pcm);
+        this.playback.pushAudio(pcm);
         return;
       }
       case 'mark': this.playback.mark(c.name); return;
-      case 'clear': this.playback.clear(); return;
+      case 'clear':
+        if (!this.pipe) this.tap?.clearBot();
+        this.playback.clear();
+        return;
       case 'dtmf': void this.o.control.uuidSendDtmf(this.fsUuid, c.digits); return;
       case 'hangup': this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot' }); return;
       case 'transfer':

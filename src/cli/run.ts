@@ -57,7 +57,7 @@ export async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   try {
     await daemon.start();
   } catch (err) {
-    logger.fatal({ err }, 'cannot start');
+    logger.fatal({ err, code: (err as { code?: string }).code }, 'cannot start');
     await daemon.close();
     return EXIT.FAILURE;
   }

@@ -95,6 +95,8 @@ export interface BotConfig {
   /** The tenant the bot (and its calls and routes) belongs to (the loader always sets it; `default`). */
   tenant?: string;
   statusCallback?: StatusCallbackConfig;
+  /** Record this bot's calls (encrypted; see recordings). */
+  record: boolean;
 }
 
 /** Status callbacks (Twilio's call progress events). */
@@ -112,12 +114,16 @@ export interface TenantConfig {
   /** Most calls offered per UTC day (absent: no cap). */
   callsPerDay?: number;
   statusCallback?: StatusCallbackConfig;
+  /** Days the tenant's recordings are kept (absent: recordings.retentionDays). */
+  recordingRetentionDays?: number;
 }
 
 export interface RouteConfig {
   did: string;
   bot: string;
   trunk?: string;
+  /** Record calls of this route (overrides the bot's `record`). */
+  record?: boolean;
 }
 
 export interface ApiConfig {
@@ -145,6 +151,19 @@ export interface StoreConfig {
   queueMax: number;
 }
 
+export interface RecordingsConfig {
+  /** Where the encrypted recordings are written (`<dir>/<tenant>/<date>/<callId>.fsbrec`). */
+  dir: string;
+  /** Secret (resolved value): the master key, 32 bytes as 64 hex digits or base64. */
+  masterKey?: string;
+  /** Secret: the master key being replaced (its data keys are wrapped again at start). */
+  previousMasterKey?: string;
+  /** A tenant's data key is replaced by a new one after this many days. */
+  dataKeyDays: number;
+  /** Days recordings are kept; 0: until erased. */
+  retentionDays: number;
+}
+
 /** The whole validated configuration, defaults applied. */
 export interface Config {
   log: LogConfig;
@@ -158,6 +177,7 @@ export interface Config {
   api: ApiConfig;
   calls: CallsConfig;
   store: StoreConfig;
+  recordings: RecordingsConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,6 +355,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
           maxConcurrentCalls: { kind: 'integer', min: 1, max: 100_000, unit: 'calls', doc: 'Most simultaneous calls of the tenant; more are refused (SIP 486, HTTP 429, TENANT_CONCURRENCY_LIMIT).' },
           callsPerDay: { kind: 'integer', min: 1, max: 10_000_000, unit: 'calls', doc: 'Most calls offered per UTC day; more are refused (SIP 486, HTTP 429, TENANT_DAILY_LIMIT).' },
           statusCallback: statusCallback('the tenant\'s'),
+          recordingRetentionDays: { kind: 'integer', min: 0, max: 36_500, unit: 'days', doc: 'Days the tenant\'s recordings are kept before the purge removes them (0: until erased); absent: recordings.retentionDays.' },
         },
       },
     },
@@ -374,6 +395,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
           },
           tenant: { kind: 'string', format: 'name', default: 'default', doc: 'The tenant the bot belongs to: its calls, and the routes to it, are that tenant\'s (API keys of another tenant cannot see them).' },
           statusCallback: statusCallback('the bot\'s'),
+          record: { kind: 'boolean', default: false, doc: 'Record this bot\'s calls: stereo (caller left, bot right), encrypted at rest (see recordings); a route\'s `record`, a dialplan\'s `fsbridge_record` or the `record` of POST /v1/calls overrides it per call.' },
         },
       },
     },
@@ -385,6 +407,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
           did: { kind: 'string', format: 'did', required: true, doc: 'Dialled number, digits with an optional leading + (quote it in YAML).' },
           bot: { kind: 'string', format: 'name', required: true, doc: 'Name of the bot (a key of bots).' },
           trunk: { kind: 'string', format: 'name', doc: 'Only match calls arriving on this trunk (a trunks[].name).' },
+          record: { kind: 'boolean', doc: 'Record the calls of this route (true) or not (false) whatever the bot\'s `record` says; needs recordings.masterKey.' },
         },
       },
     },
@@ -418,6 +441,16 @@ export const CONFIG_SCHEMA: ObjectNode = {
         password: { kind: 'secret', doc: 'PostgreSQL password, usually env:NAME or cred:NAME; not used with SQLite.' },
         nodeId: { kind: 'string', format: 'name', defaultDoc: 'the host name', doc: 'This node\'s name in the store: the calls it left open after a crash are closed when a node of this name starts. Unique per daemon sharing one database.' },
         queueMax: { kind: 'integer', min: 1000, max: 10_000_000, default: 100_000, unit: 'writes', doc: 'Most record writes held in memory while the database is unreachable; beyond it the oldest are dropped (STORE_QUEUE_FULL).' },
+      },
+    },
+    recordings: {
+      kind: 'object', doc: 'Call recordings (bots.<name>.record, routes[].record): stereo WAV, caller left and bot right, encrypted at rest with AES-256-GCM under per-tenant data keys wrapped by a master key (docs/recordings.md).',
+      fields: {
+        dir: { kind: 'string', format: 'path', default: '/var/lib/fsbridge/recordings', doc: 'Directory of the encrypted recordings (`<tenant>/<date>/<callId>.fsbrec`, mode 0600), created at start.' },
+        masterKey: { kind: 'secret', doc: 'The master key: 32 random bytes as 64 hex digits or base64, usually cred:NAME (a systemd credential) — `openssl rand -hex 32`. Required when anything is recorded; a key that does not open the stored data keys stops the start (RECORDING_MASTER_KEY_WRONG).' },
+        previousMasterKey: { kind: 'secret', doc: 'While rotating the master key: the old one. Data keys it wrapped are wrapped again with masterKey at start; then it can be removed.' },
+        dataKeyDays: { kind: 'integer', min: 1, max: 3650, default: 30, unit: 'days', doc: 'A tenant\'s data key is replaced by a new one after this many days; older recordings stay readable with their own key.' },
+        retentionDays: { kind: 'integer', min: 0, max: 36_500, default: 0, unit: 'days', doc: 'Days recordings are kept before the hourly purge removes them and their rows (0: until erased); tenants.<name>.recordingRetentionDays overrides it.' },
       },
     },
   },

@@ -8,6 +8,7 @@ import { describeFound, formatPath, type PathSegments, type RawConfigError } fro
 import { FORMAT_EXPECTED, checkFormat, checkHeaderName, isName, isWildcardHost, parseHostPort } from './formats.js';
 import { resolveSecret, type SecretContext } from './secret-ref.js';
 import { closest } from './suggest.js';
+import { parseMasterKey } from '../recordings/data-keys.js';
 
 /** Gives the original YAML text of a scalar, so "0801234567" is shown as written, not as 801234567. */
 export type SourceLookup = (segments: PathSegments) => string | undefined;
@@ -205,6 +206,7 @@ function at(root: unknown, ...segments: (string | number)[]): any {
  * `out` the output where it is valid. Rules only fire when the fields they compare are valid.
  */
 function crossCheck(w: Walker, raw: unknown, out: Record<string, any>): void {
+  checkRecordings(w, raw, out);
   const esl = out.freeswitch?.esl;
   if (typeof esl?.reconnect?.initialDelayMs === 'number' && typeof esl.reconnect.maxDelayMs === 'number'
     && esl.reconnect.maxDelayMs < esl.reconnect.initialDelayMs) {
@@ -323,6 +325,23 @@ function crossCheck(w: Walker, raw: unknown, out: Record<string, any>): void {
       }
     });
   }
+}
+
+/** The master keys are 32 bytes; something recorded needs one. */
+function checkRecordings(w: Walker, raw: unknown, out: Record<string, any>): void {
+  const rec = out.recordings;
+  for (const k of ['masterKey', 'previousMasterKey'] as const) {
+    if (typeof rec?.[k] === 'string' && !parseMasterKey(rec[k])) {
+      w.fail(['recordings', k], '32 bytes as 64 hex digits or base64 (e.g. from `openssl rand -hex 32`)', 'a value of another length or alphabet', undefined);
+    }
+  }
+  if (at(raw, 'recordings', 'masterKey') !== undefined) return;
+  const bots = isPlainObject(at(raw, 'bots')) ? Object.entries(at(raw, 'bots') as Record<string, unknown>) : [];
+  const recordedBot = bots.find(([, b]) => at(b, 'record') === true);
+  if (recordedBot) w.fail(['recordings', 'masterKey'], `a master key, because bots.${recordedBot[0]}.record is true`, 'nothing', 'set recordings.masterKey (usually cred:NAME); docs/recordings.md');
+  const routes = at(raw, 'routes');
+  const recordedRoute = Array.isArray(routes) ? routes.findIndex((r) => at(r, 'record') === true) : -1;
+  if (!recordedBot && recordedRoute >= 0) w.fail(['recordings', 'masterKey'], `a master key, because routes[${recordedRoute}].record is true`, 'nothing', 'set recordings.masterKey (usually cred:NAME); docs/recordings.md');
 }
 
 /**

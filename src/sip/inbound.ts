@@ -32,6 +32,8 @@ export interface AdmitRequest {
   bot: string;
   from: string;
   to: string;
+  /** The route's `record`, when it has one. */
+  record?: boolean;
 }
 /** The admission decision. */
 export type AdmitResult = { ok: true } | { ok: false; reason: 'capacity' | 'draining' | 'tenant-limit' };
@@ -283,7 +285,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     const from = uriUser(req.get('From')) ?? '';
     const info: InboundCallInfo = { callId, trunk: trunk.name, bot: route.bot, from, to, sipCallId: String(req.get('Call-ID') ?? '') };
     let verdict: AdmitResult;
-    try { verdict = this.o.admit({ callId, trunk: trunk.name, bot: route.bot, from, to }); } catch { verdict = { ok: false, reason: 'capacity' }; }
+    try { verdict = this.o.admit({ callId, trunk: trunk.name, bot: route.bot, from, to, record: route.record }); } catch { verdict = { ok: false, reason: 'capacity' }; }
     if (!verdict.ok) {
       // a tenant at its limit is busy (486); fsbridge itself full or stopping is 503 with Retry-After
       if (verdict.reason === 'tenant-limit') this.reject(res, 486, 'SIP_INBOUND_TENANT_LIMIT', source, to);

@@ -73,18 +73,23 @@ export function numberForms(n: string): string[] | null {
   return [...new Set([s, bare, `+${bare}`])];
 }
 
-/** Deletes every call of `tenant` (null: every tenant) from or to one of `forms`; returns their ids. */
-export async function eraseSubject(s: Store, forms: string[], tenant: string | null): Promise<string[]> {
+/** Deletes every call of `tenant` (null: every tenant) from or to one of `forms`, with its callbacks and recording rows; returns their ids and the recordings' files. */
+export async function eraseSubject(s: Store, forms: string[], tenant: string | null): Promise<{ callIds: string[]; recordingPaths: string[] }> {
   return s.db.transaction().execute(async (trx) => {
     let q = trx.selectFrom('calls').select('call_id')
       .where((eb) => eb.or([eb('from_number', 'in', forms), eb('to_number', 'in', forms)]));
     if (tenant !== null) q = q.where('tenant', '=', tenant);
-    const ids = (await q.execute()).map((r) => r.call_id);
-    for (let i = 0; i < ids.length; i += 500) {
-      await trx.deleteFrom('calls').where('call_id', 'in', ids.slice(i, i + 500)).execute();
+    const callIds = (await q.execute()).map((r) => r.call_id);
+    const recordingPaths: string[] = [];
+    for (let i = 0; i < callIds.length; i += 500) {
+      const some = callIds.slice(i, i + 500);
+      await trx.deleteFrom('calls').where('call_id', 'in', some).execute();
       // status callbacks carry the numbers too, sent or not
-      await trx.deleteFrom('webhook_outbox').where('call_id', 'in', ids.slice(i, i + 500)).execute();
+      await trx.deleteFrom('webhook_outbox').where('call_id', 'in', some).execute();
+      // the recordings' files are removed by the caller once their rows are gone
+      for (const r of await trx.selectFrom('recordings').select('path').where('call_id', 'in', some).execute()) recordingPaths.push(r.path);
+      await trx.deleteFrom('recordings').where('call_id', 'in', some).execute();
     }
-    return ids;
+    return { callIds, recordingPaths };
   });
 }

@@ -105,4 +105,29 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.createIndex('webhook_call').on('webhook_outbox').column('call_id').execute();
     },
   },
+  '0004-recordings': {
+    async up(db: AnyDb) {
+      await db.schema.createTable('recording_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant', 'text', (c) => c.notNull())
+        .addColumn('wrapped', 'text', (c) => c.notNull())
+        .addColumn('master_fp', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('recordings')
+        .addColumn('call_id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant', 'text', (c) => c.notNull())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('duration_ms', 'bigint')
+        .addColumn('bytes', 'bigint')
+        .execute();
+      // the retention purge looks up a node's oldest recordings of a tenant
+      await db.schema.createIndex('recordings_age').on('recordings').columns(['node_id', 'tenant', 'started_at']).execute();
+    },
+  },
 };

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import { FsbridgeError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
-import type { AuditLogTable, CallsTable, StoreTables, WebhookOutboxTable } from './tables.js';
+import type { AuditLogTable, CallsTable, RecordingKeysTable, RecordingsTable, StoreTables, WebhookOutboxTable } from './tables.js';
 import { orphanEnd } from './call-rows.js';
 import type { CallFilter } from './call-filter.js';
 import type { StoreLocation } from '../config/store-url.js';
@@ -17,7 +17,10 @@ export type StoreOp =
   | { kind: 'call-ended'; row: CallsTable }
   | { kind: 'node-seen'; nodeId: string; atMs: number }
   | { kind: 'audit'; entry: AuditLogTable }
-  | { kind: 'webhook'; row: WebhookOutboxTable };
+  | { kind: 'webhook'; row: WebhookOutboxTable }
+  | { kind: 'recording-key'; row: RecordingKeysTable }
+  | { kind: 'recording-started'; row: RecordingsTable }
+  | { kind: 'recording-ended'; callId: string; state: RecordingsTable['state']; endedAt: number; durationMs: number; bytes: number };
 
 export interface StoreOpenOptions {
   location: StoreLocation;
@@ -125,6 +128,8 @@ export class Store {
         await trx.updateTable('calls').set(orphanEnd(row, node ? Number(node.seen_at) : null))
           .where('call_id', '=', row.call_id).where('state', '=', 'live').execute();
       }
+      // its recordings still being written end where the crash cut them
+      await trx.updateTable('recordings').set({ state: 'incomplete' }).where('node_id', '=', nodeId).where('state', '=', 'recording').execute();
       await trx.insertInto('nodes').values({ node_id: nodeId, started_at: nowMs, seen_at: nowMs })
         .onConflict((oc) => oc.column('node_id').doUpdateSet({ started_at: nowMs, seen_at: nowMs })).execute();
       return open.length;
@@ -196,6 +201,16 @@ async function applyOp(trx: Transaction<StoreTables>, op: StoreOp): Promise<void
       return;
     case 'webhook':
       await trx.insertInto('webhook_outbox').values(op.row).onConflict((oc) => oc.column('id').doNothing()).execute();
+      return;
+    case 'recording-key':
+      await trx.insertInto('recording_keys').values(op.row).onConflict((oc) => oc.column('id').doNothing()).execute();
+      return;
+    case 'recording-started':
+      await trx.insertInto('recordings').values(op.row).onConflict((oc) => oc.column('call_id').doNothing()).execute();
+      return;
+    case 'recording-ended':
+      await trx.updateTable('recordings').set({ state: op.state, ended_at: op.endedAt, duration_ms: op.durationMs, bytes: op.bytes })
+        .where('call_id', '=', op.callId).execute();
       return;
   }
 }

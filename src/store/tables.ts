@@ -96,6 +96,32 @@ export interface WebhookOutboxTable {
   sent_at: number | null;
 }
 
+/** A tenant's data key for recordings, wrapped by the master key (recordings/data-keys.ts). */
+export interface RecordingKeysTable {
+  id: string;
+  tenant: string;
+  /** base64 of iv | sealed key | tag. */
+  wrapped: string;
+  /** Fingerprint of the master key that wrapped it. */
+  master_fp: string;
+  created_at: number;
+}
+
+/** A call's encrypted recording: a file on the disk of the node that recorded it. */
+export interface RecordingsTable {
+  call_id: string;
+  tenant: string;
+  node_id: string;
+  path: string;
+  key_id: string;
+  /** `recording` while the call runs; `complete`, or `incomplete` when cut short (write failure, crash). */
+  state: 'recording' | 'complete' | 'incomplete';
+  started_at: number;
+  ended_at: number | null;
+  duration_ms: number | null;
+  bytes: number | null;
+}
+
 export interface StoreTables {
   calls: CallsTable;
   nodes: NodesTable;
@@ -103,4 +129,6 @@ export interface StoreTables {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   webhook_outbox: WebhookOutboxTable;
+  recording_keys: RecordingKeysTable;
+  recordings: RecordingsTable;
 }

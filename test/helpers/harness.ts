@@ -13,8 +13,8 @@ export interface Harness {
   twin: FreeswitchTwin;
   daemon: Daemon;
   dir: string;
-  /** Originates `loopback/bot-<bot>/default &park` with extra channel variables; resolves the fsbridge call. */
-  call(bot: string, vars?: string[]): Promise<{ call: Call; aLeg: string; ended: Promise<CallRecord> }>;
+  /** Originates `loopback/<extension><bot>/default &park` (extension `bot-` by default) with extra channel variables; resolves the fsbridge call. */
+  call(bot: string, vars?: string[], extension?: string): Promise<{ call: Call; aLeg: string; ended: Promise<CallRecord> }>;
   close(): Promise<void>;
 }
 
@@ -49,9 +49,9 @@ ${opts.extraYaml ?? ''}`;
   await twin.api(`global_setvar fsbridge_outbound_socket=127.0.0.1:${ports.outboundSocket}`);
   return {
     twin, daemon, dir,
-    async call(bot, vars = ['sim_caller_tone=440']) {
+    async call(bot, vars = ['sim_caller_tone=440'], extension = 'bot-') {
       const got = new Promise<Call>((resolve) => daemon.calls.once('call', resolve));
-      const reply = await twin.api(`originate {${vars.join(',')}}loopback/bot-${bot}/default &park`);
+      const reply = await twin.api(`originate {${vars.join(',')}}loopback/${extension}${bot}/default &park`);
       const aLeg = /^\+OK (\S+)/.exec(reply)?.[1];
       if (!aLeg) throw new Error(`originate failed: ${reply}`);
       const call = await got;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { wavHeader } from '../../media/wav-header.js';
 import { NativeFileSource, nativeCodec } from './native-file-source.js';
 
 /** A pull source of 8 kHz mono 16-bit samples for playback or caller audio. */
@@ -87,21 +88,7 @@ export function readWav8k(path: string): Int16Array | undefined {
 /** Encodes 8 kHz mono PCM as a WAV file. */
 export function wavBytes(pcm: Int16Array, rateHz = 8000): Buffer {
   const data = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write('WAVE', 8, 'ascii');
-  h.write('fmt ', 12, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rateHz, 24);
-  h.writeUInt32LE(rateHz * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
+  return Buffer.concat([wavHeader(data.length, rateHz, 1), data]);
 }
 
 /** A finite buffer of samples. */

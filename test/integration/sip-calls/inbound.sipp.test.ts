@@ -3,7 +3,7 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
-import { InboundCalls, type AdmitResult, type InboundEnded } from '../../../src/sip/inbound.js';
+import { InboundCalls, type AdmitRequest, type AdmitResult, type InboundEnded } from '../../../src/sip/inbound.js';
 import { startTwin, connectSrf } from '../sip/srf-helpers.js';
 import { UdpPeer, getHeader } from '../sip/udp-peer.js';
 import { FsStandin } from './fs-standin.js';
@@ -22,7 +22,7 @@ function trunk(over: Partial<TrunkConfig> = {}): TrunkConfig {
   };
 }
 
-async function setup(t: any, o: { trunks?: TrunkConfig[]; admit?: () => AdmitResult; maxInProgress?: number; answerTimeoutMs?: number } = {}) {
+async function setup(t: any, o: { trunks?: TrunkConfig[]; admit?: (req: AdmitRequest) => AdmitResult; maxInProgress?: number; answerTimeoutMs?: number } = {}) {
   const twin = await startTwin();
   t.teardown(() => twin.close());
   const { srf } = await connectSrf(twin);
@@ -33,7 +33,7 @@ async function setup(t: any, o: { trunks?: TrunkConfig[]; admit?: () => AdmitRes
   const metrics = new MetricsRegistry();
   let n = 0;
   const calls = new InboundCalls({
-    srf, trunks: o.trunks ?? [trunk()], routes: [{ did: DID, bot: 'echo' }, { did: '999', bot: 'other', trunk: 'elsewhere' }],
+    srf, trunks: o.trunks ?? [trunk()], routes: [{ did: DID, bot: 'echo', record: true }, { did: '999', bot: 'other', trunk: 'elsewhere' }],
     sipProfileUri: `sip:127.0.0.1:${fs.port}`, admit: o.admit ?? (() => ({ ok: true })), logger: silentLogger(), metrics,
     maxInProgress: o.maxInProgress, answerTimeoutMs: o.answerTimeoutMs, newCallId: () => `call-${++n}`,
   });
@@ -87,13 +87,14 @@ t.test('no route: 404 (also a route bound to another trunk)', async (t) => {
 
 t.test('admission refused: 503 with Retry-After', async (t) => {
   const asked: any[] = [];
-  const { twin, fs, metrics, calls } = await setup(t, { admit: () => { asked.push(1); return { ok: false, reason: 'capacity' }; } });
+  const { twin, fs, metrics, calls } = await setup(t, { admit: (req) => { asked.push(req); return { ok: false, reason: 'capacity' }; } });
   const op = await operator(t);
   invite(op, twin.sipPort, 'cap1', '+' + DID);
   const res = await op.next(final('cap1'));
   t.equal(res.msg.status, 503);
   t.equal(getHeader(res.msg, 'retry-after'), '5');
   t.equal(asked.length, 1);
+  t.match(asked[0], { bot: 'echo', to: DID, record: true }, 'the route\'s bot and record (issue 10) reach admission');
   t.equal(metrics.errorCount('SIP_INBOUND_OVER_CAPACITY'), 1);
   t.equal(fs.invites().length, 0);
   t.equal(calls.activeCalls, 0);

@@ -240,3 +240,18 @@ t.test('native μ-law bots must run at 8 kHz', async (t) => {
   t.equal(r.ok, false);
   if (!r.ok) t.match(r.errors.map((e) => ({ code: e.code, path: e.path })), [{ code: 'CONFIG_INVALID', path: 'bots.b.sampleRate' }]);
 });
+
+t.test('issue 10: recordings need a master key of 32 bytes', (t) => {
+  const bots = 'bots: { b: { url: "ws://127.0.0.1:1/x", protocol: twilio, record: true } }\n';
+  const noKey = errorsOf(`${MINIMAL}${bots}`);
+  t.same(pairs(noKey), [['CONFIG_INVALID', 'recordings.masterKey']], 'a recorded bot without a master key');
+  t.match(noKey[0].message, /bots\.b\.record is true/);
+  const route = errorsOf(`${MINIMAL}bots: { b: { url: "ws://127.0.0.1:1/x", protocol: twilio } }\nroutes: [ { did: "+15550001", bot: b, record: true } ]\n`);
+  t.match(route[0].message, /routes\[0\]\.record is true/, 'a recorded route too');
+  const short = errorsOf(`${MINIMAL}${bots}recordings: { masterKey: env:MK }\n`, { MK: 'abcd' });
+  t.same(pairs(short), [['CONFIG_INVALID', 'recordings.masterKey']], 'a key of 2 bytes');
+  t.notMatch(short[0].message, /abcd/, 'the value is not printed');
+  const ok = loadConfig({ text: `${MINIMAL}${bots}recordings: { masterKey: env:MK, previousMasterKey: env:OLD }\n`, env: { MK: 'ab'.repeat(32), OLD: Buffer.alloc(32, 7).toString('base64') } });
+  t.ok(ok.ok, 'hex and base64 keys');
+  t.end();
+});

@@ -71,6 +71,7 @@ t.test('defaults are applied to a minimal config', (t) => {
     api: { listen: '127.0.0.1:8080', token: 'apitok' },
     calls: { maxConcurrent: 500, drainTimeoutMs: 30000, answerTimeoutMs: 10000 },
     store: { url: 'sqlite:/var/lib/fsbridge/fsbridge.db', queueMax: 100000 },
+    recordings: { dir: '/var/lib/fsbridge/recordings', dataKeyDays: 30, retentionDays: 0 },
   });
   t.notOk('drachtio' in r.config, 'optional section stays absent');
   t.end();
@@ -93,7 +94,7 @@ media: { listen: "0.0.0.0:8090", advertise: "192.0.2.10:8090" }
   });
   t.same(r.config.bots.b1, {
     url: 'wss://[::1]:9443/x', protocol: 'native', headers: {}, connectTimeoutMs: 3000, onDisconnect: 'hangup',
-    sampleRate: 8000, encoding: 'mulaw', tls: { rejectUnauthorized: true }, transfer: { allow: [] }, tenant: 'default',
+    sampleRate: 8000, encoding: 'mulaw', tls: { rejectUnauthorized: true }, transfer: { allow: [] }, tenant: 'default', record: false,
   });
   t.equal(r.config.media.advertise, '192.0.2.10:8090');
   t.end();
@@ -109,7 +110,7 @@ t.test('the result is deep-frozen', (t) => {
     if (v !== null && typeof v === 'object') { all.push(v); Object.values(v).forEach(visit); }
   };
   visit(c);
-  t.equal(all.length, 24, "every object of the tree was visited");
+  t.equal(all.length, 25, "every object of the tree was visited");
   t.ok(all.every((o) => Object.isFrozen(o)), 'every object and array is frozen');
   t.throws(() => { c.freeswitch.esl.port = 1; }, TypeError);
   t.throws(() => { c.trunks[0].inbound.allow.push('1.2.3.4'); }, TypeError);

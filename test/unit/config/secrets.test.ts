@@ -16,6 +16,8 @@ t.test('the secret paths are exactly the secret keys of the schema', (t) => {
     'api.token',
     'api.twilio.authToken',
     'store.password',
+    'recordings.masterKey',
+    'recordings.previousMasterKey',
   ]);
   t.ok(Object.isFrozen(SECRET_CONFIG_PATHS));
   t.end();
