@@ -51,7 +51,7 @@ export async function runRecordingBench(opts: MeasureOptions & { seconds?: numbe
     return sink;
   }, opts);
 
-  const header = { v: 1 as const, callId: 'bench', tenant: 't', keyId: 'rk', rateHz: 8000, channels: 2 as const, nonce: randomBytes(8).toString('hex') };
+  const header = { v: 1 as const, callId: 'bench', tenant: 't', keyId: 'rk', wrappedKey: '', masterFp: '', rateHz: 8000, channels: 2 as const, nonce: randomBytes(8).toString('hex') };
   const ctx = chunkContext(randomBytes(32), encodeHeader(header), header);
   const second = Buffer.from(aperiodicSignal(2, 9).buffer);
   let idx = 0;
@@ -63,7 +63,7 @@ export async function runRecordingBench(opts: MeasureOptions & { seconds?: numbe
   const dir = mkdtempSync(join(tmpdir(), 'fsbridge-bench-rec-'));
   try {
     const path = join(dir, 'r.fsbrec');
-    const w = new RecordingWriter({ target: { path, keyId: 'rk', key: randomBytes(32), tenant: 't', callId: 'bench', rateHz: 8000 }, logger: silentLogger(), metrics: new MetricsRegistry() });
+    const w = new RecordingWriter({ target: { path, keyId: 'rk', key: randomBytes(32), wrappedKey: '', masterFp: '', tenant: 't', callId: 'bench', rateHz: 8000 }, logger: silentLogger(), metrics: new MetricsRegistry() });
     const wtap = new StereoTap((s) => w.push(s), 8000 * 4);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();

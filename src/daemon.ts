@@ -215,7 +215,7 @@ export class Daemon {
         drachtio: cfg.drachtio, trunks: cfg.trunks, routes: cfg.routes, answerTimeoutMs: cfg.calls.answerTimeoutMs,
         logger: this.log, metrics: this.metrics, clock: this.clock,
         admit: (req) => {
-          const adm = this.admit({ callId: req.callId, fsUuid: '', direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk }, record: req.record });
+          const adm = this.admit({ callId: req.callId, fsUuid: '', direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk }, record: req.record, route: req.route });
           if (adm.ok) return { ok: true };
           return { ok: false, reason: adm.code === 'CALL_DRAINING' ? 'draining' : adm.code === 'CALL_OVER_CAPACITY' ? 'capacity' : 'tenant-limit' };
         },
@@ -507,20 +507,22 @@ export class Daemon {
     if (!forms) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems: ['number: expected a phone number'] } } };
     await this.storeWriter.flush();
     if (!this.storeWriter.available) return { status: 503, body: { error: { code: 'API_STORE_UNAVAILABLE', message: 'the call store is not reachable' } } };
-    const { callIds, recordingPaths } = await eraseSubject(this.openStore(), forms, tenant);
-    const recordings = await this.recordings.removeFiles(recordingPaths);
+    const { callIds, recordingPaths, recordingsElsewhere } = await eraseSubject(this.openStore(), forms, tenant, this.nodeId);
+    // another node's recordings are removed by that node's next purge (within the hour)
+    const recordings = await this.recordings.removeFiles(recordingPaths) + recordingsElsewhere;
     const lines = await this.recordFile?.erase((r) => (forms.includes(r.from) || forms.includes(r.to))
       && (tenant === null || (r.tenant ?? 'default') === tenant)) ?? 0;
     this.log.info({ calls: callIds.length, recordings, recordFileLines: lines, tenant }, 'subject erased');
     return { status: 200, body: { erased: { calls: callIds.length, recordings, recordFileLines: lines } } };
   }
 
-  /** Where a call's status callbacks go: its bot's statusCallback and its tenant's. */
+  /** Where a call's status callbacks go: its route's statusCallback (trunk calls), its bot's and its tenant's. */
   private callbackTargets(call: Call): CallbackTarget[] {
     const cfg = this.config;
+    const route = call.init.route === undefined ? undefined : cfg.routes[call.init.route];
     const bot = call.init.bot !== null && Object.prototype.hasOwnProperty.call(cfg.bots, call.init.bot) ? cfg.bots[call.init.bot] : undefined;
     const tenant = Object.prototype.hasOwnProperty.call(cfg.tenants, call.init.tenant) ? cfg.tenants[call.init.tenant] : undefined;
-    return [bot?.statusCallback, tenant?.statusCallback].filter((c): c is NonNullable<typeof c> => c !== undefined);
+    return [route?.statusCallback, bot?.statusCallback, tenant?.statusCallback].filter((c): c is NonNullable<typeof c> => c !== undefined);
   }
 
   /** The tenant of a configured trunk; undefined when there is no such trunk. */

@@ -7,6 +7,7 @@ import { basicOk, decodePathSegment, parseRequestTarget, readBody, sendJson } fr
 import { TWILIO_CALL_PATH, twilioCallResource, twilioNotFound, type TwilioCallView } from './twilio-rest.js';
 import { getCall, listCalls, visibleCall, type CallRoutesBackend } from './call-routes.js';
 import { sendRecording } from './recording-route.js';
+import { metricsOfTenant } from '../observability/tenant-metrics.js';
 import type { RecordingRead } from '../recordings/recordings.js';
 import { accessRoute, tokenOnlyAccess, type AccessRoutesBackend, type ApiAccess } from './access-routes.js';
 import { can, tenantScope, type Action } from '../tenants/roles.js';
@@ -215,6 +216,14 @@ export class ApiServer {
     }
     const allowed = (a: Action) => { if (can(p, a)) return true; fail(403, 'API_FORBIDDEN', `the ${p.role} role may not do this`); return false; };
     const scope = tenantScope(p);
+    if (method === 'GET' && path === '/v1/metrics') {
+      if (!allowed('metrics:read')) return;
+      // an admin sees everything /metrics shows; a tenant's key only its tenant's series
+      const text = await this.opts.metrics.renderAll();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(scope === null ? text : metricsOfTenant(text, scope));
+      return;
+    }
     if (method === 'GET' && path === '/v1/calls') return allowed('calls:read') ? listCalls(res, query, p, this.opts.backend, fail) : undefined;
     const cm = /^\/v1\/calls\/([^/]+)$/.exec(path);
     if (method === 'GET' && cm) {

@@ -51,7 +51,10 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
     if (this.byId.size >= this.opts.maxConcurrent) return { ok: false, code: 'CALL_OVER_CAPACITY' };
     const init = this.withTenant(offer);
     const refused = this.overTenantLimit(init.tenant);
-    if (refused) return { ok: false, code: refused };
+    if (refused) {
+      this.opts.metrics.counter('fsbridge_tenant_calls_refused_total', 'Calls refused at a tenant\'s limit, by tenant and code').inc({ tenant: init.tenant, code: refused });
+      return { ok: false, code: refused };
+    }
     const callId = init.callId ?? randomUUID();
     const logger = this.opts.logger.child(init.fsUuid ? { callId, fsUuid: init.fsUuid } : { callId });
     const call = new Call({ ...init, callId }, this.opts.clock, logger);
@@ -60,7 +63,9 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
     this.liveByTenant.set(init.tenant, (this.liveByTenant.get(init.tenant) ?? 0) + 1);
     this.today().set(init.tenant, (this.today().get(init.tenant) ?? 0) + 1);
     this.activeGauge().set(this.byId.size);
+    this.tenantGauge().set(this.liveByTenant.get(init.tenant)!, { tenant: init.tenant });
     this.opts.metrics.counter('fsbridge_calls_total', 'Calls admitted').inc({ direction: init.direction });
+    this.opts.metrics.counter('fsbridge_tenant_calls_total', 'Calls admitted, by tenant').inc({ tenant: init.tenant, direction: init.direction });
     call.on('ended', (rec) => this.onEnded(call, rec));
     call.on('state', (_from, to) => {
       if (to !== 'answered' && to !== 'connected') return;
@@ -89,7 +94,7 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
     call.annotate({ sipStatus: extra.sipStatus, result: extra.result });
     call.beginEnding(endedBy, causeName, extra.code);
     const rec = call.finish(causeFromName(causeName));
-    this.opts.metrics.counter('fsbridge_calls_ended_total', 'Calls ended, by cause').inc({ cause: rec.cause });
+    this.countEnded(rec);
     void this.opts.records.write(rec);
     return rec;
   }
@@ -148,13 +153,24 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
     const left = (this.liveByTenant.get(call.init.tenant) ?? 1) - 1;
     if (left > 0) this.liveByTenant.set(call.init.tenant, left); else this.liveByTenant.delete(call.init.tenant);
     this.activeGauge().set(this.byId.size);
-    this.opts.metrics.counter('fsbridge_calls_ended_total', 'Calls ended, by cause').inc({ cause: rec.cause });
+    this.tenantGauge().set(Math.max(0, left), { tenant: call.init.tenant });
+    this.countEnded(rec);
     void this.opts.records.write(rec);
     if (this.byId.size === 0) {
       const w = this.idleWaiters;
       this.idleWaiters = [];
       for (const f of w) f();
     }
+  }
+
+  private countEnded(rec: CallRecord): void {
+    this.opts.metrics.counter('fsbridge_calls_ended_total', 'Calls ended, by cause').inc({ cause: rec.cause });
+    this.opts.metrics.counter('fsbridge_tenant_calls_ended_total', 'Calls ended, by tenant and cause').inc({ tenant: rec.tenant, cause: rec.cause });
+  }
+
+  /** Live calls per tenant (a tenant's series stays, at 0, once its calls ended). */
+  private tenantGauge() {
+    return this.opts.metrics.gauge('fsbridge_tenant_active_calls', 'Calls currently live, by tenant');
   }
 
   private activeGauge() {

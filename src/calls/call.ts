@@ -10,6 +10,8 @@ export interface CallInit extends CallIdentity {
   params: Record<string, string>;
   /** Whether to record the call, when its route or request says (else its bot's `record`). */
   record?: boolean;
+  /** A trunk call: the routes[] entry (index) that routed it. */
+  route?: number;
 }
 
 /** What admits a call: its tenant is filled in from its bot when not given. */

@@ -124,6 +124,7 @@ export interface RouteConfig {
   trunk?: string;
   /** Record calls of this route (overrides the bot's `record`). */
   record?: boolean;
+  statusCallback?: StatusCallbackConfig;
 }
 
 export interface ApiConfig {
@@ -408,6 +409,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
           bot: { kind: 'string', format: 'name', required: true, doc: 'Name of the bot (a key of bots).' },
           trunk: { kind: 'string', format: 'name', doc: 'Only match calls arriving on this trunk (a trunks[].name).' },
           record: { kind: 'boolean', doc: 'Record the calls of this route (true) or not (false) whatever the bot\'s `record` says; needs recordings.masterKey.' },
+          statusCallback: statusCallback('the route\'s'),
         },
       },
     },

@@ -6,8 +6,9 @@
  *   magic "FSBREC" 0x00 0x01 (8 bytes) | u32 BE header length | header (JSON, UTF-8)
  *   chunk*: u32 BE sealed length | u8 flags (1: the last chunk) | sealed bytes (ciphertext + 16-byte tag)
  *
- * The header says which data key sealed it (`keyId`), the call, the rate and a random 8-byte
- * nonce prefix; chunk i's nonce is that prefix followed by i (u32 BE). Each chunk's additional data
+ * The header says which data key sealed it (`keyId`, and that key wrapped by the master key, so
+ * that the file can be read with the master key alone if the store lost the key's row), the call,
+ * the rate and a random 8-byte nonce prefix; chunk i's nonce is that prefix followed by i (u32 BE). Each chunk's additional data
  * is SHA-256(header) | i | flags, so a chunk cannot be moved, dropped from the middle or taken from
  * another file, and a file cut short (a crash) is told from a whole one: its last chunk lacks the
  * final flag. The plaintext is 16-bit little-endian stereo (caller left, bot right), without a
@@ -29,6 +30,9 @@ export interface RecordingHeader {
   tenant: string;
   /** The data key that sealed the chunks (recording_keys.id). */
   keyId: string;
+  /** The data key wrapped by the master key (data-keys.ts), and that master key's fingerprint. */
+  wrappedKey: string;
+  masterFp: string;
   rateHz: number;
   channels: 2;
   /** 8 random bytes, hex: the nonce prefix. */
@@ -57,6 +61,7 @@ export function parseHeader(buf: Buffer): { header: RecordingHeader; bytes: Buff
   let h: Partial<RecordingHeader>;
   try { h = JSON.parse(buf.subarray(MAGIC.length + 4, end).toString('utf8')) as Partial<RecordingHeader>; } catch { return 'header is not JSON'; }
   if (h.v !== 1 || typeof h.keyId !== 'string' || typeof h.callId !== 'string' || typeof h.tenant !== 'string'
+    || typeof h.wrappedKey !== 'string' || typeof h.masterFp !== 'string'
     || (h.rateHz !== 8000 && h.rateHz !== 16000) || h.channels !== 2 || typeof h.nonce !== 'string' || !/^[0-9a-f]{16}$/.test(h.nonce)) {
     return 'header fields missing or of another version';
   }

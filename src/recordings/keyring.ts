@@ -5,7 +5,8 @@
  * (RECORDING_MASTER_KEY_WRONG): recordings could no longer be read, so fsbridge does not start
  * and make more. activeKey() gives a tenant's current key, making a new one when it has none or
  * it is older than recordings.dataKeyDays (written through the store's queue: it is usable at
- * once). keyById() finds the key a recording names, also one another node made.
+ * once). keyById() finds the key a recording names, also one another node made; keyFromHeader()
+ * opens the wrapped copy a recording carries when the store lost the key's row.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -24,7 +25,7 @@ export interface KeyringOptions {
   dataKeyDays: number;
 }
 
-interface DataKey { id: string; tenant: string; key: Buffer; createdAt: number }
+interface DataKey { id: string; tenant: string; key: Buffer; createdAt: number; wrapped: string; masterFp: string }
 
 export class RecordingKeyring {
   private readonly byId = new Map<string, DataKey>();
@@ -42,22 +43,26 @@ export class RecordingKeyring {
     let rewrapped = 0;
     for (const row of await allRecordingKeys(this.o.store())) {
       const key = this.unwrap(row);
+      let wrapped = row.wrapped;
       if (row.master_fp !== this.fingerprint) {
-        await rewrapRecordingKey(this.o.store(), row.id, wrapDataKey(this.o.master, key, row.id, row.tenant), this.fingerprint);
+        wrapped = wrapDataKey(this.o.master, key, row.id, row.tenant);
+        await rewrapRecordingKey(this.o.store(), row.id, wrapped, this.fingerprint);
         rewrapped++;
       }
-      this.remember({ id: row.id, tenant: row.tenant, key, createdAt: Number(row.created_at) });
+      this.remember({ id: row.id, tenant: row.tenant, key, createdAt: Number(row.created_at), wrapped, masterFp: this.fingerprint });
     }
     return rewrapped;
   }
 
   /** The tenant's key for a new recording. */
-  activeKey(tenant: string): { id: string; key: Buffer } {
+  activeKey(tenant: string): { id: string; key: Buffer; wrapped: string; masterFp: string } {
     const now = this.o.clock.wallMs();
     const cur = this.active.get(tenant);
     if (cur && now - cur.createdAt < this.o.dataKeyDays * 86_400_000) return cur;
-    const k: DataKey = { id: `rk_${randomBytes(8).toString('hex')}`, tenant, key: newDataKey(), createdAt: now };
-    this.o.writer.push({ kind: 'recording-key', row: { id: k.id, tenant, wrapped: wrapDataKey(this.o.master, k.key, k.id, tenant), master_fp: this.fingerprint, created_at: now } });
+    const id = `rk_${randomBytes(8).toString('hex')}`;
+    const key = newDataKey();
+    const k: DataKey = { id, tenant, key, createdAt: now, wrapped: wrapDataKey(this.o.master, key, id, tenant), masterFp: this.fingerprint };
+    this.o.writer.push({ kind: 'recording-key', row: { id, tenant, wrapped: k.wrapped, master_fp: this.fingerprint, created_at: now } });
     this.remember(k);
     return k;
   }
@@ -68,10 +73,20 @@ export class RecordingKeyring {
     if (!k) {
       const row = await findRecordingKey(this.o.store(), id);
       if (!row) return null;
-      k = { id, tenant: row.tenant, key: this.unwrap(row), createdAt: Number(row.created_at) };
+      k = { id, tenant: row.tenant, key: this.unwrap(row), createdAt: Number(row.created_at), wrapped: row.wrapped, masterFp: row.master_fp };
       this.remember(k);
     }
     return k.tenant === tenant ? k.key : null;
+  }
+
+  /**
+   * A key from a recording's header, when the store has no row for it (its write was lost while
+   * the database was away): opened with the master key (or the previous one) it names; null when
+   * neither opens it. Bound to its id and tenant, so a header cannot pass off another tenant's key.
+   */
+  keyFromHeader(id: string, tenant: string, wrapped: string, masterFp: string): Buffer | null {
+    const master = masterFp === this.fingerprint ? this.o.master : masterFp === this.previousFp ? this.o.previous : null;
+    return master ? unwrapDataKey(master, wrapped, id, tenant) : null;
   }
 
   private remember(k: DataKey): void {

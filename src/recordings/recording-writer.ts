@@ -19,6 +19,9 @@ export interface RecordingTarget {
   keyId: string;
   /** The tenant's data key (32 bytes). Held in memory only. */
   key: Uint8Array;
+  /** The same key wrapped by the master key, and the master key's fingerprint (for the header). */
+  wrappedKey: string;
+  masterFp: string;
   tenant: string;
   callId: string;
   rateHz: 8000 | 16000;
@@ -69,7 +72,10 @@ export class RecordingWriter {
 
   constructor(private readonly o: RecordingWriterOptions) {
     const t = o.target;
-    const header: RecordingHeader = { v: 1, callId: t.callId, tenant: t.tenant, keyId: t.keyId, rateHz: t.rateHz, channels: 2, nonce: randomBytes(8).toString('hex') };
+    const header: RecordingHeader = {
+      v: 1, callId: t.callId, tenant: t.tenant, keyId: t.keyId, wrappedKey: t.wrappedKey, masterFp: t.masterFp,
+      rateHz: t.rateHz, channels: 2, nonce: randomBytes(8).toString('hex'),
+    };
     this.headerBytes = encodeHeader(header);
     this.ctx = chunkContext(t.key, this.headerBytes, header);
     const chunkMs = o.chunkMs ?? 1000;

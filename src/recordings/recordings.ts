@@ -13,7 +13,8 @@ import { FsbridgeError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { Store, StoreOp } from '../store/store.js';
-import { deleteRecordings, expiredRecordings, findRecording } from '../store/recording-rows.js';
+import { deleteRecordings, erasedRecordings, expiredRecordings, findRecording } from '../store/recording-rows.js';
+import type { RecordingsTable } from '../store/tables.js';
 import { parseMasterKey } from './data-keys.js';
 import { RecordingKeyring } from './keyring.js';
 import { decryptRecording, recordingMs, scanRecording } from './reader.js';
@@ -84,10 +85,10 @@ export class Recordings {
   begin(callId: string, tenant: string, rateHz: 8000 | 16000): RecordingTarget | null {
     if (!this.keyring) return null;
     const now = this.o.clock.wallMs();
-    const { id, key } = this.keyring.activeKey(tenant);
+    const { id, key, wrapped, masterFp } = this.keyring.activeKey(tenant);
     const path = join(this.dir, tenant, new Date(now).toISOString().slice(0, 10), `${callId}.fsbrec`);
     this.o.writer.push({ kind: 'recording-started', row: { call_id: callId, tenant, node_id: this.o.nodeId, path, key_id: id, state: 'recording', started_at: now, ended_at: null, duration_ms: null, bytes: null } });
-    return { path, keyId: id, key, tenant, callId, rateHz };
+    return { path, keyId: id, key, wrappedKey: wrapped, masterFp, tenant, callId, rateHz };
   }
 
   /** After the leg that wrote it stopped: the row says what the file holds (`incomplete` when it was cut short). */
@@ -110,7 +111,7 @@ export class Recordings {
   /** The call's recording decrypted, for the API (the caller checked that the call is visible to the key). */
   async read(callId: string): Promise<RecordingRead> {
     const row = await findRecording(this.o.store(), callId);
-    if (!row || !this.keyring) return { ok: false, status: 404, code: 'API_NOT_FOUND', message: 'the call has no recording' };
+    if (!row || row.state === 'erased' || !this.keyring) return { ok: false, status: 404, code: 'API_NOT_FOUND', message: 'the call has no recording' };
     if (row.state === 'recording') return { ok: false, status: 409, code: 'API_RECORDING_IN_PROGRESS', message: 'the call is still being recorded' };
     let rec;
     try { rec = await scanRecording(row.path); } catch (err) {
@@ -119,7 +120,8 @@ export class Recordings {
       }
       return this.corrupt(callId, err);
     }
-    const key = await this.keyring.keyById(rec.header.keyId, row.tenant);
+    const h = rec.header;
+    const key = await this.keyring.keyById(h.keyId, row.tenant) ?? this.keyring.keyFromHeader(h.keyId, row.tenant, h.wrappedKey, h.masterFp);
     if (!key || rec.header.callId !== callId) return this.corrupt(callId, new Error('the file names another call or a key of another tenant'));
     return { ok: true, rateHz: rec.header.rateHz, plainBytes: rec.plainBytes, complete: rec.complete, audio: this.reported(callId, decryptRecording(row.path, rec, key)) };
   }
@@ -137,7 +139,7 @@ export class Recordings {
     return removed;
   }
 
-  /** Removes this node's recordings older than their tenant's retention; returns how many. */
+  /** Removes this node's recordings erased on another node, and those older than their tenant's retention; returns how many. */
   purge(): Promise<number> {
     this.purging ??= this.purgeNow().finally(() => { this.purging = null; });
     return this.purging;
@@ -148,11 +150,16 @@ export class Recordings {
     const now = this.o.clock.wallMs();
     const own = Object.entries(tenants).filter(([, t]) => t.recordingRetentionDays !== undefined);
     let removed = 0;
+    for (let i = 0; i < PURGE_BATCHES; i++) {
+      const erased = await this.removeRows(await erasedRecordings(this.o.store(), this.o.nodeId, PURGE_BATCH));
+      removed += erased.removed;
+      if (erased.rows < PURGE_BATCH || erased.removed === 0) break;
+    }
     for (const [name, t] of own) removed += await this.purgeOlder(name, [], t.recordingRetentionDays!, now);
     removed += await this.purgeOlder(null, own.map(([n]) => n), recordings.retentionDays, now);
     if (removed > 0) {
-      this.o.metrics.counter('fsbridge_recordings_purged_total', 'Recordings removed by the retention purge').inc({}, removed);
-      this.o.logger.info({ recordings: removed }, 'recordings past their retention removed');
+      this.o.metrics.counter('fsbridge_recordings_purged_total', 'Recordings removed by the purge (retention, or erased on another node)').inc({}, removed);
+      this.o.logger.info({ recordings: removed }, 'recordings removed (past their retention, or erased on another node)');
     }
     return removed;
   }
@@ -161,23 +168,28 @@ export class Recordings {
     if (days <= 0) return 0;
     let removed = 0;
     for (let i = 0; i < PURGE_BATCHES; i++) {
-      const rows = await expiredRecordings(this.o.store(), this.o.nodeId, tenant, except, now - days * 86_400_000, PURGE_BATCH);
-      const gone: string[] = [];
-      for (const r of rows) {
-        try { await unlink(r.path); } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-            this.o.metrics.error('RECORDING_DELETE_FAILED');
-            this.o.logger.error({ err, code: 'RECORDING_DELETE_FAILED', path: r.path }, 'a recording past its retention could not be removed');
-            continue;
-          }
-        }
-        gone.push(r.call_id);
-      }
-      await deleteRecordings(this.o.store(), gone);
-      removed += gone.length;
-      if (rows.length < PURGE_BATCH || gone.length === 0) break;
+      const r = await this.removeRows(await expiredRecordings(this.o.store(), this.o.nodeId, tenant, except, now - days * 86_400_000, PURGE_BATCH));
+      removed += r.removed;
+      if (r.rows < PURGE_BATCH || r.removed === 0) break;
     }
     return removed;
+  }
+
+  /** Removes the rows' files, then the rows of those removed (a file that cannot be removed keeps its row for the next purge). */
+  private async removeRows(rows: RecordingsTable[]): Promise<{ rows: number; removed: number }> {
+    const gone: string[] = [];
+    for (const r of rows) {
+      try { await unlink(r.path); } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.o.metrics.error('RECORDING_DELETE_FAILED');
+          this.o.logger.error({ err, code: 'RECORDING_DELETE_FAILED', path: r.path }, 'a recording could not be removed');
+          continue;
+        }
+      }
+      gone.push(r.call_id);
+    }
+    await deleteRecordings(this.o.store(), gone);
+    return { rows: rows.length, removed: gone.length };
   }
 
   /** The audio, with a chunk that does not authenticate reported (the API then cuts the body short). */

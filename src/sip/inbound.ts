@@ -34,6 +34,8 @@ export interface AdmitRequest {
   to: string;
   /** The route's `record`, when it has one. */
   record?: boolean;
+  /** Which routes[] entry matched (its index). */
+  route: number;
 }
 /** The admission decision. */
 export type AdmitResult = { ok: true } | { ok: false; reason: 'capacity' | 'draining' | 'tenant-limit' };
@@ -285,7 +287,7 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     const from = uriUser(req.get('From')) ?? '';
     const info: InboundCallInfo = { callId, trunk: trunk.name, bot: route.bot, from, to, sipCallId: String(req.get('Call-ID') ?? '') };
     let verdict: AdmitResult;
-    try { verdict = this.o.admit({ callId, trunk: trunk.name, bot: route.bot, from, to, record: route.record }); } catch { verdict = { ok: false, reason: 'capacity' }; }
+    try { verdict = this.o.admit({ callId, trunk: trunk.name, bot: route.bot, from, to, record: route.record, route: this.o.routes.indexOf(route) }); } catch { verdict = { ok: false, reason: 'capacity' }; }
     if (!verdict.ok) {
       // a tenant at its limit is busy (486); fsbridge itself full or stopping is 503 with Retry-After
       if (verdict.reason === 'tenant-limit') this.reject(res, 486, 'SIP_INBOUND_TENANT_LIMIT', source, to);

@@ -73,23 +73,32 @@ export function numberForms(n: string): string[] | null {
   return [...new Set([s, bare, `+${bare}`])];
 }
 
-/** Deletes every call of `tenant` (null: every tenant) from or to one of `forms`, with its callbacks and recording rows; returns their ids and the recordings' files. */
-export async function eraseSubject(s: Store, forms: string[], tenant: string | null): Promise<{ callIds: string[]; recordingPaths: string[] }> {
+/**
+ * Deletes every call of `tenant` (null: every tenant) from or to one of `forms`, with its callbacks.
+ * Its recordings made on `nodeId` lose their rows and their files are returned (the caller removes
+ * them); those on other nodes are marked `erased` for their node's purge. Returns the call ids.
+ */
+export async function eraseSubject(s: Store, forms: string[], tenant: string | null, nodeId: string): Promise<{ callIds: string[]; recordingPaths: string[]; recordingsElsewhere: number }> {
   return s.db.transaction().execute(async (trx) => {
     let q = trx.selectFrom('calls').select('call_id')
       .where((eb) => eb.or([eb('from_number', 'in', forms), eb('to_number', 'in', forms)]));
     if (tenant !== null) q = q.where('tenant', '=', tenant);
     const callIds = (await q.execute()).map((r) => r.call_id);
     const recordingPaths: string[] = [];
+    let recordingsElsewhere = 0;
     for (let i = 0; i < callIds.length; i += 500) {
       const some = callIds.slice(i, i + 500);
       await trx.deleteFrom('calls').where('call_id', 'in', some).execute();
       // status callbacks carry the numbers too, sent or not
       await trx.deleteFrom('webhook_outbox').where('call_id', 'in', some).execute();
-      // the recordings' files are removed by the caller once their rows are gone
-      for (const r of await trx.selectFrom('recordings').select('path').where('call_id', 'in', some).execute()) recordingPaths.push(r.path);
-      await trx.deleteFrom('recordings').where('call_id', 'in', some).execute();
+      // this node's recording files are removed by the caller once their rows are gone; another
+      // node's file can only be removed by that node
+      for (const r of await trx.selectFrom('recordings').select(['path', 'node_id']).where('call_id', 'in', some).execute()) {
+        if (r.node_id === nodeId) recordingPaths.push(r.path); else recordingsElsewhere++;
+      }
+      await trx.deleteFrom('recordings').where('call_id', 'in', some).where('node_id', '=', nodeId).execute();
+      await trx.updateTable('recordings').set({ state: 'erased' }).where('call_id', 'in', some).where('node_id', '!=', nodeId).execute();
     }
-    return { callIds, recordingPaths };
+    return { callIds, recordingPaths, recordingsElsewhere };
   });
 }

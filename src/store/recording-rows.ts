@@ -32,6 +32,11 @@ export async function expiredRecordings(s: Store, nodeId: string, tenant: string
   return q.orderBy('started_at').limit(limit).execute();
 }
 
+/** This node's recordings whose calls were erased on another node. */
+export async function erasedRecordings(s: Store, nodeId: string, limit: number): Promise<RecordingsTable[]> {
+  return s.db.selectFrom('recordings').selectAll().where('node_id', '=', nodeId).where('state', '=', 'erased').limit(limit).execute();
+}
+
 export async function deleteRecordings(s: Store, callIds: string[]): Promise<void> {
   for (let i = 0; i < callIds.length; i += 500) {
     await s.db.deleteFrom('recordings').where('call_id', 'in', callIds.slice(i, i + 500)).execute();

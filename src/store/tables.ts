@@ -114,8 +114,12 @@ export interface RecordingsTable {
   node_id: string;
   path: string;
   key_id: string;
-  /** `recording` while the call runs; `complete`, or `incomplete` when cut short (write failure, crash). */
-  state: 'recording' | 'complete' | 'incomplete';
+  /**
+   * `recording` while the call runs; `complete`, or `incomplete` when cut short (write failure,
+   * crash); `erased` when an erasure on another node removed its call: its own node removes the
+   * file and the row at its next purge.
+   */
+  state: 'recording' | 'complete' | 'incomplete' | 'erased';
   started_at: number;
   ended_at: number | null;
   duration_ms: number | null;

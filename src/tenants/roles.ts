@@ -4,19 +4,19 @@
  * - `admin`: everything, every tenant (the configured `api.token` is an admin key).
  * - `operator`: read, place and hang up its tenant's calls, erase a person's data from them (and,
  *   later, its campaigns and DNC).
- * - `viewer`: read its tenant's calls and trunks.
+ * - `viewer`: read its tenant's calls, recordings, trunks and metrics.
  */
 export type Role = 'admin' | 'operator' | 'viewer';
 export const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
 
 export type Action =
-  | 'calls:read' | 'calls:write' | 'trunks:read'
+  | 'calls:read' | 'calls:write' | 'trunks:read' | 'metrics:read'
   | 'keys:manage' | 'tenants:manage' | 'audit:read' | 'subjects:erase';
 
 const GRANTS: Readonly<Record<Role, readonly Action[]>> = {
-  admin: ['calls:read', 'calls:write', 'trunks:read', 'keys:manage', 'tenants:manage', 'audit:read', 'subjects:erase'],
-  operator: ['calls:read', 'calls:write', 'trunks:read', 'subjects:erase'],
-  viewer: ['calls:read', 'trunks:read'],
+  admin: ['calls:read', 'calls:write', 'trunks:read', 'metrics:read', 'keys:manage', 'tenants:manage', 'audit:read', 'subjects:erase'],
+  operator: ['calls:read', 'calls:write', 'trunks:read', 'metrics:read', 'subjects:erase'],
+  viewer: ['calls:read', 'trunks:read', 'metrics:read'],
 };
 
 /** Who made a request: a key of a tenant with a role; `tenant` null for api.token (all tenants). */

@@ -5,6 +5,8 @@
 // record with the right cause.
 import t, { type Test } from 'tap';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runSipp, freeUdpPort, haveBinary, waitUdpBound } from './sipp-runner.js';
@@ -22,7 +24,7 @@ import { until } from '../helpers/harness.js';
 const DID = '15551234';
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
 
-async function setup(t: Test, trunkPort: number, botOpts: Parameters<typeof startEchoBot>[0], extraYaml = '') {
+async function setup(t: Test, trunkPort: number, botOpts: Parameters<typeof startEchoBot>[0], extraYaml = '', routeYaml = '') {
   const dir = mkdtempSync(join(tmpdir(), 'fsbridge-sip-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const bot = await startEchoBot(botOpts);
@@ -45,7 +47,7 @@ trunks:
 bots:
   echo: { url: "${bot.url}twilio", protocol: twilio }
 routes:
-  - { did: "+${DID}", bot: echo }
+  - { did: "+${DID}", bot: echo${routeYaml} }
 calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))} }
 store: { url: ${JSON.stringify(`sqlite:${join(dir, 'fsbridge.db')}`)} }
 ${extraYaml}`;
@@ -82,6 +84,45 @@ if (!haveBinary('sipp')) {
     let loud = 0;
     for (const s of ear) if (Math.abs(s) > 300) loud++;
     t.ok(loud > 2000, `the bot's audio was played on the caller's leg, which FreeSWITCH sends as RTP (${loud} loud samples)`);
+  });
+
+  t.test('issue 10: a route that records, with its own status callbacks; a viewer\'s metrics', { skip: existsSync(PCAP) ? false : `no ${PCAP}` }, async (t) => {
+    const hooks: Array<Record<string, unknown>> = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => { hooks.push(JSON.parse(body) as Record<string, unknown>); res.end(); });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise<void>((r) => receiver.close(() => r())));
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const recDir = mkdtempSync(join(tmpdir(), 'fsbridge-sip-rec-'));
+    t.teardown(() => rmSync(recDir, { recursive: true, force: true }));
+    const h = await setup(t, 9, { protocol: 'twilio', port: 0 },
+      `recordings: { dir: ${JSON.stringify(recDir)}, masterKey: "${'ab'.repeat(32)}" }`,
+      `, record: true, statusCallback: { url: "${hookUrl}", format: json, secret: s3cret, events: [initiated, completed] }`);
+    const run = runSipp('uac-invite-audio.xml', { port: await freeUdpPort(), mediaPort: await freeUdpPort(), remote: `127.0.0.1:${h.drachtio.sipPort}`, extra: ['-s', DID] });
+    t.teardown(() => { if (run.child.exitCode === null) run.child.kill(); });
+    t.equal((await run.done).code, 0, 'sipp: the call went through');
+    await until(() => h.records().length === 1, 5000, 'the call record');
+    const callId = h.records()[0].callId;
+    await until(() => hooks.length === 2, 15_000, 'the route\'s two callbacks');
+    t.same(hooks.map((x) => [x.callId, x.event]), [[callId, 'initiated'], [callId, 'completed']], 'the route\'s callbacks, in order');
+    const api = (path: string, key = 'tok') => fetch(`http://127.0.0.1:${h.ports.api}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    let rec = await api(`/v1/calls/${callId}/recording`);
+    for (let i = 0; i < 50 && rec.status === 409; i++) { await new Promise((r) => setTimeout(r, 100)); rec = await api(`/v1/calls/${callId}/recording`); }
+    t.equal(rec.status, 200, 'the bot does not record, its route does');
+    t.ok((await rec.arrayBuffer()).byteLength > 44 + 8000 * 4, 'more than a second of stereo audio');
+
+    const created = await fetch(`http://127.0.0.1:${h.ports.api}/v1/keys`, {
+      method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'default', role: 'viewer' }),
+    });
+    const viewer = ((await created.json()) as { key: string }).key;
+    const mine = await (await api('/v1/metrics', viewer)).text();
+    t.match(mine, /^fsbridge_tenant_calls_total\{direction="inbound",tenant="default"\} 1$/m, 'a viewer reads its tenant\'s metrics');
+    t.match(mine, /^fsbridge_tenant_calls_ended_total\{cause="NORMAL_CLEARING",tenant="default"\} 1$/m);
+    t.notMatch(mine, /fsbridge_active_calls|fsbridge_esl_connected/, 'and nothing of the daemon\'s');
+    t.match(await (await api('/v1/metrics')).text(), /fsbridge_esl_connected/, 'an admin reads them all');
   });
 
   t.test('POST /v1/calls to a sipp trunk: answered, talks to the bot, the bot hangs up', { skip: existsSync(PCAP) ? false : `no ${PCAP}` }, async (t) => {

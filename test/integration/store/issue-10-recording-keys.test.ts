@@ -11,6 +11,9 @@ import { Store, type StoreOp } from '../../../src/store/store.js';
 import { RecordingKeyring } from '../../../src/recordings/keyring.js';
 import { Recordings } from '../../../src/recordings/recordings.js';
 import { findRecording } from '../../../src/store/recording-rows.js';
+import { eraseSubject } from '../../../src/store/access.js';
+import { offeredRow } from '../../../src/store/call-rows.js';
+import { RecordingWriter } from '../../../src/recordings/recording-writer.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
 import { eachBackend } from '../../helpers/store-backends.js';
@@ -102,4 +105,61 @@ t.test('the retention purge', (t) => eachBackend(t, async (t, b) => {
   t.equal((await findRecording(store, 'still-recording'))?.state, 'incomplete', 'a recording cut by a crash is incomplete after the restart');
   await store.recoverNode('n2', now);
   t.equal((await findRecording(store, 'other-node'))?.state, 'complete', 'another node\'s finished one is untouched');
+}));
+
+t.test('a recording outlives the loss of its key\'s row; erasure across nodes', (t) => eachBackend(t, async (t, b) => {
+  const db = await b.fresh(t);
+  const store = await Store.open({ location: parseStoreUrl(db.url) as StoreLocation, password: db.password });
+  t.teardown(() => store.close());
+  const dir = join(t.testdirName, 'rec');
+  const clock = new ManualClock();
+  const ops: StoreOp[] = [];
+  const flush = async () => { await store.apply(ops.splice(0)); };
+  const service = (nodeId: string) => {
+    const r = new Recordings({
+      config: () => ({ recordings: { dir, masterKey: 'cd'.repeat(32), dataKeyDays: 30, retentionDays: 0 }, tenants: {} }),
+      store: () => store, writer: { push: (op) => ops.push(op) }, nodeId, clock, logger: silentLogger(), metrics: new MetricsRegistry(),
+    });
+    t.teardown(() => r.close());
+    return r;
+  };
+  const n1 = service('n1');
+  await n1.start();
+  const audio = new Int16Array(16000).map((_, i) => Math.round(8000 * Math.sin(i / 7)));
+  const record = async (r: Recordings, callId: string) => {
+    const target = r.begin(callId, 'acme', 8000)!;
+    const w = new RecordingWriter({ target, logger: silentLogger(), metrics: new MetricsRegistry() });
+    w.push(audio);
+    await w.close();
+    await r.finish(target);
+    await flush();
+    return target;
+  };
+  const c1 = await record(n1, 'c1');
+  await store.db.deleteFrom('recording_keys').execute();
+  const later = service('n1');
+  await later.start();
+  const read = await later.read('c1');
+  t.equal(read.ok, true, 'the store lost the key\'s row (a write lost in a database outage): the file still opens');
+  if (read.ok) {
+    const parts: Buffer[] = [];
+    for await (const p of read.audio) parts.push(p);
+    t.ok(Buffer.concat(parts).equals(Buffer.from(audio.buffer)), 'with the key its header carries, wrapped by the master key');
+  }
+
+  // the subject's calls: one recorded on n1, one on n2
+  const n2 = service('n2');
+  await n2.start();
+  const c2 = await record(n2, 'c2');
+  const call = (id: string, node: string) => ({ kind: 'call-offered' as const, row: offeredRow({ callId: id, fsUuid: '', direction: 'inbound', bot: 'b', from: '+15550003', to: '100', tenant: 'acme', offeredAt: new Date(clock.wallMs()).toISOString() }, node) });
+  await store.apply([call('c1', 'n1'), call('c2', 'n2')]);
+  const erased = await eraseSubject(store, ['+15550003'], 'acme', 'n1');
+  t.same({ ...erased, callIds: erased.callIds.sort() }, { callIds: ['c1', 'c2'], recordingPaths: [c1.path], recordingsElsewhere: 1 }, 'n1 removes its own file; n2\'s is marked');
+  t.equal(await findRecording(store, 'c1'), undefined);
+  t.equal((await findRecording(store, 'c2'))?.state, 'erased');
+  t.equal((await n1.read('c2')).ok, false, 'an erased recording is not served meanwhile');
+  t.ok(existsSync(c2.path), 'n2\'s file waits for n2');
+  t.equal(await n2.purge(), 1, 'n2\'s next purge removes it');
+  t.notOk(existsSync(c2.path));
+  t.equal(await findRecording(store, 'c2'), undefined, 'and its row');
 }));

@@ -2,8 +2,9 @@
 // real PostgreSQL: every /v1 route × every role × the key's own tenant and another tenant; wrong,
 // expired and revoked keys; the audit log; per-tenant limits at admission; `fsbridge keys`.
 import t, { type Test } from 'tap';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { startHarness, until, type Harness } from '../../helpers/harness.js';
 import { startEchoBot } from '../../../src/bots/sample/echo-bot.js';
 import { eachBackend } from '../../helpers/store-backends.js';
@@ -29,8 +30,8 @@ function client(h: Harness) {
   };
 }
 
-const BOTS = (url: string) => `  acme-bot: { url: "${url}twilio", protocol: twilio, tenant: acme }
-  globex-bot: { url: "${url}twilio", protocol: twilio, tenant: globex }
+const BOTS = (url: string) => `  acme-bot: { url: "${url}twilio", protocol: twilio, tenant: acme, record: true }
+  globex-bot: { url: "${url}twilio", protocol: twilio, tenant: globex, record: true }
   capped-bot: { url: "${url}twilio", protocol: twilio, tenant: capped }`;
 const TENANTS = 'tenants:\n  acme: {}\n  globex: {}\n  capped: { maxConcurrentCalls: 1, callsPerDay: 2 }\n';
 
@@ -38,8 +39,10 @@ async function start(t: Test, b: { fresh(t: Test): Promise<{ url: string; passwo
   const bot = await startEchoBot({ protocol: 'twilio', port: 0 });
   t.teardown(() => bot.close());
   const db = await b.fresh(t);
+  const recDir = mkdtempSync(join(tmpdir(), 'fsbridge-rec-'));
+  t.teardown(() => rmSync(recDir, { recursive: true, force: true }));
   const h = await startHarness(BOTS(bot.url), {
-    extraYaml: TENANTS, storeUrl: db.url, ...(db.password ? { storeYaml: 'password: env:PGPW', env: { PGPW: db.password } } : {}),
+    extraYaml: `${TENANTS}recordings: { dir: ${JSON.stringify(recDir)}, masterKey: "${'5a'.repeat(32)}" }\n`, storeUrl: db.url, ...(db.password ? { storeYaml: 'password: env:PGPW', env: { PGPW: db.password } } : {}),
   });
   t.teardown(() => h.close());
   return { h, db, api: client(h) };
@@ -77,6 +80,9 @@ t.test('every route × every role × own and other tenant', (t) => eachBackend(t
     const all = await api(ADMIN, 'GET', '/v1/calls?state=ended');
     if (all.body.calls.length === 2) break;
     await new Promise((r) => setTimeout(r, 20));
+  }
+  for (const id of [ownRec.callId, otherRec.callId]) {
+    for (let i = 0; i < 100 && (await api(ADMIN, 'GET', `/v1/calls/${id}/recording`)).status === 409; i++) await new Promise((r) => setTimeout(r, 20));
   }
 
   for (const role of ['admin', 'operator', 'viewer'] as const) {
@@ -121,6 +127,14 @@ t.test('every route × every role × own and other tenant', (t) => eachBackend(t
         t.equal(placeOther.status, 400);
         t.match(placeOther.body.error.problems.join(' '), admin ? /^((?!bot:).)*$/ : /bot: expected the name of a configured bot/, 'another tenant\'s bot is unknown');
       }
+      // recordings (issue 10, part 4)
+      t.equal((await api(key, 'GET', `/v1/calls/${ownRec.callId}/recording`)).status, 200, 'own call\'s recording');
+      t.equal((await api(key, 'GET', `/v1/calls/${otherRec.callId}/recording`)).status, admin ? 200 : 404, 'other tenant\'s recording: 404');
+      // metrics
+      const metrics = await api(key, 'GET', '/v1/metrics');
+      t.equal(metrics.status, 200, 'metrics');
+      t.match(metrics.text, /tenant="acme"/, 'with its own tenant\'s series');
+      t.equal(/tenant="globex"/.test(metrics.text), admin, 'another tenant\'s only for admins');
       // trunks
       t.equal((await api(key, 'GET', '/v1/trunks')).status, 200);
       // keys

@@ -13,6 +13,7 @@ t.test('the secret paths are exactly the secret keys of the schema', (t) => {
     'tenants.*.statusCallback.secret',
     'bots.*.headers.*',
     'bots.*.statusCallback.secret',
+    'routes[*].statusCallback.secret',
     'api.token',
     'api.twilio.authToken',
     'store.password',

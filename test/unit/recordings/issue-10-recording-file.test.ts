@@ -25,7 +25,7 @@ function noise(n: number, seed = 1): Int16Array {
 }
 
 function target(name: string, key = randomBytes(32)): RecordingTarget {
-  return { path: join(dir, 'acme', name), keyId: 'rk_test', key, tenant: 'acme', callId: `call-${name}`, rateHz: 8000 };
+  return { path: join(dir, 'acme', name), keyId: 'rk_test', key, wrappedKey: 'wrapped', masterFp: 'fp', tenant: 'acme', callId: `call-${name}`, rateHz: 8000 };
 }
 
 async function readAll(path: string, key: Uint8Array): Promise<Buffer> {
@@ -52,7 +52,7 @@ t.test('written while the call runs, read back whole; nothing in the clear on di
   t.equal(rec.complete, true, 'closed, so complete');
   t.equal(rec.chunks.length, 16, '15 chunks of 200 ms and the final one');
   t.equal(rec.plainBytes, plain.length);
-  t.same(rec.header, { v: 1, callId: 'call-a.fsbrec', tenant: 'acme', keyId: 'rk_test', rateHz: 8000, channels: 2, nonce: rec.header.nonce });
+  t.same(rec.header, { v: 1, callId: 'call-a.fsbrec', tenant: 'acme', keyId: 'rk_test', wrappedKey: 'wrapped', masterFp: 'fp', rateHz: 8000, channels: 2, nonce: rec.header.nonce });
   t.ok((await readAll(tg.path, tg.key)).equals(plain), 'decrypted, it is the audio written');
   t.equal(metrics.errorCount('RECORDING_WRITE_FAILED'), 0);
 });
