@@ -86,6 +86,7 @@ export class Recordings {
     if (!this.keyring) return null;
     const now = this.o.clock.wallMs();
     const { id, key, wrapped, masterFp } = this.keyring.activeKey(tenant);
+    // tenant names start with a letter or digit (config and API): a safe directory name
     const path = join(this.dir, tenant, new Date(now).toISOString().slice(0, 10), `${callId}.fsbrec`);
     this.o.writer.push({ kind: 'recording-started', row: { call_id: callId, tenant, node_id: this.o.nodeId, path, key_id: id, state: 'recording', started_at: now, ended_at: null, duration_ms: null, bytes: null } });
     return { path, keyId: id, key, wrappedKey: wrapped, masterFp, tenant, callId, rateHz };
@@ -121,7 +122,12 @@ export class Recordings {
       return this.corrupt(callId, err);
     }
     const h = rec.header;
-    const key = await this.keyring.keyById(h.keyId, row.tenant) ?? this.keyring.keyFromHeader(h.keyId, row.tenant, h.wrappedKey, h.masterFp);
+    // a stored key this master key cannot open (another node's, under another master key) is a read failure here, not a store outage
+    const stored = await this.keyring.keyById(h.keyId, row.tenant).catch((err: unknown) => {
+      if ((err as { code?: string }).code === 'RECORDING_MASTER_KEY_WRONG') return null;
+      throw err;
+    });
+    const key = stored ?? this.keyring.keyFromHeader(h.keyId, row.tenant, h.wrappedKey, h.masterFp);
     if (!key || rec.header.callId !== callId) return this.corrupt(callId, new Error('the file names another call or a key of another tenant'));
     return { ok: true, rateHz: rec.header.rateHz, plainBytes: rec.plainBytes, complete: rec.complete, audio: this.reported(callId, decryptRecording(row.path, rec, key)) };
   }
