@@ -3,7 +3,7 @@ import { parseCallFilter, type CallFilter } from '../store/call-filter.js';
 import type { CallPage } from '../store/call-history.js';
 import { csvHeader, csvRow } from '../store/csv.js';
 import type { StoredCall } from '../store/call-rows.js';
-import { sendJson } from './http-util.js';
+import { drainedOrClosed, sendJson } from './http-util.js';
 import { seesTenant, tenantScope, type Principal } from '../tenants/roles.js';
 
 /** What the call routes need from the daemon. */
@@ -79,7 +79,7 @@ async function exportCsv(res: ServerResponse, f: CallFilter, b: CallRoutesBacken
   res.write(csvHeader());
   try {
     for (let r = first; !r.done; r = await it.next()) {
-      if (!res.write(csvRow(r.value as unknown as StoredCall))) await new Promise((ok) => res.once('drain', ok));
+      if (!res.write(csvRow(r.value as unknown as StoredCall))) await drainedOrClosed(res);
       if (res.destroyed) { void it.return?.(undefined); return; }
     }
   } catch {

@@ -127,3 +127,12 @@ export function basicOk(req: IncomingMessage, user: string, pass: string): boole
   if (i < 0) return false;
   return safeEqual(decoded.slice(0, i), user) && safeEqual(decoded.slice(i + 1), pass);
 }
+
+/** Resolves when `res` drained or closed (a client that left never drains), leaving no listener behind. */
+export function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((ok) => {
+    const done = () => { res.off('drain', done); res.off('close', done); ok(); };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

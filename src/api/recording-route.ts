@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Principal } from '../tenants/roles.js';
 import { wavHeader } from '../media/wav-header.js';
+import { drainedOrClosed } from './http-util.js';
 import type { RecordingRead } from '../recordings/recordings.js';
 import { visibleCall, type CallRoutesBackend, type Fail } from './call-routes.js';
 
@@ -30,7 +31,7 @@ export async function sendRecording(
   try {
     for await (const chunk of r.audio) {
       if (res.destroyed) return;
-      if (!res.write(chunk)) await new Promise((ok) => { res.once('drain', ok); res.once('close', ok); });
+      if (!res.write(chunk)) await drainedOrClosed(res);
     }
   } catch {
     res.destroy();
