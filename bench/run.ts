@@ -22,88 +22,67 @@ const started = new Date();
 const load0 = loadavg();
 const t0 = performance.now();
 
-let codecSection: string;
-if (argv.includes('--no-codec')) {
-  codecSection = 'Not run (`--no-codec`).';
-} else {
+/**
+ * One benchmark section: "Not run" with `--no-<flag>`, and what failed in its place when it
+ * throws (`why` words the failure; by default "bench/<flag>.ts failed (…)").
+ */
+async function section(heading: string, flag: string, run: () => Promise<string>, why = (m: string) => `bench/${flag}.ts failed (${m}).`): Promise<string> {
+  const head = heading ? `## ${heading}\n\n` : '';
+  if (argv.includes(`--no-${flag}`)) return `${head}Not run (\`--no-${flag}\`).`;
   try {
-    const codec = await import('./codec.js');
-    console.log('codec benchmark…');
-    const rows = await codec.runCodecBench(argv.includes('--quick') ? { rounds: 3, roundMs: 100 } : {});
-    codecSection = [
-      '| case | Msamples/s | fsbridge speed-up | encode mismatches vs sox -D (of 65 536) |',
-      '|---|---|---|---|',
-      ...rows.map((r) => `| ${r.name} | ${(r.samplesPerSec / 1e6).toFixed(1)} | ${r.fsbridgeSpeedup.toFixed(2)} | ${r.mismatches ?? ''} |`),
-    ].join('\n');
-    const enc = rows.find((r) => r.name === 'ulaw-encode/fsbridge');
-    if (enc) {
-      // one call-second of caller audio is 8 000 samples
-      codecSection += `\n\nμ-law encode by table: ${((8000 / enc.samplesPerSec) * 1000).toFixed(3)} ms of CPU per call-second of audio.`;
-    }
+    return await run();
   } catch (err) {
-    codecSection = `Not run: bench/codec.ts failed (${(err as Error).message}).`;
+    return `${head}Not run: ${why((err as Error).message)}`;
   }
 }
+const quick = argv.includes('--quick');
+
+// G.711 (bench/codec.ts): its heading is in the page below.
+const codecSection = await section('', 'codec', async () => {
+  const codec = await import('./codec.js');
+  console.log('codec benchmark…');
+  const rows = await codec.runCodecBench(quick ? { rounds: 3, roundMs: 100 } : {});
+  let text = [
+    '| case | Msamples/s | fsbridge speed-up | encode mismatches vs sox -D (of 65 536) |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${(r.samplesPerSec / 1e6).toFixed(1)} | ${r.fsbridgeSpeedup.toFixed(2)} | ${r.mismatches ?? ''} |`),
+  ].join('\n');
+  const enc = rows.find((r) => r.name === 'ulaw-encode/fsbridge');
+  // one call-second of caller audio is 8 000 samples
+  if (enc) text += `\n\nμ-law encode by table: ${((8000 / enc.samplesPerSec) * 1000).toFixed(3)} ms of CPU per call-second of audio.`;
+  return text;
+});
 
 // SIP signalling (bench/sip.ts): registration refresh for 200 trunks and a stepped call rate.
-let sipSection: string;
-if (argv.includes('--no-sip')) {
-  sipSection = '## SIP signalling\n\nNot run (`--no-sip`).';
-} else {
-  try {
-    const sip = await import('./sip.js');
-    console.log('SIP benchmark…');
-    sipSection = sip.formatSipBench(await sip.runSipBench({ quick: argv.includes('--quick') }));
-  } catch (err) {
-    sipSection = `## SIP signalling\n\nNot run: bench/sip.ts failed (${(err as Error).message}).`;
-  }
-}
+const sipSection = await section('SIP signalling', 'sip', async () => {
+  const sip = await import('./sip.js');
+  console.log('SIP benchmark…');
+  return sip.formatSipBench(await sip.runSipBench({ quick }));
+});
 
 // The store's cost to the event loop (bench/store.ts): SQLite, and PostgreSQL when installed.
-let storeSection: string;
-if (argv.includes('--no-store')) {
-  storeSection = '## Store: call records and the event loop\n\nNot run (`--no-store`).';
-} else {
-  try {
-    const store = await import('./store.js');
-    console.log('store benchmark…');
-    storeSection = store.formatStoreBench(await store.runStoreBench({ calls: argv.includes('--quick') ? 200 : 2000 }));
-  } catch (err) {
-    storeSection = `## Store: call records and the event loop\n\nNot run: bench/store.ts failed (${(err as Error).message}).`;
-  }
-}
+const storeSection = await section('Store: call records and the event loop', 'store', async () => {
+  const store = await import('./store.js');
+  console.log('store benchmark…');
+  return store.formatStoreBench(await store.runStoreBench({ calls: quick ? 200 : 2000 }));
+});
 
 // What recording a call costs the media loop (bench/recording.ts).
-let recordingSection: string;
-if (argv.includes('--no-recording')) {
-  recordingSection = '## Recordings: cost per frame\n\nNot run (`--no-recording`).';
-} else {
-  try {
-    const rec = await import('./recording.js');
-    console.log('recording benchmark…');
-    const quick = argv.includes('--quick');
-    recordingSection = `## Recordings: cost per frame\n\n\`\`\`\n${rec.formatRecordingBench(await rec.runRecordingBench(quick ? { rounds: 3, roundMs: 100, seconds: 60 } : {}))}\n\`\`\``;
-  } catch (err) {
-    recordingSection = `## Recordings: cost per frame\n\nNot run: bench/recording.ts failed (${(err as Error).message}).`;
-  }
-}
+const recordingSection = await section('Recordings: cost per frame', 'recording', async () => {
+  const rec = await import('./recording.js');
+  console.log('recording benchmark…');
+  const text = rec.formatRecordingBench(await rec.runRecordingBench(quick ? { rounds: 3, roundMs: 100, seconds: 60 } : {}));
+  return `## Recordings: cost per frame\n\n\`\`\`\n${text}\n\`\`\``;
+});
 
 // What the caller hears on the real FreeSWITCH (bench/real-fs.ts), when ../shared/realfs is installed.
-let realFsSection: string;
-if (argv.includes('--no-real-fs')) {
-  realFsSection = '## Real FreeSWITCH: what the caller hears\n\nNot run (`--no-real-fs`).';
-} else {
-  try {
-    const realFs = await import('./real-fs.js');
-    console.log('real FreeSWITCH benchmark…');
-    const quick = argv.includes('--quick');
-    realFsSection = realFs.formatRealFsBench(await realFs.runRealFsBench({
-      seconds: quick ? 10 : 60, calls: quick ? [10] : [10, 25, 50, 100], progress: (l) => console.log(l),
-    }));
-  } catch (err) {
-    realFsSection = `## Real FreeSWITCH: what the caller hears\n\nNot run: ${(err as Error).message}`;
-  }
-}
+const realFsSection = await section('Real FreeSWITCH: what the caller hears', 'real-fs', async () => {
+  const realFs = await import('./real-fs.js');
+  console.log('real FreeSWITCH benchmark…');
+  return realFs.formatRealFsBench(await realFs.runRealFsBench({
+    seconds: quick ? 10 : 60, calls: quick ? [10] : [10, 25, 50, 100], progress: (l) => console.log(l),
+  }));
+}, (m) => m);
 
 const opts = parseMediaLoopArgs(argv);
 console.log(`media-loop benchmark: calls ${opts.calls.join(',')}, modes ${opts.modes.join(',')}…`);

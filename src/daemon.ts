@@ -283,7 +283,8 @@ export class Daemon {
 
   /**
    * Opens the store (migrating it) and closes the calls this node left open when it last stopped
-   * without ending them; then keeps the node's heartbeat (the last moment it is known alive).
+   * without ending them; then keeps the node's heartbeat (the last moment it is known alive), at
+   * which it also reads the tenants other nodes created.
    */
   private async startStore(): Promise<void> {
     const loc = parseStoreUrl(this.config.store.url);
@@ -296,7 +297,7 @@ export class Daemon {
     const closed = await this.store.recoverNode(this.nodeId, this.clock.wallMs());
     await this.access.load();
     const now = this.clock.wallMs();
-    this.calls.seedDailyCounts(await callsSince(this.store, now - (now % 86_400_000)));
+    this.calls.seedDailyCounts(await callsSince(this.store, this.nodeId, now - (now % 86_400_000)));
     if (closed > 0) {
       this.metrics.counter('fsbridge_calls_recovered_total', 'Calls left open by an earlier run of this node, closed at start').inc({}, closed);
       log.warn({ calls: closed, nodeId: this.nodeId, code: 'CALL_DAEMON_CRASHED' }, 'calls left open by an earlier run closed as CALL_DAEMON_CRASHED');
@@ -306,6 +307,8 @@ export class Daemon {
     this.deliverer.start();
     const beat = () => {
       this.storeWriter.push({ kind: 'node-seen', nodeId: this.nodeId, atMs: this.clock.wallMs() });
+      // tenants another node created through the API (their limits apply here from now on)
+      void this.access.load().catch(() => {});
       this.stopHeartbeat = this.clock.setTimeout(beat, STORE_HEARTBEAT_MS);
     };
     this.stopHeartbeat = this.clock.setTimeout(beat, STORE_HEARTBEAT_MS);

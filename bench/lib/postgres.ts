@@ -111,6 +111,8 @@ export async function launchPostgres(): Promise<PgServer> {
   try {
     await server.start();
   } catch (err) {
+    // a postgres that started but never answered is stopped too
+    await server.stop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }

@@ -4,7 +4,7 @@
 // = what the caller said).
 import { writeFileSync } from 'node:fs';
 import { bestMatch } from '../../src/cli/recording.js';
-import { readWav, wavBytes } from '../../src/sim/freeswitch/audio-source.js';
+import { parseWav, readWav, wavBytes } from '../../src/sim/freeswitch/audio-source.js';
 
 /**
  * `seconds` of 8 kHz speech-band audio: tone bursts of random pitch (300–2000 Hz) and length
@@ -35,9 +35,17 @@ export function writeWav(path: string, pcm: Int16Array): void {
 
 /** A 16-bit stereo WAV file as its two channels. */
 export function readStereoWav(path: string): { left: Int16Array; right: Int16Array; rateHz: number } {
-  const wav = readWav(path);
-  if (!wav) throw new Error(`${path}: not a 16-bit WAV file`);
-  if (wav.channels.length !== 2) throw new Error(`${path}: ${wav.channels.length} channels, expected 2 (RECORD_STEREO=true)`);
+  return stereoOf(readWav(path), path);
+}
+
+/** The same of a WAV's bytes (e.g. a recording the API streamed). */
+export function parseStereoWav(bytes: Buffer, what = 'the WAV'): { left: Int16Array; right: Int16Array; rateHz: number } {
+  return stereoOf(parseWav(bytes), what);
+}
+
+function stereoOf(wav: ReturnType<typeof parseWav>, what: string): { left: Int16Array; right: Int16Array; rateHz: number } {
+  if (!wav) throw new Error(`${what}: not a 16-bit WAV file`);
+  if (wav.channels.length !== 2) throw new Error(`${what}: ${wav.channels.length} channels, expected 2 (RECORD_STEREO=true)`);
   return { left: wav.channels[0], right: wav.channels[1], rateHz: wav.rateHz };
 }
 
@@ -66,6 +74,12 @@ export function echoDelays(said: Int16Array, heard: Int16Array, windowMs = 500, 
     out.push({ atMs: at / 8, delayMs: m.lag / 8, ncc: m.ncc });
   }
   return out;
+}
+
+/** The median ncc of the windows (0 when there are none). */
+export function medianNcc(ws: EchoWindow[]): number {
+  const v = ws.map((w) => w.ncc).sort((a, b) => a - b);
+  return v.length ? v[Math.floor(v.length / 2)] : 0;
 }
 
 /** `0.0s 420ms (0.99), 0.5s 440ms (1.00), …` */

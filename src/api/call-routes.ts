@@ -79,8 +79,9 @@ async function exportCsv(res: ServerResponse, f: CallFilter, b: CallRoutesBacken
   res.write(csvHeader());
   try {
     for (let r = first; !r.done; r = await it.next()) {
-      if (!res.write(csvRow(r.value as unknown as StoredCall))) await drainedOrClosed(res);
+      // the client may have left while the next page was read
       if (res.destroyed) { void it.return?.(undefined); return; }
+      if (!res.write(csvRow(r.value as unknown as StoredCall))) await drainedOrClosed(res);
     }
   } catch {
     res.destroy();

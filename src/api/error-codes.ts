@@ -11,7 +11,7 @@ export const API_ERRORS = {
   API_REQUEST_TIMEOUT: { meaning: 'A client did not send its request headers within 10 s, or its whole request within 30 s, of starting it (or of connecting).', consequence: 'HTTP 408 unless an answer had begun; the connection is closed and the request is not handled.' },
   API_RECORDING_IN_PROGRESS: { meaning: 'GET /v1/calls/{id}/recording of a call that is still being recorded.', consequence: 'HTTP 409; ask again once the call ended.' },
   API_RECORDING_MISSING: { meaning: 'GET /v1/calls/{id}/recording: the store has the recording but its file is not on this node\'s disk (another node recorded it, or the file was removed).', consequence: 'HTTP 404; ask the node named in the message, or share recordings.dir between nodes.' },
-  API_STORE_UNAVAILABLE: { meaning: 'A call history request (GET /v1/calls, /v1/calls/{id}) could not reach the store.', consequence: 'HTTP 503; live calls stay reachable with ?state=live.' },
+  API_STORE_UNAVAILABLE: { meaning: 'A request needed the store and could not reach it: call history (GET /v1/calls, /v1/calls/{id}), recordings, tenants, keys, the audit log, an erasure, or checking an API key.', consequence: 'HTTP 503; with the configured api.token, live calls (?state=live) and hang-ups keep working.' },
   API_FORBIDDEN: { meaning: 'An API key\'s role does not allow the request (a viewer placing a call, an operator managing keys).', consequence: 'HTTP 403; nothing changes. A request about another tenant\'s call, key or trunk is 404 instead, so that its existence is not revealed.' },
   API_CONFLICT: { meaning: 'The request would create something that exists (a tenant of that name).', consequence: 'HTTP 409; nothing changes.' },
 } satisfies ErrorTable;

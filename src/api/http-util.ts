@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { sameToken } from '../tenants/access-service.js';
 
 /** The largest request body the API reads, in bytes; a larger one is answered 413 API_BODY_TOO_LARGE. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -110,13 +110,6 @@ export function decodePathSegment(segment: string): string | null {
   }
 }
 
-/** Constant-time string comparison (for tokens and passwords). */
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /** `Authorization: Basic base64(user:pass)` check. */
 export function basicOk(req: IncomingMessage, user: string, pass: string): boolean {
   const h = req.headers.authorization ?? '';
@@ -125,12 +118,14 @@ export function basicOk(req: IncomingMessage, user: string, pass: string): boole
   const decoded = Buffer.from(m[1], 'base64').toString('utf8');
   const i = decoded.indexOf(':');
   if (i < 0) return false;
-  return safeEqual(decoded.slice(0, i), user) && safeEqual(decoded.slice(i + 1), pass);
+  return sameToken(decoded.slice(0, i), user) && sameToken(decoded.slice(i + 1), pass);
 }
 
 /** Resolves when `res` drained or closed (a client that left never drains), leaving no listener behind. */
 export function drainedOrClosed(res: ServerResponse): Promise<void> {
   return new Promise((ok) => {
+    // a client that left before the wait: 'close' has fired already
+    if (res.destroyed || res.writableEnded) { ok(); return; }
     const done = () => { res.off('drain', done); res.off('close', done); ok(); };
     res.on('drain', done);
     res.on('close', done);

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Principal } from '../tenants/roles.js';
 import { wavHeader } from '../media/wav-header.js';
-import { drainedOrClosed } from './http-util.js';
+import { drainedOrClosed, sendJson } from './http-util.js';
 import type { RecordingRead } from '../recordings/recordings.js';
 import { visibleCall, type CallRoutesBackend, type Fail } from './call-routes.js';
 
@@ -20,7 +20,8 @@ export async function sendRecording(
   if (!got) return fail(404, 'API_NOT_FOUND', 'no such call');
   let r: RecordingRead;
   try { r = await read(callId); } catch { return fail(503, 'API_STORE_UNAVAILABLE', 'the call store is not reachable'); }
-  if (!r.ok) return fail(r.status, r.code, r.message);
+  // RECORDING_CORRUPT was counted and logged where it was found
+  if (!r.ok) return r.code === 'RECORDING_CORRUPT' ? sendJson(res, r.status, { error: { code: r.code, message: r.message } }) : fail(r.status, r.code, r.message);
   res.writeHead(200, {
     'content-type': 'audio/wav', 'content-length': String(44 + r.plainBytes), 'cache-control': 'no-store',
     'content-disposition': `attachment; filename="${callId.replace(/[^A-Za-z0-9._-]/g, '_')}.wav"`,

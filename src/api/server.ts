@@ -14,6 +14,17 @@ import { can, tenantScope, type Action } from '../tenants/roles.js';
 
 const RECORDING_PATH = /^\/v1\/calls\/([^/]+)\/recording$/;
 
+/** The /v1 collections and the verbs below an id: what an audited path keeps of itself. */
+const AUDIT_WORDS = new Set(['calls', 'keys', 'subjects', 'tenants', 'audit', 'metrics', 'trunks', 'hangup', 'recording']);
+
+/**
+ * A /v1 path as the audit log writes it: known words kept, anything else (ids, a phone number,
+ * a mistyped path) replaced by `{id}`, so no number reaches the log whatever was asked.
+ */
+function auditPath(path: string): string {
+  return '/v1' + path.slice(3).split('/').map((s, i) => (i === 0 || AUDIT_WORDS.has(s) ? s : '{id}')).join('/');
+}
+
 /** What the API needs from the daemon; injected so the API has no knowledge of the parts. */
 export interface ApiBackend extends CallRoutesBackend {
   /**
@@ -208,7 +219,7 @@ export class ApiServer {
     if (method !== 'GET' || RECORDING_PATH.test(path)) {
       // what the request changed (or which recording was read), and how it was answered (after
       // the answer is known); ids replaced by {id}; a subject's number is never written (not even as the target)
-      const action = `${method} ${path.replace(/^(\/v1\/(?:calls|keys|subjects))\/[^/]+/, '$1/{id}')}`;
+      const action = `${method} ${auditPath(path)}`;
       const target = /^\/v1\/(?:calls|keys)\/([^/]+)/.exec(path)?.[1] ?? null;
       // on close, not finish: a client that leaves before the answer is audited too (499, the
       // change may still have been made)
@@ -267,13 +278,24 @@ export class ApiServer {
       if (!allowed('subjects:erase')) return;
       const asked = new URLSearchParams(query).get('tenant');
       // an admin may name one tenant; a tenant's key erases from its own tenant only
-      const r = await this.opts.backend.eraseSubject(number, scope ?? asked);
+      let r: { status: number; body: Record<string, unknown> };
+      try { r = await this.opts.backend.eraseSubject(number, scope ?? asked); } catch {
+        return fail(503, 'API_STORE_UNAVAILABLE', 'the store is not reachable');
+      }
       if (r.status >= 400) this.opts.metrics.error(String((r.body.error as { code?: string } | undefined)?.code ?? 'API_BAD_REQUEST'));
       return sendJson(res, r.status, r.body);
     }
     if (this.opts.accessBackend) {
-      const handled = await accessRoute(method, path, query, p, res, this.opts.accessBackend,
-        async () => this.jsonBody(req, res) as Promise<Record<string, unknown> | null>, fail, decodePathSegment);
+      let handled: boolean;
+      try {
+        handled = await accessRoute(method, path, query, p, res, this.opts.accessBackend,
+          async () => this.jsonBody(req, res) as Promise<Record<string, unknown> | null>, fail, decodePathSegment);
+      } catch (err) {
+        // tenants, keys and the audit log are read and written in the store: it went away
+        if (res.headersSent) { res.destroy(); return; }
+        this.opts.logger.warn({ err }, 'store request of the API failed');
+        return fail(503, 'API_STORE_UNAVAILABLE', 'the store is not reachable');
+      }
       if (handled) return;
     }
     if (method === 'GET') {

@@ -153,7 +153,7 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
     const left = (this.liveByTenant.get(call.init.tenant) ?? 1) - 1;
     if (left > 0) this.liveByTenant.set(call.init.tenant, left); else this.liveByTenant.delete(call.init.tenant);
     this.activeGauge().set(this.byId.size);
-    this.tenantGauge().set(Math.max(0, left), { tenant: call.init.tenant });
+    this.tenantGauge().set(left, { tenant: call.init.tenant });
     this.countEnded(rec);
     void this.opts.records.write(rec);
     if (this.byId.size === 0) {

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -115,6 +115,9 @@ export class JsonlRecordFile implements CallRecordSink {
         await writeFile(`${this.path}.erase`, kept.map((l) => l + '\n').join(''));
         await rename(`${this.path}.erase`, this.path);
       } catch (err) {
+        // nothing was removed: the answer must not say otherwise
+        removed = 0;
+        await rm(`${this.path}.erase`, { force: true }).catch(() => {});
         this.onError(err);
       }
     });

@@ -505,7 +505,7 @@ export function describeDefault(node: SchemaNode): string {
   if (node.required) return 'required';
   if (node.defaultDoc !== undefined) return node.defaultDoc;
   if (node.default === undefined) return '—';
-  if (Array.isArray(node.default)) return '[]';
+  if (Array.isArray(node.default)) return `[${node.default.join(', ')}]`;
   if (typeof node.default === 'object' && node.default !== null) return '{}';
   return String(node.default);
 }

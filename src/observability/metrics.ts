@@ -14,7 +14,8 @@ function labelKey(labels: Labels | undefined): string {
   if (keys.length === 0) return '';
   return '{' + keys.map((k) => `${k}="${escapeLabel(labels[k])}"`).join(',') + '}';
 }
-function escapeLabel(v: string): string {
+/** A label value as the Prometheus text writes it. */
+export function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 

@@ -1,10 +1,12 @@
+import { escapeLabel } from './metrics.js';
+
 /**
  * One tenant's share of the Prometheus text (`GET /v1/metrics` for a tenant's key): the series
  * labelled `tenant="<tenant>"` (counters and gauges; histograms have no tenant), with their
  * families' HELP and TYPE lines; nothing of the daemon or of another tenant. Pure.
  */
 export function metricsOfTenant(text: string, tenant: string): string {
-  const label = `tenant="${tenant.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  const label = `tenant="${escapeLabel(tenant)}"`;
   const meta = new Map<string, string[]>();
   const kept = new Map<string, string[]>();
   for (const line of text.split('\n')) {

@@ -62,13 +62,16 @@ export class RecordingWriter {
   private readonly ctx: ChunkContext;
   private readonly headerBytes: Buffer;
   private readonly plain: Buffer;
+  /** The same bytes as 16-bit samples (little-endian hosts, as the WAV wants): frames are copied in without a view per frame. */
+  private readonly samples: Int16Array;
+  /** Samples gathered in `plain`. */
   private fill = 0;
   private index = 0;
   private pending = 0;
   private readonly maxPending: number;
   private chain: Promise<RecordingFileHandle | null>;
   private closing: Promise<void> | null = null;
-  private failedCode: string | null = null;
+  private stopped = false;
 
   constructor(private readonly o: RecordingWriterOptions) {
     const t = o.target;
@@ -80,6 +83,7 @@ export class RecordingWriter {
     this.ctx = chunkContext(t.key, this.headerBytes, header);
     const chunkMs = o.chunkMs ?? 1000;
     this.plain = Buffer.alloc(Math.round((t.rateHz * chunkMs) / 1000) * 4);
+    this.samples = new Int16Array(this.plain.buffer, this.plain.byteOffset, this.plain.length / 2);
     this.maxPending = Math.ceil(MAX_PENDING_MS / chunkMs);
     this.chain = (o.openFile ?? openRecordingFile)(t.path).then(
       async (fh) => { await fh.write(this.headerBytes); return fh; },
@@ -87,25 +91,25 @@ export class RecordingWriter {
   }
 
   /** True once the recording stopped on a failure. */
-  get failed(): boolean { return this.failedCode !== null; }
+  get failed(): boolean { return this.stopped; }
 
   /** Interleaved stereo samples (caller, bot, caller, bot, ...). */
   push(stereo: Int16Array): void {
-    if (this.failedCode !== null || this.closing) return;
-    let src = Buffer.from(stereo.buffer, stereo.byteOffset, stereo.byteLength);
-    while (src.length > 0) {
-      const n = Math.min(src.length, this.plain.length - this.fill);
-      src.copy(this.plain, this.fill, 0, n);
-      this.fill += n;
-      src = src.subarray(n);
-      if (this.fill === this.plain.length) this.seal(false);
+    if (this.stopped || this.closing) return;
+    const dst = this.samples;
+    for (let i = 0; i < stereo.length; i++) {
+      dst[this.fill++] = stereo[i];
+      if (this.fill === dst.length) {
+        this.seal(false);
+        if (this.stopped) return;
+      }
     }
   }
 
   /** Seals what is left as the final chunk and closes the file; resolves when it is on disk (or failed). */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.failedCode === null) this.seal(true);
+      if (!this.stopped) this.seal(true);
       const fh = await this.chain;
       await fh?.close().catch(() => {});
     })();
@@ -114,11 +118,11 @@ export class RecordingWriter {
 
   private seal(final: boolean): void {
     if (this.pending >= this.maxPending) { this.fail(null, 'the disk does not keep up'); return; }
-    const sealed = sealChunk(this.ctx, this.index++, final, this.plain.subarray(0, this.fill));
+    const sealed = sealChunk(this.ctx, this.index++, final, this.plain.subarray(0, this.fill * 2));
     this.fill = 0;
     this.pending++;
     this.chain = this.chain.then(async (fh) => {
-      if (!fh || this.failedCode !== null) return fh;
+      if (!fh || this.stopped) return fh;
       try { await fh.write(sealed); } catch (err) { this.fail(err, 'a write failed'); }
       this.pending--;
       return fh;
@@ -126,8 +130,8 @@ export class RecordingWriter {
   }
 
   private fail(err: unknown, what: string): void {
-    if (this.failedCode !== null) return;
-    this.failedCode = 'RECORDING_WRITE_FAILED';
+    if (this.stopped) return;
+    this.stopped = true;
     this.o.metrics.error('RECORDING_WRITE_FAILED');
     this.o.logger.warn({ err, code: 'RECORDING_WRITE_FAILED', path: this.o.target.path }, `recording stopped: ${what}; the call goes on`);
   }

@@ -4,13 +4,16 @@
  * from a queue, or silence when there are none. Out comes interleaved stereo, caller left, bot
  * right, at the call's rate. The queue is bounded: when the caller's audio stops arriving (the
  * stream restarting) the oldest of the bot's samples go first. Pure, allocation-free per frame
- * once the scratch buffer has grown to the frame size.
+ * once the scratch buffer has grown to the frame size (the sink gets the same view each time:
+ * valid until the next frame).
  */
 export class StereoTap {
   private readonly ring: Int16Array;
   private head = 0;
   private size = 0;
   private out = new Int16Array(0);
+  /** `out` cut to the last frame's size (frames keep one size: no view made per frame). */
+  private view = new Int16Array(0);
   /** Bot samples dropped because the queue was full. */
   dropped = 0;
 
@@ -23,6 +26,7 @@ export class StereoTap {
   caller(pcm: Int16Array): void {
     const n = pcm.length;
     if (this.out.length < 2 * n) this.out = new Int16Array(2 * n);
+    if (this.view.length !== 2 * n || this.view.buffer !== this.out.buffer) this.view = this.out.subarray(0, 2 * n);
     const out = this.out;
     const ring = this.ring;
     const take = Math.min(n, this.size);
@@ -36,7 +40,7 @@ export class StereoTap {
     }
     this.head = h;
     this.size -= take;
-    this.sink(out.subarray(0, 2 * n));
+    this.sink(this.view);
   }
 
   /** What the bot played (or is about to play) for the caller, at the same rate. */

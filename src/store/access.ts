@@ -53,10 +53,13 @@ export async function listAudit(s: Store, tenant: string | null, limit: number):
 /** Refused at admission: such calls do not count against a tenant's daily cap. */
 const REFUSED = ['CALL_OVER_CAPACITY', 'CALL_DRAINING', 'TENANT_CONCURRENCY_LIMIT', 'TENANT_DAILY_LIMIT'];
 
-/** Calls of each tenant admitted since `sinceMs` (the daily caps after a restart). */
-export async function callsSince(s: Store, sinceMs: number): Promise<Map<string, number>> {
+/**
+ * Calls of each tenant admitted by node `nodeId` since `sinceMs` (its daily caps after a restart:
+ * a node counts its own calls, as it does while it runs).
+ */
+export async function callsSince(s: Store, nodeId: string, sinceMs: number): Promise<Map<string, number>> {
   const rows = await s.db.selectFrom('calls').select(['tenant', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('offered_at', '>=', sinceMs)
+    .where('node_id', '=', nodeId).where('offered_at', '>=', sinceMs)
     .where((eb) => eb.or([eb('error_code', 'is', null), eb('error_code', 'not in', REFUSED)]))
     .groupBy('tenant').execute();
   return new Map(rows.map((r) => [r.tenant, Number(r.n)]));

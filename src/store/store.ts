@@ -197,7 +197,8 @@ async function applyOp(trx: Transaction<StoreTables>, op: StoreOp): Promise<void
       await trx.updateTable('nodes').set({ seen_at: op.atMs }).where('node_id', '=', op.nodeId).execute();
       return;
     case 'audit':
-      await trx.insertInto('audit_log').values(op.entry).execute();
+      // a batch retried after a lost answer may hold it already
+      await trx.insertInto('audit_log').values(op.entry).onConflict((oc) => oc.column('id').doNothing()).execute();
       return;
     case 'webhook':
       await trx.insertInto('webhook_outbox').values(op.row).onConflict((oc) => oc.column('id').doNothing()).execute();

@@ -139,7 +139,10 @@ export class AccessService {
     const callsPerDay = limit('callsPerDay', 10_000_000);
     if (problems.length) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems } } };
     if (this.tenant(name!)) return { status: 409, body: { error: { code: 'API_CONFLICT', message: 'the tenant exists' } } };
-    await insertTenant(this.o.store(), { name: name!, max_concurrent: maxConcurrentCalls, calls_per_day: callsPerDay, created_at: this.o.clock.wallMs() });
+    // another node may have made it meanwhile: the stored one stands
+    if (!(await insertTenant(this.o.store(), { name: name!, max_concurrent: maxConcurrentCalls, calls_per_day: callsPerDay, created_at: this.o.clock.wallMs() }))) {
+      return { status: 409, body: { error: { code: 'API_CONFLICT', message: 'the tenant exists' } } };
+    }
     const view: TenantView = { name: name!, maxConcurrentCalls, callsPerDay, source: 'api' };
     this.apiTenants.set(name!, view);
     return { status: 201, body: { ...view } };

@@ -2,7 +2,7 @@
 // through the twin, and sipp as a caller whose OPTIONS/INVITE drachtio-srf receives.
 import t from 'tap';
 import { startTwin, connectSrf } from '../integration/sip/srf-helpers.js';
-import { runSipp, freeUdpPort, haveBinary, waitUdpBound } from './sipp-runner.js';
+import { runSipp, freeUdpPort, sippSkipReason, waitUdpBound } from './sipp-runner.js';
 import { TrunkRegistration } from '../../src/sip/registration.js';
 import { systemClock } from '../../src/clock.js';
 import { MetricsRegistry } from '../../src/observability/metrics.js';
@@ -10,8 +10,9 @@ import { silentLogger } from '../../src/observability/logger.js';
 
 const SDP = 'v=0\r\no=fsbridge 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
 
-if (!haveBinary('sipp')) {
-  t.test('sipp is not installed', { skip: true }, async () => {});
+const sippSkip = sippSkipReason();
+if (sippSkip) {
+  t.test('sipp tests', { skip: sippSkip }, async () => {});
 } else {
   t.test('srf INVITE through the twin, sipp answers', async (t) => {
     const twin = await startTwin();

@@ -1,4 +1,5 @@
 // Runs sipp as a child process for e2e tests (loopback only).
+import { existsSync } from 'node:fs';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -10,6 +11,17 @@ export const SIPP_DIR = join(dirname(fileURLToPath(import.meta.url)), 'sipp');
 /** True when the binary is on PATH. */
 export function haveBinary(name: string): boolean {
   try { execFileSync('which', [name], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+
+/**
+ * Why the sipp tests cannot run here (one line saying how to get it: sipp and its audio files come
+ * with Debian's sip-tester), or false. With CI=true it throws instead: CI must not skip them.
+ */
+export function sippSkipReason(pcap?: string): string | false {
+  const why = !haveBinary('sipp') ? 'sipp not installed: apt-get install sip-tester'
+    : pcap !== undefined && !existsSync(pcap) ? `no ${pcap}: apt-get install sip-tester` : false;
+  if (why && process.env.CI === 'true') throw new Error(`${why}; CI must not skip the sipp tests`);
+  return why;
 }
 
 export interface SippRun { child: ChildProcess; done: Promise<{ code: number | null; output: string }> }

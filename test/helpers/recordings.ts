@@ -1,15 +1,6 @@
-// What the recording tests check on a WAV the API gave and on the encrypted files under a directory.
+// What the recording tests check on the encrypted files under a directory.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-
-/** A 16-bit stereo WAV (44-byte header) split into its channels. */
-export function splitStereoWav(wav: Buffer): { left: Int16Array; right: Int16Array; channels: number; rateHz: number } {
-  const pcm = new Int16Array(wav.buffer.slice(wav.byteOffset + 44, wav.byteOffset + wav.length));
-  const left = new Int16Array(pcm.length / 2);
-  const right = new Int16Array(pcm.length / 2);
-  for (let i = 0; i < left.length; i++) { left[i] = pcm[2 * i]; right[i] = pcm[2 * i + 1]; }
-  return { left, right, channels: wav.readUInt16LE(22), rateHz: wav.readUInt32LE(24) };
-}
 
 /** The files under `dir`, recursively. */
 export function filesUnder(dir: string): string[] {

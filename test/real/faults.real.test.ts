@@ -16,10 +16,10 @@ import { aperiodicSignal } from '../../bench/lib/recording.js';
 import { writeRtpPcap } from '../helpers/real/rtp-pcap.js';
 import { writeUacScenario } from '../helpers/real/sipp-scenarios.js';
 import { ScriptedBot } from '../helpers/real/scripted-bot.js';
-import { haveBinary, runSipp, freeUdpPort, waitUdpBound } from '../e2e/sipp-runner.js';
+import { sippSkipReason, runSipp, freeUdpPort, waitUdpBound } from '../e2e/sipp-runner.js';
 import { until } from '../helpers/harness.js';
 
-const skip = realSkipReason() || (!haveBinary('sipp') && 'sipp not installed: apt-get install sip-tester');
+const skip = realSkipReason() || sippSkipReason();
 const DID = '4930222333';
 
 t.test('faults with the real programs', { skip }, async (t) => {

@@ -8,12 +8,12 @@ import { RealFreeswitch } from '../helpers/real/freeswitch.js';
 import { RealDrachtio } from '../helpers/real/drachtio.js';
 import { DaemonProcess } from '../helpers/real/daemon-process.js';
 import { freeSipPort } from '../helpers/real/ports.js';
-import { haveBinary, runSipp, waitUdpBound, freeUdpPort } from '../e2e/sipp-runner.js';
+import { haveBinary, sippSkipReason, runSipp, waitUdpBound, freeUdpPort } from '../e2e/sipp-runner.js';
 import { startKamailio } from '../e2e/kamailio-runner.js';
 import { until } from '../helpers/harness.js';
 
 const skip = realSkipReason() || (!haveBinary('kamailio') && 'kamailio not installed: apt-get install kamailio')
-  || (!haveBinary('sipp') && 'sipp not installed: apt-get install sip-tester');
+  || sippSkipReason();
 
 t.test('trunk registration through the real drachtio-server', { skip }, async (t) => {
   const kport = await freeSipPort();

@@ -16,12 +16,11 @@ import { aperiodicSignal } from '../../bench/lib/recording.js';
 import { writeRtpPcap } from '../helpers/real/rtp-pcap.js';
 import { writeUacScenario } from '../helpers/real/sipp-scenarios.js';
 import { ScriptedBot } from '../helpers/real/scripted-bot.js';
-import { haveBinary, runSipp, freeUdpPort, waitUdpBound } from '../e2e/sipp-runner.js';
+import { sippSkipReason, runSipp, freeUdpPort, waitUdpBound } from '../e2e/sipp-runner.js';
 import { startEchoBot } from '../../src/bots/sample/echo-bot.js';
 
 const PCAP_A = '/usr/share/sip-tester/g711a.pcap';
-const skip = realSkipReason() || (!haveBinary('sipp') && 'sipp not installed: apt-get install sip-tester')
-  || (!existsSync(PCAP_A) && `no ${PCAP_A} (Debian package sip-tester)`);
+const skip = realSkipReason() || sippSkipReason(PCAP_A);
 
 const DID = '4930111222';
 const DID_SCRIPTED = '4930111333';

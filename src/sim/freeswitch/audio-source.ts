@@ -43,6 +43,11 @@ export function to8k(pcm: Int16Array, rateHz: number): Int16Array {
 export function readWav(path: string): { channels: Int16Array[]; rateHz: number } | undefined {
   let buf: Buffer;
   try { buf = readFileSync(path); } catch { return undefined; }
+  return parseWav(buf);
+}
+
+/** {@link readWav} of bytes already read (e.g. a WAV an HTTP answer carried). */
+export function parseWav(buf: Buffer): { channels: Int16Array[]; rateHz: number } | undefined {
   if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') return undefined;
   let pos = 12;
   let count = 1;

@@ -7,7 +7,7 @@ import { InboundCalls, type AdmitRequest, type AdmitResult, type InboundEnded } 
 import { startTwin, connectSrf } from '../sip/srf-helpers.js';
 import { UdpPeer, getHeader } from '../sip/udp-peer.js';
 import { FsStandin } from './fs-standin.js';
-import { runSipp, freeUdpPort, haveBinary } from '../../e2e/sipp-runner.js';
+import { runSipp, freeUdpPort, sippSkipReason } from '../../e2e/sipp-runner.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { buildAuthorization, parseChallenge } from '../../../src/sip/digest.js';
@@ -227,8 +227,9 @@ t.test('dropAll() (drachtio-server lost) settles a call being set up at once and
   t.equal(calls.pendingInvites, 0, 'the in-progress count is released (no 503 leak)');
 });
 
-if (!haveBinary('sipp')) {
-  t.test('sipp is not installed', { skip: true }, async () => {});
+const sippSkip = sippSkipReason();
+if (sippSkip) {
+  t.test('sipp tests', { skip: sippSkip }, async () => {});
 } else {
   const sipp = async (t: any, scenario: string, twinPort: number) => {
     const run = runSipp(scenario, { port: await freeUdpPort(), mediaPort: await freeUdpPort(), remote: `127.0.0.1:${twinPort}`, extra: ['-s', DID] });

@@ -7,7 +7,7 @@ import { startTwin, connectSrf } from '../sip/srf-helpers.js';
 import { FsOriginator, FS_SDP, getHeader } from './fs-standin.js';
 import { UdpPeer } from '../sip/udp-peer.js';
 import { parseCredentials, verifyCredentials } from '../../../src/sip/digest.js';
-import { runSipp, freeUdpPort, haveBinary, waitUdpBound } from '../../e2e/sipp-runner.js';
+import { runSipp, freeUdpPort, sippSkipReason, waitUdpBound } from '../../e2e/sipp-runner.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { TrunkConfig } from '../../../src/config/schema.js';
@@ -146,8 +146,9 @@ t.test('dropAll (drachtio-server lost) settles a ringing dial at once', async (t
   t.same(dialer.trunkLoad('op'), { inUse: 0, waiting: 0 });
 });
 
-if (!haveBinary('sipp')) {
-  t.test('sipp is not installed', { skip: true }, async () => {});
+const sippSkip = sippSkipReason();
+if (sippSkip) {
+  t.test('sipp tests', { skip: sippSkip }, async () => {});
 } else {
   const trunkSipp = async (t: any, scenario: string, extra: string[] = []) => {
     const port = await freeUdpPort();

@@ -55,8 +55,14 @@ t.test('erasing a phone number', (t) => eachBackend(t, async (t, b) => {
   t.same(file.trim().split('\n').map((l) => (JSON.parse(l) as { callId: string }).callId).sort(), [a3.callId, g1.callId].sort(), 'the JSON-lines file too');
   t.notOk(file.includes(a2.callId));
 
-  const audit = (await api('test-token', 'GET', '/v1/audit?limit=1000')).body.entries as Record<string, unknown>[];
-  const entry = audit.find((e) => e.action === 'DELETE /v1/subjects/{id}' && e.status === 200);
+  // audit entries go through the store's queue: read until the erasure's is there
+  let audit: Record<string, unknown>[] = [];
+  let entry: Record<string, unknown> | undefined;
+  for (let i = 0; i < 100 && !entry; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 20));
+    audit = (await api('test-token', 'GET', '/v1/audit?limit=1000')).body.entries as Record<string, unknown>[];
+    entry = audit.find((e) => e.action === 'DELETE /v1/subjects/{id}' && e.status === 200);
+  }
   t.match(entry, { target: null, tenant: 'acme', role: 'operator' }, 'the erasure is audited');
   t.notMatch(JSON.stringify(audit), /15550001/, 'without the number');
 
@@ -64,6 +70,7 @@ t.test('erasing a phone number', (t) => eachBackend(t, async (t, b) => {
   const cfg = join(h.dir, 'erase.yaml');
   writeFileSync(cfg, `freeswitch: { esl: { password: x } }\napi: { listen: "127.0.0.1:${h.daemon.ports.api}", token: test-token }\n`);
   const p = new Proc(['subjects', 'erase', '--config', cfg, '--tenant', 'globex', '15550001']);
+  t.teardown(() => p.stop('SIGKILL'));
   t.equal(await p.exited, 0, p.lines.join('\n'));
   t.match(p.lines.join('\n'), /"calls":1/);
   t.same(await ids(''), [a3.callId], 'the other tenant\'s call erased by the CLI');

@@ -70,7 +70,7 @@ t.test('the retention purge', (t) => eachBackend(t, async (t, b) => {
   const db = await b.fresh(t);
   const store = await Store.open({ location: parseStoreUrl(db.url) as StoreLocation, password: db.password });
   t.teardown(() => store.close());
-  const dir = join(t.testdirName, 'rec');
+  const dir = join(t.testdir(), 'rec');
   mkdirSync(dir, { recursive: true });
   const clock = new ManualClock();
   const now = clock.wallMs();
@@ -111,7 +111,7 @@ t.test('a recording outlives the loss of its key\'s row; erasure across nodes', 
   const db = await b.fresh(t);
   const store = await Store.open({ location: parseStoreUrl(db.url) as StoreLocation, password: db.password });
   t.teardown(() => store.close());
-  const dir = join(t.testdirName, 'rec');
+  const dir = join(t.testdir(), 'rec');
   const clock = new ManualClock();
   const ops: StoreOp[] = [];
   const flush = async () => { await store.apply(ops.splice(0)); };

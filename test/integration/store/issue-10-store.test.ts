@@ -80,8 +80,11 @@ t.test('the store behaves the same on SQLite and PostgreSQL', (t) => eachBackend
 
   // the daily caps after a restart: admitted calls per tenant since a moment; refusals do not count
   await store.apply([{ kind: 'call-ended', row: endedRow(record(50, { tenant: 'acme', errorCode: 'TENANT_DAILY_LIMIT' }), 'node-a') }]);
-  const counts = await callsSince(store, T0 + 30_000);
+  const counts = await callsSince(store, 'node-a', T0 + 30_000);
   t.same(Object.fromEntries(counts), { acme: 8, globex: 2 }, 'calls 30-39 by tenant, the refused call 50 left out');
+  await store.apply([{ kind: 'call-ended', row: endedRow(record(51, { tenant: 'acme' }), 'node-b') }]);
+  t.same(Object.fromEntries(await callsSince(store, 'node-a', T0 + 30_000)), { acme: 8, globex: 2 }, 'another node\'s calls count for that node');
+  t.same(Object.fromEntries(await callsSince(store, 'node-b', T0 + 30_000)), { acme: 1 });
 }));
 
 t.test('a crashed node\'s open calls are closed at its next start, with a cause that says so', (t) => eachBackend(t, async (t, b) => {

@@ -99,7 +99,9 @@ t.test('status callbacks', (t) => eachBackend(t, async (t, b) => {
   // c2: three Twilio and two JSON callbacks, each answered 200 exactly once
   const ok = () => rx.hits.filter((x) => x.answered === 200);
   await until(() => new Set(ok().map((x) => x.headers['x-fsbridge-idempotency-key'])).size === 5, 20_000, 'all five delivered after the restart');
-  await new Promise((r) => setTimeout(r, 600));
+  // every one of them marked sent in the outbox: nothing is left that could be sent again
+  const sentHere = h2.daemon.metrics.counter('fsbridge_webhooks_total', 'Status callback attempts, by result');
+  await until(() => sentHere.get({ result: 'sent' }) >= 5, 10_000, 'the five marked sent');
   const okKeys = ok().map((x) => x.headers['x-fsbridge-idempotency-key']);
   t.equal(okKeys.length, 5, 'none answered 2xx twice');
   t.same(ok().filter((x) => x.path.startsWith('/twilio')).map((x) => new URLSearchParams(x.body).get('CallStatus')), ['initiated', 'in-progress', 'completed'], 'still in order');

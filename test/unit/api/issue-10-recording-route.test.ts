@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendRecording } from '../../../src/api/recording-route.js';
 import type { CallRoutesBackend } from '../../../src/api/call-routes.js';
+import { until } from '../../helpers/harness.js';
 
 const CHUNK = 32_000;
 const CHUNKS = 300; // 5 minutes of 8 kHz stereo
@@ -24,7 +25,10 @@ t.test('a long recording, read slowly', async (t) => {
     for (let i = 0; i < CHUNKS; i++) yield Buffer.alloc(CHUNK, i % 251);
   }
   let closeListeners = -1;
+  let fullWrites = 0;
   const server = createServer((req, res) => {
+    const write = res.write.bind(res) as (chunk: Buffer) => boolean;
+    res.write = ((chunk: Buffer) => { const ok = write(chunk); if (!ok) fullWrites++; return ok; }) as typeof res.write;
     void sendRecording(res, 'c1', { keyId: 'k', role: 'viewer', tenant: 'acme' }, backend,
       async () => ({ ok: true, rateHz: 8000, plainBytes: CHUNK * CHUNKS, complete: true, audio: audio() }),
       () => { throw new Error('not expected'); }).then(() => { closeListeners = res.listenerCount('close'); });
@@ -48,7 +52,8 @@ t.test('a long recording, read slowly', async (t) => {
   }
   t.equal(got, 44 + CHUNK * CHUNKS, 'the WAV header and every byte of audio');
   t.equal(bad, 0, 'in order');
-  await new Promise((ok) => setTimeout(ok, 50));
+  await until(() => closeListeners >= 0, 5000, 'the route done');
+  t.ok(fullWrites > 10, `the socket was full ${fullWrites} times: the route waited for it to drain`);
   t.ok(closeListeners >= 0 && closeListeners <= 2, `no listener left per wait (${closeListeners} 'close' listeners at the end)`);
   t.same(warnings.filter((w) => w === 'MaxListenersExceededWarning'), [], 'no listener leak warning');
 });
