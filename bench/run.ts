@@ -5,7 +5,8 @@
  *
  * Options are passed through to the media loop: `--quick`, `--calls 50,100`, `--modes relay,twilio`,
  * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark, `--no-sip` the SIP benchmark (bench/sip.ts), `--no-store` the store benchmark (bench/store.ts), `--no-recording` the recording benchmark (bench/recording.ts),
- * `--no-real-fs` the real-FreeSWITCH benchmark (bench/real-fs.ts; also skipped, with its reason, when ../shared/realfs is not installed).
+ * `--no-real-fs` the real-FreeSWITCH benchmark (bench/real-fs.ts; also skipped, with its reason, when ../shared/realfs is not installed),
+ * `--no-campaigns` the campaigns benchmark (bench/campaigns.ts: contact import and store, the dialer's cost per call, a live campaign at 50 calls/s).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -73,6 +74,14 @@ const recordingSection = await section('Recordings: cost per frame', 'recording'
   console.log('recording benchmark…');
   const text = rec.formatRecordingBench(await rec.runRecordingBench(quick ? { rounds: 3, roundMs: 100, seconds: 60 } : {}));
   return `## Recordings: cost per frame\n\n\`\`\`\n${text}\n\`\`\``;
+});
+
+// Outbound campaigns (bench/campaigns.ts): 100,000 contacts imported and stored, the dialer's cost
+// per call, a campaign at 50 calls/s through drachtio-server to a sipp trunk.
+const campaignsSection = await section('Campaigns', 'campaigns', async () => {
+  const campaigns = await import('./campaigns.js');
+  console.log('campaigns benchmark…');
+  return `## Campaigns\n\n${campaigns.formatCampaignBench(await campaigns.runCampaignBench({ quick }))}`;
 });
 
 // What the caller hears on the real FreeSWITCH (bench/real-fs.ts), when ../shared/realfs is installed.
@@ -210,5 +219,7 @@ ${sipSection}
 ${storeSection}
 
 ${recordingSection}
+
+${campaignsSection}
 `;
 }

@@ -33,6 +33,12 @@ export class ManualClock implements Clock {
     this.timers.push(timer);
     return () => { this.timers = this.timers.filter((x) => x !== timer); };
   }
+  /** When the next timer is due (monotonic ms), or null when none is pending. */
+  nextTimerAt(): number | null {
+    let at: number | null = null;
+    for (const x of this.timers) if (at === null || x.at < at) at = x.at;
+    return at;
+  }
   /** Moves time forward by `ms`, firing due timers in deadline order. */
   advance(ms: number): void {
     const end = this.t + ms;

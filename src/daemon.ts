@@ -12,7 +12,7 @@ import type { FsEvent } from './esl/events.js';
 import { MediaServer } from './media/server.js';
 import { ApiServer } from './api/server.js';
 import { CallManager } from './calls/call-manager.js';
-import { JsonlRecordFile, fanOut } from './calls/call-record.js';
+import { JsonlRecordFile, fanOut, type CallRecord } from './calls/call-record.js';
 import { Store } from './store/store.js';
 import { StoreWriter, batchMaxFor } from './store/writer.js';
 import { StoreCallSink } from './store/call-sink.js';
@@ -33,10 +33,13 @@ import { MediaLeg, type MediaLegSpec } from './calls/media-leg.js';
 import { MediaWorkerPool } from './media-workers/pool.js';
 import { availableParallelism } from 'node:os';
 import { preparePipeDir } from './media/fifo.js';
-import { hex32, twilioCallSid } from './bots/sids.js';
+import { exotelCallSid, hex32, twilioCallSid } from './bots/sids.js';
 import { parseHostPort } from './config/formats.js';
 import { SipSignalling } from './sip-signalling.js';
-import type { DialResult, FreeswitchLegRequest } from './sip/outbound.js';
+import type { DialRequest, DialResult, FreeswitchLegRequest } from './sip/outbound.js';
+import { Campaigns } from './campaigns/campaigns.js';
+import type { CampaignDial } from './campaigns/dialer.js';
+import type { OutcomeFacts } from './campaigns/outcome.js';
 
 export interface DaemonOptions {
   config: DeepReadonly<Config>;
@@ -107,6 +110,7 @@ export class Daemon {
   private readonly deliverer: WebhookDeliverer;
   /** Encrypted call recordings: keys, rows, reading back, retention. */
   private readonly recordings: Recordings;
+  private readonly campaigns: Campaigns;
   /** Recordings whose rows are being completed (awaited before the store closes). */
   private readonly finishing = new Set<Promise<void>>();
   private stopHeartbeat: (() => void) | null = null;
@@ -182,6 +186,21 @@ export class Daemon {
       config: () => this.config, store: () => this.openStore(), writer: this.storeWriter, nodeId: this.nodeId,
       clock: this.clock, logger: this.log.child({ component: 'recordings' }), metrics: this.metrics,
     });
+    this.campaigns = new Campaigns({
+      db: () => this.openStore().db, writer: this.storeWriter, nodeId: this.nodeId, clock: this.clock,
+      logger: this.log.child({ component: 'campaigns' }), metrics: this.metrics,
+      port: {
+        blocked: (c) => this.campaignBlocked(c),
+        numberCap: (tenant) => (Object.prototype.hasOwnProperty.call(this.config.tenants, tenant) ? this.config.tenants[tenant].callsPerNumberPerDay ?? null : null),
+        dial: (d) => this.placeCampaignCall(d),
+      },
+      botTenant: (name) => this.botTenant(name), trunkTenant: (name) => this.trunkTenant(name),
+      cannotDial: () => (this.sip ? null : 'drachtio: not configured, so fsbridge cannot place campaign calls'),
+      hookTargets: (tenant, bot) => this.campaignHookTargets(tenant, bot),
+      callParty: (callId) => this.callParty(callId),
+    });
+    // a call that ends frees a slot a waiting campaign may take
+    this.calls.on('call', (call) => call.once('ended', () => this.campaigns.dialer.wake()));
     const esl = cfg.freeswitch.esl;
     this.control = new EslControl({
       host: esl.host, port: esl.port, password: esl.password, logger: this.log.child({ component: 'esl' }),
@@ -240,6 +259,7 @@ export class Daemon {
         audit: (p, action, target, status, tenant) => this.access.audit(p, action, target, status, tenant),
       },
       accessBackend: this.access,
+      campaigns: this.campaigns,
       twilio: cfg.api.twilio ? { accountSid: cfg.api.twilio.accountSid, authToken: cfg.api.twilio.authToken } : undefined,
       logger: this.log.child({ component: 'api' }), metrics: this.metrics,
       backend: {
@@ -304,6 +324,7 @@ export class Daemon {
     }
     log.info({ kind: this.store.kind, nodeId: this.nodeId }, 'store open');
     await this.recordings.start();
+    await this.campaigns.start();
     this.deliverer.start();
     const beat = () => {
       this.storeWriter.push({ kind: 'node-seen', nodeId: this.nodeId, atMs: this.clock.wallMs() });
@@ -403,6 +424,8 @@ export class Daemon {
   private async doClose(): Promise<void> {
     const cfg = this.config;
     this.calls.startDraining();
+    // no campaign call starts from now on; those in flight end with the drain
+    const campaignsClosed = this.campaigns.close();
     this.log.info({ calls: this.calls.size, drainTimeoutMs: cfg.calls.drainTimeoutMs }, 'draining');
     if (!(await this.calls.waitIdle(cfg.calls.drainTimeoutMs))) {
       for (const sup of [...this.supervisors.values()]) void sup.end('shutdown', 'SYSTEM_SHUTDOWN');
@@ -418,6 +441,7 @@ export class Daemon {
     this.control.close();
     await this.recordFile?.flush();
     this.stopHeartbeat?.();
+    await campaignsClosed;
     await Promise.all(this.finishing);
     await this.recordings.close();
     if (this.store) {
@@ -443,6 +467,7 @@ export class Daemon {
       hangupSip: (callId, cause) => { this.sip?.hangup(callId, cause); },
       killChannel: (fsUuid, cause) => { void this.control.uuidKill(fsUuid, cause); },
       socketWaitMs: this.config.freeswitch.outboundSocket.handshakeTimeoutMs,
+      botRequest: (call, r) => { if (r.kind === 'dnc') void this.campaigns.botDnc(call.callId, call.init.tenant, call.init.direction === 'outbound' ? call.init.to : call.init.from); },
     };
   }
 
@@ -572,13 +597,70 @@ export class Daemon {
     const from = str('from');
     const adm = this.admit({ callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params, ...(typeof b.record === 'boolean' ? { record: b.record } : {}) });
     if (!adm.ok) return { status: adm.code.startsWith('TENANT_') ? 429 : 503, body: { error: { code: adm.code } } };
-    const r: DialResult = await this.sip!.dial({ callId, to: to!, from, trunk: trunk!, timeoutSec });
-    adm.supervisor.dialSettled(r.result === 'answered'
-      ? { ok: true, fsUuid: r.fsUuid }
-      : { ok: false, endedBy: r.result === 'failed' ? 'fsbridge' : 'callee', cause: r.cause, sipStatus: r.sipStatus, result: r.result, errorCode: r.code });
+    const r = await this.dialAdmitted(adm.supervisor, { callId, to: to!, from, trunk: trunk!, timeoutSec });
     const out: Record<string, unknown> = { callId, result: r.result };
     if (r.result !== 'answered') Object.assign(out, { sipStatus: r.sipStatus, cause: r.cause, ...(r.code ? { code: r.code } : {}) });
     return { status: 200, body: out };
+  }
+
+  /**
+   * Why a campaign call may not start now, or null: drachtio or FreeSWITCH not connected,
+   * draining, or the node, the tenant (live calls, today's calls) or the trunk (its outbound
+   * slots, a dial waiting for one) would be left with fewer than `reserveSlots` free slots.
+   */
+  private campaignBlocked(c: { tenant: string; trunk: string; reserveSlots: number }): string | null {
+    if (!this.sip?.connected || !this.control.connected) return 'not connected';
+    if (this.calls.isDraining) return 'draining';
+    if (this.calls.size + 1 + c.reserveSlots > this.config.calls.maxConcurrent) return 'node full';
+    const limits = this.access.tenant(c.tenant);
+    const load = this.calls.tenantLoad(c.tenant);
+    if (limits?.maxConcurrentCalls != null && load.live + 1 + c.reserveSlots > limits.maxConcurrentCalls) return 'tenant full';
+    if (limits?.callsPerDay != null && load.today >= limits.callsPerDay) return 'tenant daily cap';
+    const trunk = this.config.trunks.find((t) => t.name === c.trunk);
+    const used = this.sip.trunkLoad(c.trunk);
+    if (!trunk || used.waiting > 0 || used.inUse + 1 + c.reserveSlots > trunk.outbound.maxConcurrent) return 'trunk full';
+    return null;
+  }
+
+  /** Dials an admitted outbound call through its trunk and tells its supervisor how the far end answered. */
+  private async dialAdmitted(sup: CallSupervisor, req: DialRequest): Promise<DialResult> {
+    const r = await this.sip!.dial(req);
+    sup.dialSettled(r.result === 'answered'
+      ? { ok: true, fsUuid: r.fsUuid }
+      : { ok: false, endedBy: r.result === 'failed' ? 'fsbridge' : 'callee', cause: r.cause, sipStatus: r.sipStatus, result: r.result, errorCode: r.code });
+    return r;
+  }
+
+  /** Places one campaign call and resolves with its record's facts once it ended. Never rejects. */
+  private async placeCampaignCall(d: CampaignDial): Promise<OutcomeFacts> {
+    const adm = this.admit({
+      callId: d.callId, fsUuid: '', direction: 'outbound', bot: d.bot, from: d.from ?? '', to: d.to, params: d.params, tenant: d.tenant,
+      ...(d.offlinePrompt ? { offlinePrompt: d.offlinePrompt } : {}),
+    });
+    if (!adm.ok) return { result: 'failed', answeredAt: null, connectedAt: null, errorCode: adm.code };
+    const ended = new Promise<CallRecord>((r) => adm.supervisor.call.once('ended', r));
+    await this.dialAdmitted(adm.supervisor, { callId: d.callId, to: d.to, from: d.from, trunk: d.trunk, timeoutSec: d.timeoutSec });
+    const rec = await ended;
+    return { result: rec.result ?? null, sipStatus: rec.sipStatus ?? null, answeredAt: rec.answeredAt, connectedAt: rec.connectedAt, cause: rec.cause, errorCode: rec.errorCode ?? null };
+  }
+
+  /** A campaign's event targets: its tenant's and its bot's statusCallbacks that list `campaign`. */
+  private campaignHookTargets(tenant: string, bot: string): { url: string; secret: string }[] {
+    const cfg = this.config;
+    const t = Object.prototype.hasOwnProperty.call(cfg.tenants, tenant) ? cfg.tenants[tenant].statusCallback : undefined;
+    const b = Object.prototype.hasOwnProperty.call(cfg.bots, bot) ? cfg.bots[bot].statusCallback : undefined;
+    return [t, b].filter((c): c is NonNullable<typeof c> => c !== undefined && c.events.includes('campaign')).map((c) => ({ url: c.url, secret: c.secret }));
+  }
+
+  /**
+   * A call's tenant and far-end number (outbound: the callee), live or from the store. A live call
+   * is also found by the CallSid / call_sid its Twilio or Exotel bot was given.
+   */
+  private async callParty(callId: string): Promise<{ callId: string; tenant: string; number: string } | undefined> {
+    const live = this.calls.get(callId) ?? this.calls.list().find((c) => twilioCallSid(c.callId) === callId || exotelCallSid(c.callId) === callId);
+    if (live) return { callId: live.callId, tenant: live.init.tenant, number: live.init.direction === 'outbound' ? live.init.to : live.init.from };
+    const row = await this.openStore().getCall(callId);
+    return row && { callId, tenant: row.tenant, number: row.direction === 'outbound' ? row.to_number : row.from_number };
   }
 
   /**
@@ -608,7 +690,9 @@ export class Daemon {
         callId: call.callId, fsUuid: call.fsUuid, from: call.init.from, to: call.init.to,
         direction: call.init.direction, params: { ...call.init.params }, accountSid: this.accountSid,
       },
-      botName, bot: cfg.bots[botName],
+      botName,
+      // a campaign call whose bot cannot be reached plays the campaign's prompt, then ends
+      bot: call.init.offlinePrompt ? { ...cfg.bots[botName], onDisconnect: 'fallback', fallbackAudio: call.init.offlinePrompt } : cfg.bots[botName],
       fsSampleRateHz: cfg.freeswitch.sampleRate, playback: cfg.freeswitch.playback,
       segmentMs: cfg.media.segmentMs, playoutBufferMs: cfg.media.playoutBufferMs,
       pipeDir: cfg.media.pipeDir, pipeLeadMs: cfg.media.pipeLeadMs,

@@ -10,6 +10,7 @@ import { SIP_ERRORS } from './sip/error-codes.js';
 import { STORE_ERRORS } from './store/error-codes.js';
 import { RECORDING_ERRORS } from './recordings/error-codes.js';
 import { WEBHOOK_ERRORS } from './webhooks/error-codes.js';
+import { CAMPAIGN_ERRORS } from './campaigns/error-codes.js';
 
 /**
  * Every error code the daemon reports, by area. docs/errors.md is generated from this
@@ -25,6 +26,7 @@ export const ERROR_CATALOG: { area: string; table: ErrorTable }[] = [
   { area: 'Store (call records database)', table: STORE_ERRORS },
   { area: 'Status callbacks (webhooks)', table: WEBHOOK_ERRORS },
   { area: 'Recordings', table: RECORDING_ERRORS },
+  { area: 'Campaigns', table: CAMPAIGN_ERRORS },
   { area: 'HTTP API', table: API_ERRORS },
   { area: 'Daemon process', table: PROCESS_ERRORS },
 ];

@@ -144,6 +144,11 @@ export class SipSignalling {
     return (this.inbound?.hangup(callId, causeName) ?? false) || (this.dialer?.hangup(callId, causeName) ?? false);
   }
 
+  /** A trunk's outbound slots in use and dials waiting for one. */
+  trunkLoad(trunk: string): { inUse: number; waiting: number } {
+    return this.dialer?.trunkLoad(trunk) ?? { inUse: 0, waiting: 0 };
+  }
+
   /** What the SIP side holds now (for /metrics): every count is 0 once its calls ended. */
   load(): { inboundPending: number; inboundCalls: number; outboundDials: number; outboundCalls: number; trunkSlots: number } {
     let trunkSlots = 0;

@@ -11,11 +11,13 @@ import { metricsOfTenant } from '../observability/tenant-metrics.js';
 import type { RecordingRead } from '../recordings/recordings.js';
 import { accessRoute, tokenOnlyAccess, type AccessRoutesBackend, type ApiAccess } from './access-routes.js';
 import { can, tenantScope, type Action } from '../tenants/roles.js';
+import { campaignRoute, type CampaignRoutesBackend } from './campaign-routes.js';
 
 const RECORDING_PATH = /^\/v1\/calls\/([^/]+)\/recording$/;
 
 /** The /v1 collections and the verbs below an id: what an audited path keeps of itself. */
-const AUDIT_WORDS = new Set(['calls', 'keys', 'subjects', 'tenants', 'audit', 'metrics', 'trunks', 'hangup', 'recording']);
+const AUDIT_WORDS = new Set(['calls', 'keys', 'subjects', 'tenants', 'audit', 'metrics', 'trunks', 'hangup', 'recording',
+  'campaigns', 'pause', 'resume', 'cancel', 'contacts', 'export', 'dnc']);
 
 /**
  * A /v1 path as the audit log writes it: known words kept, anything else (ids, a phone number,
@@ -79,6 +81,8 @@ export interface ApiServerOptions {
   access?: ApiAccess;
   /** Tenants, keys, audit log routes. */
   accessBackend?: AccessRoutesBackend;
+  /** Campaigns and do-not-call lists. */
+  campaigns?: CampaignRoutesBackend;
   logger: Logger;
   metrics: MetricsRegistry;
   /** Tests shorten these; the daemon uses the defaults. */
@@ -92,8 +96,10 @@ export interface ApiServerOptions {
  * Every GET route answers HEAD too. Client faults are 4xx answers with a code from
  * `error-codes.ts`, a `fsbridge_errors_total` count and a debug line, never an error-level log:
  * a target that is not RFC 3986 is 400 API_BAD_TARGET before authentication; path segments are
- * percent-decoded only after it (else 400 API_BAD_ESCAPE); a body over 64 KiB is 413 and the
- * connection closed unread; a slow client gets 408 (see `API_*_TIMEOUT_MS`).
+ * percent-decoded only after it (else 400 API_BAD_ESCAPE); a body over 64 KiB (32 MiB for
+ * `POST /v1/campaigns` and `/v1/dnc`: contact lists) is 413 and the connection closed unread; a
+ * slow client gets 408 (see `API_*_TIMEOUT_MS`: the whole body must arrive within the request
+ * timeout).
  */
 export class ApiServer {
   private server: Server | null = null;
@@ -220,7 +226,7 @@ export class ApiServer {
       // what the request changed (or which recording was read), and how it was answered (after
       // the answer is known); ids replaced by {id}; a subject's number is never written (not even as the target)
       const action = `${method} ${auditPath(path)}`;
-      const target = /^\/v1\/(?:calls|keys)\/([^/]+)/.exec(path)?.[1] ?? null;
+      const target = /^\/v1\/(?:calls|keys|campaigns)\/([^/]+)/.exec(path)?.[1] ?? null;
       // on close, not finish: a client that leaves before the answer is audited too (499, the
       // change may still have been made)
       res.once('close', () => access.audit(p, action, target && decodePathSegment(target), res.headersSent ? res.statusCode : 499));
@@ -285,6 +291,18 @@ export class ApiServer {
       if (r.status >= 400) this.opts.metrics.error(String((r.body.error as { code?: string } | undefined)?.code ?? 'API_BAD_REQUEST'));
       return sendJson(res, r.status, r.body);
     }
+    if (this.opts.campaigns) {
+      let handled: boolean;
+      try {
+        handled = await campaignRoute(method, path, query, p, res, this.opts.campaigns,
+          async (limit) => this.jsonBody(req, res, limit), fail, decodePathSegment);
+      } catch (err) {
+        if (res.headersSent) { res.destroy(); return; }
+        this.opts.logger.warn({ err }, 'store request of the API failed');
+        return fail(503, 'API_STORE_UNAVAILABLE', 'the store is not reachable');
+      }
+      if (handled) return;
+    }
     if (this.opts.accessBackend) {
       let handled: boolean;
       try {
@@ -306,8 +324,8 @@ export class ApiServer {
   }
 
   /** A JSON object body, or null when the request was answered (too large, not JSON, aborted). */
-  private async jsonBody(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown> | null> {
-    const read = await readBody(req);
+  private async jsonBody(req: IncomingMessage, res: ServerResponse, limitBytes?: number): Promise<Record<string, unknown> | null> {
+    const read = await readBody(req, limitBytes);
     if (read.kind === 'aborted') { this.aborted(req); return null; }
     if (read.kind === 'too-large') { this.fail(req, res, 413, 'API_BODY_TOO_LARGE', 'body too large'); return null; }
     let body: unknown;

@@ -35,6 +35,8 @@ export type BotCommand =
   | { kind: 'hangup'; reason?: string }
   /** Transfer the caller to `target` (native protocol only). */
   | { kind: 'transfer'; target: string }
+  /** Put the far end's number on the tenant's do-not-call list (native protocol only). */
+  | { kind: 'dnc' }
   /** A well-formed message fsbridge does not act on; `code` is a BOT_* code. */
   | { kind: 'ignored'; code: string }
   /** A malformed message, dropped; `code` is a BOT_* code, `detail` names the field. */

@@ -153,7 +153,7 @@ export function isCommand(x: unknown): x is BotCommand {
 
 /**
  * The bot → fsbridge control messages that Twilio Media Streams and Exotel share: `mark` and
- * `clear` act; `dtmf`, `hangup` and `transfer` (native-only) are ignored with
+ * `clear` act; `dtmf`, `hangup`, `transfer` and `dnc` (native-only) are ignored with
  * BOT_UNSUPPORTED_EVENT; anything else is BOT_UNKNOWN_EVENT. `media` is each adapter's own.
  */
 export function carrierControl(event: string, msg: Record<string, unknown>): BotCommand[] {
@@ -167,6 +167,7 @@ export function carrierControl(event: string, msg: Record<string, unknown>): Bot
     case 'dtmf':
     case 'hangup':
     case 'transfer':
+    case 'dnc':
       return [botIgnored('BOT_UNSUPPORTED_EVENT')];
     default:
       return [botIgnored('BOT_UNKNOWN_EVENT')];

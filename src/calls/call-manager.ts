@@ -127,6 +127,11 @@ export class CallManager extends TypedEmitter<{ call: [Call] }> {
     return { ...offer, tenant: offer.tenant ?? this.opts.tenantOf?.(offer.bot) ?? 'default' };
   }
 
+  /** A tenant's live calls and today's calls (what its limits are checked against). */
+  tenantLoad(tenant: string): { live: number; today: number } {
+    return { live: this.liveByTenant.get(tenant) ?? 0, today: this.today().get(tenant) ?? 0 };
+  }
+
   get(callId: string): Call | undefined { return this.byId.get(callId); }
   list(): Call[] { return [...this.byId.values()]; }
   get size(): number { return this.byId.size; }

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import type { FsEvent } from '../esl/events.js';
 import type { AdmissionRefusal, CallManager } from './call-manager.js';
 import type { Call, CallOffer } from './call.js';
-import type { BotLeg, BotLegEnd, ChannelPort } from './ports.js';
+import type { BotLeg, BotLegEnd, BotRequest, ChannelPort } from './ports.js';
 import type { EndedBy } from './call-record.js';
 import { causeFromName, type HangupCause } from './hangup-causes.js';
 
@@ -28,6 +28,8 @@ export interface SupervisorDeps {
   killChannel(fsUuid: string, causeName: string): void;
   /** How long an answered outbound call may take to reach the outbound socket. */
   socketWaitMs: number;
+  /** The bot asked something of its call (e.g. `dnc`). */
+  botRequest?(call: Call, r: BotRequest): void;
 }
 
 /** How the far end of an outbound call answered (the SIP dial's outcome). */
@@ -189,6 +191,7 @@ export class CallSupervisor {
     if (!leg) return;
     this.leg = leg;
     leg.onEnded((why) => this.botEnded(why));
+    leg.onRequest?.((r) => this.deps.botRequest?.(call, r));
     try {
       await leg.start();
     } catch (err) {

@@ -12,6 +12,8 @@ export interface CallInit extends CallIdentity {
   record?: boolean;
   /** A trunk call: the routes[] entry (index) that routed it. */
   route?: number;
+  /** A campaign call: played to the callee, then the call ends, when the bot cannot be reached. */
+  offlinePrompt?: string;
 }
 
 /** What admits a call: its tenant is filled in from its bot when not given. */

@@ -20,7 +20,7 @@ import { LogLimiter, SUPPRESSED } from '../observability/log-limiter.js';
 import type { BotAdapter, BotCommand, CallInfo } from '../bots/adapter.js';
 import type { BotConfig } from '../config/schema.js';
 import type { DeepReadonly, PlaybackMode } from '../config/schema.js';
-import type { BotLegEnd } from './ports.js';
+import type { BotLegEnd, BotRequest } from './ports.js';
 import type { SupervisedLeg } from './call-supervisor.js';
 import { transferAllowed } from './transfer-policy.js';
 import { PipeOutput, type PipeFile } from './pipe-output.js';
@@ -116,6 +116,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
   /** Bumped by every break: broadcasts queued before it are dropped, not sent after it. */
   private playGeneration = 0;
   private endedCb: EndedCb | null = null;
+  private requestCb: ((r: BotRequest) => void) | null = null;
   private endedFired = false;
   private stopped = false;
   private reconnects = 0;
@@ -182,6 +183,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
   }
 
   onEnded(cb: EndedCb): void { this.endedCb = cb; }
+  onRequest(cb: (r: BotRequest) => void): void { this.requestCb = cb; }
 
   /**
    * Starts the audio stream and connects the bot; resolves when the bot is connected, or at once
@@ -498,6 +500,10 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
           return;
         }
         this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'bot', transferTarget: c.target });
+        return;
+      case 'dnc':
+        this.log.info('the bot asked to put the far end on the do-not-call list');
+        this.requestCb?.({ kind: 'dnc' });
         return;
       case 'ignored':
       case 'error':

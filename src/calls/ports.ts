@@ -57,7 +57,12 @@ export interface BotLeg {
   stop(opts?: { detachStream?: boolean; breakPlayback?: boolean }): Promise<void>;
   dtmf(digit: string): void;
   onEnded(cb: (why: BotLegEnd) => void): void;
+  /** What the bot asked of fsbridge during the call, beyond the media (e.g. `dnc`). */
+  onRequest?(cb: (r: BotRequest) => void): void;
 }
+
+/** A request of the bot about its call: `dnc` puts the far end's number on the do-not-call list. */
+export interface BotRequest { kind: 'dnc' }
 
 /** Why the bot side ended the call; `transferTarget`: the bot asked to transfer the caller there. */
 export interface BotLegEnd { cause: string; endedBy: 'bot' | 'fsbridge'; errorCode?: string; transferTarget?: string }

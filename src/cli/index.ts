@@ -22,6 +22,15 @@ commands:
   keys revoke --config FILE ID      API keys in the store (a new key is printed once)
   subjects erase --config FILE [--tenant NAME] NUMBER
                                     erase every record of a phone number (through the running daemon)
+  campaign create --config FILE --spec SPEC.json [--contacts FILE.csv|FILE.json] [--paused]
+  campaign status --config FILE [ID]
+  campaign pause|resume|cancel --config FILE ID
+  campaign export --config FILE ID [--out FILE]
+                                    outbound campaigns (through the running daemon)
+  dnc add --config FILE [--tenant T] [--default-country CC] NUMBER... | --file F.csv
+  dnc remove --config FILE [--tenant T] NUMBER
+  dnc list --config FILE [--tenant T] [--out FILE]
+                                    do-not-call lists, as CSV (--tenant *: the global list)
 `;
 
 /** Dispatches a command line; resolves the process exit code. */
@@ -42,6 +51,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     case 'demo': return (await import('./simulate.js')).demoCommand(args, io);
     case 'keys': return (await import('./keys.js')).keysCommand(args, io);
     case 'subjects': return (await import('./subjects.js')).subjectsCommand(args, io);
+    case 'campaign': return (await import('./campaign.js')).campaignCommand(args, io);
+    case 'dnc': return (await import('./dnc.js')).dncCommand(args, io);
     case undefined:
     case 'help':
       io.out(USAGE);

@@ -102,7 +102,7 @@ export interface BotConfig {
 /** Status callbacks (Twilio's call progress events). */
 export interface StatusCallbackConfig {
   url: string;
-  events: ('initiated' | 'ringing' | 'answered' | 'completed')[];
+  events: ('initiated' | 'ringing' | 'answered' | 'completed' | 'campaign')[];
   format: 'twilio' | 'json';
   /** Secret (resolved value): the signature's key. */
   secret: string;
@@ -116,6 +116,8 @@ export interface TenantConfig {
   statusCallback?: StatusCallbackConfig;
   /** Days the tenant's recordings are kept (absent: recordings.retentionDays). */
   recordingRetentionDays?: number;
+  /** Most campaign attempts to one number per UTC day, across the tenant's campaigns (absent: no cap). */
+  callsPerNumberPerDay?: number;
 }
 
 export interface RouteConfig {
@@ -238,9 +240,9 @@ const statusCallback = (whose: string): ObjectNode => ({
   fields: {
     url: { kind: 'string', format: 'httpUrl', required: true, doc: 'http:// or https:// URL that receives the POSTs.' },
     events: {
-      kind: 'list', maxItems: 4, default: ['initiated', 'ringing', 'answered', 'completed'],
-      item: { kind: 'enum', values: ['initiated', 'ringing', 'answered', 'completed'], doc: 'An event.' },
-      doc: 'Events sent (Twilio\'s StatusCallbackEvent names; ringing: outbound dials only).',
+      kind: 'list', maxItems: 5, default: ['initiated', 'ringing', 'answered', 'completed'],
+      item: { kind: 'enum', values: ['initiated', 'ringing', 'answered', 'completed', 'campaign'], doc: 'An event.' },
+      doc: 'Events sent (Twilio\'s StatusCallbackEvent names; ringing: outbound dials only; campaign: the lifecycle of the tenant\'s (or bot\'s) campaigns and each contact\'s final state, always as JSON).',
     },
     format: { kind: 'enum', values: ['twilio', 'json'], default: 'twilio', doc: 'twilio: form fields signed with X-Twilio-Signature; json: a JSON body signed with X-Fsbridge-Signature (HMAC-SHA256).' },
     secret: { kind: 'secret', required: true, doc: 'The signature\'s key: for twilio, the auth token your handler validates with.' },
@@ -357,6 +359,7 @@ export const CONFIG_SCHEMA: ObjectNode = {
           callsPerDay: { kind: 'integer', min: 1, max: 10_000_000, unit: 'calls', doc: 'Most calls offered per UTC day; more are refused (SIP 486, HTTP 429, TENANT_DAILY_LIMIT).' },
           statusCallback: statusCallback('the tenant\'s'),
           recordingRetentionDays: { kind: 'integer', min: 0, max: 36_500, unit: 'days', doc: 'Days the tenant\'s recordings are kept before the purge removes them (0: until erased); absent: recordings.retentionDays.' },
+          callsPerNumberPerDay: { kind: 'integer', min: 1, max: 100, unit: 'calls', doc: 'Most campaign attempts to one callee number per UTC day, across all the tenant\'s campaigns (a campaign\'s caps.perNumberPerDay can only lower it); absent: no cap.' },
         },
       },
     },

@@ -4,7 +4,7 @@
  * the calls given to it: their mod_audio_stream websocket (on the worker's own port), bot
  * connection, codec and playback. The ESL commands a leg needs are asked of the main thread.
  */
-import type { BotLegEnd } from '../calls/ports.js';
+import type { BotLegEnd, BotRequest } from '../calls/ports.js';
 import type { MediaLegSpec, StreamControl } from '../calls/media-leg.js';
 import type { FsEvent } from '../esl/events.js';
 import type { MetricSnapshot } from '../observability/metric-snapshot.js';
@@ -43,6 +43,7 @@ export type FromWorker =
   | { t: 'start-failed'; id: string; code: string; message: string }
   | { t: 'stopped'; id: string }
   | { t: 'ended'; id: string; why: BotLegEnd }
+  | { t: 'request'; id: string; r: BotRequest }
   | { t: 'esl'; rpc: number; method: EslMethod; args: unknown[] }
   | { t: 'metrics'; req: number; snapshot: MetricSnapshot[] }
   | { t: 'log'; line: string };

@@ -185,6 +185,7 @@ export class MediaWorkerPool {
       case 'started': slot.legs.get(m.id)?.started(); return;
       case 'start-failed': slot.legs.get(m.id)?.startFailed(m.code, m.message); return;
       case 'ended': slot.legs.get(m.id)?.ended(m.why); return;
+      case 'request': slot.legs.get(m.id)?.request(m.r); return;
       case 'stopped': {
         const leg = slot.legs.get(m.id);
         slot.legs.delete(m.id);

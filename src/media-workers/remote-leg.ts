@@ -4,7 +4,7 @@
  * die: then the leg ends the call (MEDIA_WORKER_FAILED) and every promise it gave settles.
  */
 import type { FsEvent } from '../esl/events.js';
-import type { BotLegEnd } from '../calls/ports.js';
+import type { BotLegEnd, BotRequest } from '../calls/ports.js';
 import type { SupervisedLeg } from '../calls/call-supervisor.js';
 import type { MediaLegSpec } from '../calls/media-leg.js';
 import { FsbridgeError } from '../errors.js';
@@ -14,6 +14,7 @@ type Settle = { resolve: () => void; reject: (e: Error) => void };
 
 export class RemoteMediaLeg implements SupervisedLeg {
   private endedCb: ((why: BotLegEnd) => void) | null = null;
+  private requestCb: ((r: BotRequest) => void) | null = null;
   private endedFired = false;
   private starting: Settle | null = null;
   private stopping: Promise<void> | null = null;
@@ -29,6 +30,7 @@ export class RemoteMediaLeg implements SupervisedLeg {
   ) {}
 
   onEnded(cb: (why: BotLegEnd) => void): void { this.endedCb = cb; }
+  onRequest(cb: (r: BotRequest) => void): void { this.requestCb = cb; }
 
   start(): Promise<void> {
     if (this.gone) return Promise.reject(new FsbridgeError('MEDIA_WORKER_FAILED', 'no media worker is running'));
@@ -75,6 +77,10 @@ export class RemoteMediaLeg implements SupervisedLeg {
     if (this.endedFired) return;
     this.endedFired = true;
     this.endedCb?.(why);
+  }
+
+  request(r: BotRequest): void {
+    if (!this.endedFired) this.requestCb?.(r);
   }
 
   /** Its worker died: the call ends (unless it already did), and nothing waits for the worker. */

@@ -78,6 +78,7 @@ export class WorkerHost {
     });
     this.legs.set(id, leg);
     leg.onEnded((why) => this.o.post({ t: 'ended', id, why }));
+    leg.onRequest((r) => this.o.post({ t: 'request', id, r }));
     leg.start().then(
       () => this.o.post({ t: 'started', id }),
       (err: unknown) => {

@@ -1,5 +1,5 @@
 import type { FsEvent } from '../esl/events.js';
-import type { BotLegEnd } from '../calls/ports.js';
+import type { BotLegEnd, BotRequest } from '../calls/ports.js';
 import type { SupervisedLeg } from '../calls/call-supervisor.js';
 
 /**
@@ -20,5 +20,6 @@ export class RecordedLeg implements SupervisedLeg {
 
   dtmf(digit: string): void { this.leg.dtmf(digit); }
   onEnded(cb: (why: BotLegEnd) => void): void { this.leg.onEnded(cb); }
+  onRequest(cb: (r: BotRequest) => void): void { this.leg.onRequest?.(cb); }
   onFsEvent(ev: FsEvent): void { this.leg.onFsEvent?.(ev); }
 }

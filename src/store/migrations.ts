@@ -130,4 +130,61 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.createIndex('recordings_age').on('recordings').columns(['node_id', 'tenant', 'started_at']).execute();
     },
   },
+  '0005-campaigns': {
+    async up(db: AnyDb) {
+      await db.schema.createTable('campaigns')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('contacts_total', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('campaigns_tenant').on('campaigns').columns(['tenant', 'created_at']).execute();
+      await db.schema.createTable('campaign_contacts')
+        .addColumn('campaign_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('number', 'text', (c) => c.notNull())
+        .addColumn('time_zone', 'text')
+        .addColumn('vars', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('due_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('campaign_contacts_pk', ['campaign_id', 'seq'])
+        .execute();
+      // the dialer's hopper: a campaign's due contacts, oldest first (never a scan of the list)
+      await db.schema.createIndex('campaign_contacts_due').on('campaign_contacts').columns(['campaign_id', 'state', 'due_at', 'seq']).execute();
+      await db.schema.createTable('campaign_attempts')
+        .addColumn('call_id', 'text', (c) => c.primaryKey())
+        .addColumn('campaign_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('tenant', 'text', (c) => c.notNull())
+        .addColumn('number', 'text', (c) => c.notNull())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text')
+        .addColumn('sip_status', 'integer')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('campaign_attempts_contact').on('campaign_attempts').columns(['campaign_id', 'seq', 'attempt']).execute();
+      // per-number daily caps and crash recovery
+      await db.schema.createIndex('campaign_attempts_number').on('campaign_attempts').columns(['tenant', 'number', 'started_at']).execute();
+      await db.schema.createIndex('campaign_attempts_open').on('campaign_attempts').columns(['state', 'node_id']).execute();
+      await db.schema.createIndex('campaign_attempts_started').on('campaign_attempts').columns(['campaign_id', 'started_at']).execute();
+      await db.schema.createTable('dnc')
+        .addColumn('tenant', 'text', (c) => c.notNull())
+        .addColumn('number', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('added_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dnc_pk', ['tenant', 'number'])
+        .execute();
+      await db.schema.createIndex('dnc_number').on('dnc').column('number').execute();
+    },
+  },
 };

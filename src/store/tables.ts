@@ -126,6 +126,71 @@ export interface RecordingsTable {
   bytes: number | null;
 }
 
+/** An outbound campaign: its spec (bot, trunk, windows, pacing, retries, caps) as JSON. */
+export interface CampaignsTable {
+  id: string;
+  tenant: string;
+  name: string;
+  /** `running`, `paused`, `cancelled`, `completed`. */
+  state: string;
+  /** JSON of the CampaignSpec (campaigns/campaign-spec.ts). */
+  spec: string;
+  contacts_total: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One person a campaign calls; `seq` is its place in the list (0-based). */
+export interface CampaignContactsTable {
+  campaign_id: string;
+  seq: number;
+  /** E.164, or the number as given when it is not a valid one (state `invalid`). */
+  number: string;
+  /** The contact's IANA zone (given, or from its number); null: the campaign's. */
+  time_zone: string | null;
+  /** JSON object of strings: the custom parameters the bot receives. */
+  vars: string | null;
+  /** `pending`, `dialling`, or final: `completed`, `dnc`, `invalid`, `exhausted`, `expired`, `cancelled`. */
+  state: string;
+  /** The last attempt's outcome (or why it is final). */
+  outcome: string | null;
+  /** Attempts placed so far. */
+  attempts: number;
+  /** When it may be dialled next (pending). */
+  due_at: number;
+  updated_at: number;
+}
+
+/**
+ * One attempt to call a contact: stored before the INVITE is sent (state `dialling`), completed
+ * with its outcome; its id is the call's id.
+ */
+export interface CampaignAttemptsTable {
+  call_id: string;
+  campaign_id: string;
+  seq: number;
+  /** 1 for the first attempt. */
+  attempt: number;
+  tenant: string;
+  number: string;
+  node_id: string;
+  state: 'dialling' | 'done';
+  outcome: string | null;
+  sip_status: number | null;
+  started_at: number;
+  ended_at: number | null;
+}
+
+/** A number not to be called: of one tenant, or of every tenant (`*`). */
+export interface DncTable {
+  tenant: string;
+  /** E.164. */
+  number: string;
+  /** `api` (/v1/dnc), `call:<id>` (POST /v1/calls/{id}/dnc) or `bot:<id>` (the call's bot asked). */
+  source: string;
+  added_at: number;
+}
+
 export interface StoreTables {
   calls: CallsTable;
   nodes: NodesTable;
@@ -135,4 +200,8 @@ export interface StoreTables {
   webhook_outbox: WebhookOutboxTable;
   recording_keys: RecordingKeysTable;
   recordings: RecordingsTable;
+  campaigns: CampaignsTable;
+  campaign_contacts: CampaignContactsTable;
+  campaign_attempts: CampaignAttemptsTable;
+  dnc: DncTable;
 }

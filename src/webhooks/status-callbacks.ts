@@ -8,7 +8,7 @@ import { statusRequest, type StatusEvent } from './status-payload.js';
 /** Where one call's status callbacks go (a bot's or a tenant's `statusCallback`). */
 export interface CallbackTarget {
   url: string;
-  events: readonly StatusEvent[];
+  events: readonly (StatusEvent | 'campaign')[];
   format: 'twilio' | 'json';
   secret: string;
 }

@@ -10,35 +10,19 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runSipp, freeUdpPort, sippSkipReason, waitUdpBound } from './sipp-runner.js';
-import { startTwin } from '../integration/sip/srf-helpers.js';
-import { loadConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { Daemon } from '../../src/daemon.js';
-import { FreeswitchTwin } from '../../src/sim/freeswitch/index.js';
 import { startEchoBot } from '../../src/bots/sample/echo-bot.js';
 import type { CallRecord } from '../../src/calls/call-record.js';
 import type { Call } from '../../src/calls/call.js';
-import { ROOT } from '../helpers/process.js';
 import { until } from '../helpers/harness.js';
+import { startTwinDaemon } from '../helpers/twin-daemon.js';
 
 const DID = '15551234';
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
 
 async function setup(t: Test, trunkPort: number, botOpts: Parameters<typeof startEchoBot>[0], extraYaml = '', routeYaml = '') {
-  const dir = mkdtempSync(join(tmpdir(), 'fsbridge-sip-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const bot = await startEchoBot(botOpts);
   t.teardown(() => bot.close());
-  const drachtio = await startTwin();
-  t.teardown(() => drachtio.close());
-  const fs = new FreeswitchTwin({ port: 0, dialplanDir: `${ROOT}dialplans`, logger: silentLogger(), tempDir: join(dir, 'fs'), sip: { host: '127.0.0.1', port: 0 } });
-  await fs.start();
-  t.teardown(() => fs.close());
-  const text = `
-freeswitch: { esl: { port: ${fs.port}, password: ClueCon }, outboundSocket: { port: 0 } }
-media: { listen: "127.0.0.1:0" }
-api: { listen: "127.0.0.1:0", token: tok }
-drachtio: { host: 127.0.0.1, port: ${drachtio.adminPort}, secret: cymru, sipProfileUri: "sip:127.0.0.1:${fs.sipPort}" }
+  const h = await startTwinDaemon(t, (dir) => `
 trunks:
   - name: operator
     registrar: "sip:127.0.0.1:${trunkPort}"
@@ -49,18 +33,10 @@ bots:
 routes:
   - { did: "+${DID}", bot: echo${routeYaml} }
 calls: { recordFile: ${JSON.stringify(join(dir, 'calls.jsonl'))} }
-store: { url: ${JSON.stringify(`sqlite:${join(dir, 'fsbridge.db')}`)} }
-${extraYaml}`;
-  const loaded = loadConfig({ text, env: {} });
-  if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('\n'));
-  const daemon = new Daemon({ config: loaded.config, logger: silentLogger() });
-  t.teardown(() => daemon.close());
-  const ports = await daemon.start();
-  await daemon.ready;
-  await fs.api(`global_setvar fsbridge_outbound_socket=127.0.0.1:${ports.outboundSocket}`);
-  await until(() => daemon.metrics.gauge('fsbridge_drachtio_connected', '').get() === 1, 5000, 'drachtio link');
-  const records = () => (existsSync(join(dir, 'calls.jsonl')) ? readFileSync(join(dir, 'calls.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as CallRecord) : []);
-  return { bot, drachtio, fs, daemon, ports, records };
+${extraYaml}`);
+  const file = join(h.dir, 'calls.jsonl');
+  const records = () => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as CallRecord) : []);
+  return { bot, drachtio: h.drachtio, fs: h.fs, daemon: h.daemon, ports: h.ports, records };
 }
 
 const sippSkip = sippSkipReason();

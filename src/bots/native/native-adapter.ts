@@ -127,7 +127,7 @@ export class NativeAdapter implements BotAdapter {
     return JSON.stringify({ event: 'stop', reason });
   }
 
-  /** Binary = audio in the announced format; text = `mark`, `clear`, `dtmf`, `hangup`, `transfer`. */
+  /** Binary = audio in the announced format; text = `mark`, `clear`, `dtmf`, `hangup`, `transfer`, `dnc`. */
   receive(data: Buffer, isBinary: boolean): BotCommand[] {
     if (isBinary) return this.receiveAudio(data);
     const parsed = parseJsonMessage(data, this.maxMessageBytes);
@@ -153,6 +153,8 @@ export class NativeAdapter implements BotAdapter {
         const target = requiredString(msg, 'target', 256, TRANSFER_TARGET);
         return [typeof target === 'string' ? { kind: 'transfer', target } : target];
       }
+      case 'dnc':
+        return [{ kind: 'dnc' }];
       default:
         return [botIgnored('BOT_UNKNOWN_EVENT')];
     }

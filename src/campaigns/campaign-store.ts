@@ -1,0 +1,241 @@
+import type { Kysely } from 'kysely';
+import type { CallsTable, CampaignAttemptsTable, CampaignContactsTable, CampaignsTable, StoreTables } from '../store/tables.js';
+import type { ImportedContact } from './contact-import.js';
+
+/**
+ * Rows per INSERT, and INSERTs per transaction, when a campaign's contacts are stored: SQLite
+ * runs in the main thread, and one transaction of 500 rows holds it 6–8 ms (2,000: 25–34 ms).
+ */
+const INSERT_ROWS = 500;
+const INSERTS_PER_TX = 1;
+
+/** Most contacts one statement defers or expires (about 20 ms of SQLite's time). */
+export const ZONE_BATCH = 2000;
+
+/** The contact states that are not final. */
+export const OPEN_STATES = ['pending', 'dialling'] as const;
+/** Every contact state, final ones after the open ones. */
+export const CONTACT_STATES = ['pending', 'dialling', 'completed', 'dnc', 'invalid', 'exhausted', 'expired', 'cancelled'] as const;
+export type ContactState = typeof CONTACT_STATES[number];
+
+/** One contact the dialer may call now. */
+export type DueContact = Pick<CampaignContactsTable, 'seq' | 'number' | 'time_zone' | 'vars' | 'attempts'>;
+
+/** An attempt left `dialling` by an earlier run, with what the store knows of its call. */
+export interface OpenAttempt extends CampaignAttemptsTable {
+  call_state: string | null;
+  result: string | null;
+  call_sip_status: number | null;
+  answered_at: number | null;
+  connected_at: number | null;
+  cause: string | null;
+  error_code: string | null;
+}
+
+/**
+ * The campaigns' rows in the store: campaigns, their contacts (the dialer reads only the due ones,
+ * by index), attempts (stored before the INVITE), and the do-not-call lists. Every method may
+ * throw when the database is unreachable.
+ */
+export class CampaignStore {
+  constructor(private readonly db: () => Kysely<StoreTables>) {}
+
+  /**
+   * Stores a new campaign and its contacts: the campaign row first (state `importing` until its
+   * contacts are in), then the contacts in transactions of a few thousand rows, letting the
+   * event loop run between them.
+   */
+  async create(row: CampaignsTable, contacts: readonly ImportedContact[], startState: string): Promise<void> {
+    const db = this.db();
+    await db.insertInto('campaigns').values({ ...row, state: 'importing' }).execute();
+    const now = row.created_at;
+    for (let at = 0; at < contacts.length; at += INSERT_ROWS * INSERTS_PER_TX) {
+      await db.transaction().execute(async (trx) => {
+        for (let i = at; i < Math.min(contacts.length, at + INSERT_ROWS * INSERTS_PER_TX); i += INSERT_ROWS) {
+          const values = contacts.slice(i, i + INSERT_ROWS).map((c, j) => ({
+            campaign_id: row.id, seq: i + j, number: c.number, time_zone: c.timeZone, vars: c.vars ? JSON.stringify(c.vars) : null,
+            state: c.valid ? 'pending' : 'invalid', outcome: c.valid ? null : 'invalid-number', attempts: 0, due_at: now, updated_at: now,
+          }));
+          await trx.insertInto('campaign_contacts').values(values).execute();
+        }
+      });
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    await db.updateTable('campaigns').set({ state: startState }).where('id', '=', row.id).execute();
+  }
+
+  async get(id: string): Promise<CampaignsTable | undefined> {
+    return this.db().selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Campaigns of a tenant (null: all), newest first. */
+  async list(tenant: string | null): Promise<CampaignsTable[]> {
+    let q = this.db().selectFrom('campaigns').selectAll();
+    if (tenant !== null) q = q.where('tenant', '=', tenant);
+    return q.orderBy('created_at', 'desc').limit(1000).execute();
+  }
+
+  /** Campaigns in one of `states` (the dialer's, at start). */
+  async inStates(states: readonly string[]): Promise<CampaignsTable[]> {
+    return this.db().selectFrom('campaigns').selectAll().where('state', 'in', states as string[]).execute();
+  }
+
+  /** Moves a campaign from one of `from` to `to`; false when it was in none of them. */
+  async setState(id: string, from: readonly string[], to: string, nowMs: number): Promise<boolean> {
+    const r = await this.db().updateTable('campaigns').set({ state: to, updated_at: nowMs })
+      .where('id', '=', id).where('state', 'in', from as string[]).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Contacts per state. */
+  async counts(id: string): Promise<Record<string, number>> {
+    const rows = await this.db().selectFrom('campaign_contacts').select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('campaign_id', '=', id).groupBy('state').execute();
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  /** Contacts per state of several campaigns (one query). */
+  async countsOf(ids: readonly string[]): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>(ids.map((id) => [id, {}]));
+    if (ids.length === 0) return out;
+    const rows = await this.db().selectFrom('campaign_contacts').select(['campaign_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('campaign_id', 'in', ids as string[]).groupBy(['campaign_id', 'state']).execute();
+    for (const r of rows) out.get(r.campaign_id)![r.state] = Number(r.n);
+    return out;
+  }
+
+  /** Whether a campaign still has contacts to call (pending or being dialled). */
+  async hasOpenContacts(id: string): Promise<boolean> {
+    const r = await this.db().selectFrom('campaign_contacts').select('seq').where('campaign_id', '=', id)
+      .where('state', 'in', OPEN_STATES as unknown as string[]).limit(1).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /** The hopper's refill: up to `limit` pending contacts due at `nowMs`, oldest due first (by index). */
+  async due(id: string, nowMs: number, limit: number): Promise<DueContact[]> {
+    return this.db().selectFrom('campaign_contacts').select(['seq', 'number', 'time_zone', 'vars', 'attempts'])
+      .where('campaign_id', '=', id).where('state', '=', 'pending').where('due_at', '<=', nowMs)
+      .orderBy('due_at').orderBy('seq').limit(limit).execute();
+  }
+
+  /** A pending contact waits until `dueAt` (outside its window, or a cap reached). */
+  async defer(id: string, seq: number, dueAt: number, nowMs: number): Promise<void> {
+    await this.db().updateTable('campaign_contacts').set({ due_at: dueAt, updated_at: nowMs })
+      .where('campaign_id', '=', id).where('seq', '=', seq).where('state', '=', 'pending').execute();
+  }
+
+  /**
+   * Up to ZONE_BATCH pending contacts of a campaign due by `nowMs` whose own zone is `zone` (null:
+   * contacts without one, which take the campaign's) wait until `dueAt`: one statement for the
+   * contacts a closed window holds back. Returns how many.
+   */
+  async deferZone(id: string, zone: string | null, nowMs: number, dueAt: number): Promise<number> {
+    return this.updateZone(id, zone, nowMs, { due_at: dueAt, updated_at: nowMs });
+  }
+
+  /** As deferZone(), for contacts whose windows never open again: they end `expired`. Returns how many. */
+  async expireZone(id: string, zone: string | null, nowMs: number): Promise<number> {
+    return this.updateZone(id, zone, nowMs, { state: 'expired', outcome: 'window-closed', updated_at: nowMs });
+  }
+
+  private async updateZone(id: string, zone: string | null, nowMs: number, set: Partial<CampaignContactsTable>): Promise<number> {
+    const db = this.db();
+    // bounded, so that one statement holds SQLite (in this thread) for milliseconds, not seconds
+    const seqs = db.selectFrom('campaign_contacts').select('seq')
+      .where('campaign_id', '=', id).where('state', '=', 'pending').where('due_at', '<=', nowMs)
+      .where('time_zone', zone === null ? 'is' : '=', zone).limit(ZONE_BATCH);
+    const r = await db.updateTable('campaign_contacts').set(set).where('campaign_id', '=', id).where('seq', 'in', seqs).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** A pending contact ends without a call (DNC, window never open again, cancelled). */
+  async finalize(id: string, seq: number, state: ContactState, outcome: string, nowMs: number): Promise<void> {
+    await this.db().updateTable('campaign_contacts').set({ state, outcome, updated_at: nowMs })
+      .where('campaign_id', '=', id).where('seq', '=', seq).where('state', '=', 'pending').execute();
+  }
+
+  /** Every pending contact of a campaign ends as cancelled; returns how many. */
+  async cancelPending(id: string, nowMs: number): Promise<number> {
+    const r = await this.db().updateTable('campaign_contacts').set({ state: 'cancelled', outcome: 'cancelled', updated_at: nowMs })
+      .where('campaign_id', '=', id).where('state', '=', 'pending').executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /**
+   * Stores an attempt before its INVITE, in one transaction with its contact's move to
+   * `dialling`: only a contact still pending with `attempt - 1` attempts moves, so the same
+   * attempt can be begun once. false: the contact changed meanwhile (nothing stored).
+   */
+  async beginAttempt(a: CampaignAttemptsTable): Promise<boolean> {
+    return this.db().transaction().execute(async (trx) => {
+      const r = await trx.updateTable('campaign_contacts').set({ state: 'dialling', attempts: a.attempt, updated_at: a.started_at })
+        .where('campaign_id', '=', a.campaign_id).where('seq', '=', a.seq).where('state', '=', 'pending').where('attempts', '=', a.attempt - 1)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await trx.insertInto('campaign_attempts').values(a).execute();
+      return true;
+    });
+  }
+
+  /**
+   * Completes an attempt and moves its contact on (pending again at `dueAt`, or a final state),
+   * in one transaction; a no-op when the attempt is already done.
+   */
+  async finishAttempt(
+    callId: string, f: { outcome: string; sipStatus: number | null; endedAt: number },
+    next: { state: ContactState; dueAt?: number },
+  ): Promise<void> {
+    await this.db().transaction().execute(async (trx) => {
+      const a = await trx.selectFrom('campaign_attempts').select(['campaign_id', 'seq', 'attempt']).where('call_id', '=', callId).where('state', '=', 'dialling').executeTakeFirst();
+      if (!a) return;
+      await trx.updateTable('campaign_attempts').set({ state: 'done', outcome: f.outcome, sip_status: f.sipStatus, ended_at: f.endedAt })
+        .where('call_id', '=', callId).execute();
+      await trx.updateTable('campaign_contacts')
+        .set({ state: next.state, outcome: f.outcome, updated_at: f.endedAt, ...(next.dueAt !== undefined ? { due_at: next.dueAt } : {}) })
+        .where('campaign_id', '=', a.campaign_id).where('seq', '=', a.seq).where('state', '=', 'dialling').execute();
+    });
+  }
+
+  /** Attempts `nodeId` left dialling (it stopped before their outcome was stored), with their calls' rows. */
+  async openAttempts(nodeId: string): Promise<OpenAttempt[]> {
+    return this.db().selectFrom('campaign_attempts').leftJoin('calls', 'calls.call_id', 'campaign_attempts.call_id')
+      .selectAll('campaign_attempts')
+      .select(['calls.state as call_state', 'calls.result', 'calls.sip_status as call_sip_status', 'calls.answered_at', 'calls.connected_at', 'calls.cause', 'calls.error_code'])
+      .where('campaign_attempts.state', '=', 'dialling').where('campaign_attempts.node_id', '=', nodeId).execute() as Promise<OpenAttempt[]>;
+  }
+
+  /** Attempts to `number` by any campaign of `tenant` since `sinceMs` (per-number daily cap). */
+  async attemptsToNumber(tenant: string, number: string, sinceMs: number): Promise<number> {
+    const r = await this.db().selectFrom('campaign_attempts').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant', '=', tenant).where('number', '=', number).where('started_at', '>=', sinceMs).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  /** Attempts of a campaign since `sinceMs` (its daily cap; its rate). */
+  async attemptsSince(id: string, sinceMs: number): Promise<number> {
+    const r = await this.db().selectFrom('campaign_attempts').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('campaign_id', '=', id).where('started_at', '>=', sinceMs).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  /** One page of contacts (by seq), optionally of one state, each with its attempts. */
+  async contactsPage(id: string, o: { state?: string; afterSeq: number; limit: number }): Promise<{ contact: CampaignContactsTable; attempts: CampaignAttemptsTable[] }[]> {
+    let q = this.db().selectFrom('campaign_contacts').selectAll().where('campaign_id', '=', id).where('seq', '>', o.afterSeq);
+    if (o.state !== undefined) q = q.where('state', '=', o.state);
+    const contacts = await q.orderBy('seq').limit(o.limit).execute();
+    if (contacts.length === 0) return [];
+    const attempts = await this.db().selectFrom('campaign_attempts').selectAll().where('campaign_id', '=', id)
+      .where('seq', 'in', contacts.map((c) => c.seq)).orderBy('seq').orderBy('attempt').execute();
+    const by = new Map<number, CampaignAttemptsTable[]>();
+    for (const a of attempts) { const l = by.get(a.seq) ?? []; l.push(a); by.set(a.seq, l); }
+    return contacts.map((c) => ({ contact: c, attempts: by.get(c.seq) ?? [] }));
+  }
+
+  /** The call records of attempts (the results export joins them), by call id. */
+  async callsOf(callIds: readonly string[]): Promise<Map<string, Pick<CallsTable, 'call_id' | 'cause' | 'ended_by' | 'duration_ms' | 'answered_at' | 'state'>>> {
+    if (callIds.length === 0) return new Map();
+    const rows = await this.db().selectFrom('calls').select(['call_id', 'cause', 'ended_by', 'duration_ms', 'answered_at', 'state'])
+      .where('call_id', 'in', callIds as string[]).execute();
+    return new Map(rows.map((r) => [r.call_id, r]));
+  }
+}
