@@ -519,7 +519,7 @@ async function dialerSetup(path: string, contacts: readonly ImportedContact[], w
   await campaigns.create({
     id: 'bench-dialer', tenant: 'default', name: 'bench dialer', state: 'importing', spec: JSON.stringify(parsed.spec),
     contacts_total: contacts.length, created_at: at, updated_at: at,
-  }, contacts, 'running');
+  }, contacts, 'running', () => clock.wallMs());
   let dials = 0;
   // the far end answers at once and the bot connects: outcome `completed`
   const port: CampaignDialPort = {

@@ -111,6 +111,8 @@ export class Daemon {
   /** Encrypted call recordings: keys, rows, reading back, retention. */
   private readonly recordings: Recordings;
   private readonly campaigns: Campaigns;
+  /** Calls whose bot already asked for `dnc`. */
+  private readonly dncAsked = new WeakSet<Call>();
   /** Recordings whose rows are being completed (awaited before the store closes). */
   private readonly finishing = new Set<Promise<void>>();
   private stopHeartbeat: (() => void) | null = null;
@@ -467,7 +469,12 @@ export class Daemon {
       hangupSip: (callId, cause) => { this.sip?.hangup(callId, cause); },
       killChannel: (fsUuid, cause) => { void this.control.uuidKill(fsUuid, cause); },
       socketWaitMs: this.config.freeswitch.outboundSocket.handshakeTimeoutMs,
-      botRequest: (call, r) => { if (r.kind === 'dnc') void this.campaigns.botDnc(call.callId, call.init.tenant, call.init.direction === 'outbound' ? call.init.to : call.init.from); },
+      botRequest: (call, r) => {
+        // once per call: a bot repeating it does not reach the store again
+        if (r.kind !== 'dnc' || this.dncAsked.has(call)) return;
+        this.dncAsked.add(call);
+        void this.campaigns.botDnc(call.callId, call.init.tenant, call.init.direction === 'outbound' ? call.init.to : call.init.from);
+      },
     };
   }
 
@@ -535,13 +542,13 @@ export class Daemon {
     if (!forms) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems: ['number: expected a phone number'] } } };
     await this.storeWriter.flush();
     if (!this.storeWriter.available) return { status: 503, body: { error: { code: 'API_STORE_UNAVAILABLE', message: 'the call store is not reachable' } } };
-    const { callIds, recordingPaths, recordingsElsewhere } = await eraseSubject(this.openStore(), forms, tenant, this.nodeId);
+    const { callIds, recordingPaths, recordingsElsewhere, campaignContacts } = await eraseSubject(this.openStore(), forms, tenant, this.nodeId);
     // another node's recordings are removed by that node's next purge (within the hour)
     const recordings = await this.recordings.removeFiles(recordingPaths) + recordingsElsewhere;
     const lines = await this.recordFile?.erase((r) => (forms.includes(r.from) || forms.includes(r.to))
       && (tenant === null || (r.tenant ?? 'default') === tenant)) ?? 0;
-    this.log.info({ calls: callIds.length, recordings, recordFileLines: lines, tenant }, 'subject erased');
-    return { status: 200, body: { erased: { calls: callIds.length, recordings, recordFileLines: lines } } };
+    this.log.info({ calls: callIds.length, recordings, recordFileLines: lines, campaignContacts, tenant }, 'subject erased');
+    return { status: 200, body: { erased: { calls: callIds.length, recordings, recordFileLines: lines, campaignContacts } } };
   }
 
   /** Where a call's status callbacks go: its route's statusCallback (trunk calls), its bot's and its tenant's. */
@@ -637,7 +644,7 @@ export class Daemon {
       callId: d.callId, fsUuid: '', direction: 'outbound', bot: d.bot, from: d.from ?? '', to: d.to, params: d.params, tenant: d.tenant,
       ...(d.offlinePrompt ? { offlinePrompt: d.offlinePrompt } : {}),
     });
-    if (!adm.ok) return { result: 'failed', answeredAt: null, connectedAt: null, errorCode: adm.code };
+    if (!adm.ok) return { notPlaced: true, answeredAt: null, connectedAt: null, errorCode: adm.code };
     const ended = new Promise<CallRecord>((r) => adm.supervisor.call.once('ended', r));
     await this.dialAdmitted(adm.supervisor, { callId: d.callId, to: d.to, from: d.from, trunk: d.trunk, timeoutSec: d.timeoutSec });
     const rec = await ended;

@@ -221,8 +221,8 @@ export class ApiServer {
     }
     const p = auth.principal;
     const fail = (status: number, code: string, message: string, extra?: Record<string, unknown>) => this.fail(req, res, status, code, message, extra);
-    // listening to a recording is audited too: who heard which call
-    if (method !== 'GET' || RECORDING_PATH.test(path)) {
+    // listening to a recording, and exports full of phone numbers, are audited too: who read what
+    if (method !== 'GET' || RECORDING_PATH.test(path) || /^\/v1\/campaigns\/[^/]+\/export$/.test(path) || (path === '/v1/dnc' && /(^|&)format=csv(&|$)/.test(query))) {
       // what the request changed (or which recording was read), and how it was answered (after
       // the answer is known); ids replaced by {id}; a subject's number is never written (not even as the target)
       const action = `${method} ${auditPath(path)}`;

@@ -67,7 +67,7 @@ export class CampaignService {
       contacts_total: imported.contacts.length, created_at: now, updated_at: now,
     };
     const state = b.start === false ? 'paused' : 'running';
-    await this.o.store.create(row, imported.contacts, state);
+    await this.o.store.create(row, imported.contacts, state, () => this.o.clock.wallMs());
     this.o.logger.info({ campaignId: row.id, tenant, contacts: imported.contacts.length, duplicates: imported.duplicates, invalid: imported.invalid }, 'campaign created');
     await this.o.dialer.load({ ...row, state });
     if (state === 'running') this.o.emit({ event: 'campaign.started', campaignId: row.id, tenant, bot: spec.bot, atMs: now });

@@ -40,7 +40,7 @@ export interface CampaignSpec {
   caps: CampaignCaps;
   /** Ring time before an attempt is `no-answer`. */
   ringTimeoutSec: number;
-  /** Played to an answered callee when the bot cannot be reached, then the call ends. */
+  /** Played to an answered callee when the bot cannot be reached, then the call ends: an absolute file path (nothing else reaches uuid_broadcast). */
   offlinePrompt?: string;
 }
 
@@ -64,7 +64,10 @@ export function parseCampaignSpec(b: Record<string, unknown>, tenant: string): {
   const trunk = str('trunk', /^[A-Za-z0-9._-]{1,64}$/, 'the name of a configured trunk', true);
   const callerId = str('callerId', /^\+?[0-9]{1,32}$/, 'a caller id of digits', false);
   const defaultCountry = str('defaultCountry', /^[A-Z]{2}$/, 'a country code such as US', false);
-  const offlinePrompt = str('offlinePrompt', /^[^\s\u0000-\u001f]{1,1000}$/, 'a sound file (or tone_stream:// URL) FreeSWITCH can play, without spaces', false);
+  // a file path only: uuid_broadcast would also run `app::args` (a dialplan application), and the
+  // spec comes from tenants' keys
+  const offlinePrompt = str('offlinePrompt', /^\/(?!.*\.\.)[A-Za-z0-9_./-]{1,990}\.(wav|mp3|ulaw|alaw|gsm|r8|r16|sln)$/i,
+    'the absolute path of a sound file on the FreeSWITCH host (letters, digits, _ . / -; .wav, .mp3, .ulaw, .alaw, .gsm, .r8, .r16 or .sln)', false);
   const timeZone = b.timeZone === undefined ? 'UTC' : b.timeZone;
   if (typeof timeZone !== 'string' || !isTimeZone(timeZone)) problems.push('timeZone: expected an IANA time zone such as Europe/Berlin');
   const w = parseWindows(b.windows ?? [], 'windows');

@@ -45,12 +45,14 @@ export class CampaignStore {
    * contacts are in), then the contacts in transactions of a few thousand rows, letting the
    * event loop run between them.
    */
-  async create(row: CampaignsTable, contacts: readonly ImportedContact[], startState: string): Promise<void> {
+  async create(row: CampaignsTable, contacts: readonly ImportedContact[], startState: string, clock: () => number): Promise<void> {
     const db = this.db();
     await db.insertInto('campaigns').values({ ...row, state: 'importing' }).execute();
     const now = row.created_at;
     for (let at = 0; at < contacts.length; at += INSERT_ROWS * INSERTS_PER_TX) {
       await db.transaction().execute(async (trx) => {
+        // the import is alive: a stale one is failed by failStaleImports()
+        await trx.updateTable('campaigns').set({ updated_at: clock() }).where('id', '=', row.id).execute();
         for (let i = at; i < Math.min(contacts.length, at + INSERT_ROWS * INSERTS_PER_TX); i += INSERT_ROWS) {
           const values = contacts.slice(i, i + INSERT_ROWS).map((c, j) => ({
             campaign_id: row.id, seq: i + j, number: c.number, time_zone: c.timeZone, vars: c.vars ? JSON.stringify(c.vars) : null,
@@ -61,7 +63,17 @@ export class CampaignStore {
       });
       await new Promise<void>((r) => setImmediate(r));
     }
-    await db.updateTable('campaigns').set({ state: startState }).where('id', '=', row.id).execute();
+    await db.updateTable('campaigns').set({ state: startState, updated_at: clock() }).where('id', '=', row.id).where('state', '=', 'importing').execute();
+  }
+
+  /**
+   * Campaigns whose import stopped (its node crashed, or the store failed half-way): `importing`
+   * and not touched since `beforeMs`. They become `failed`; returns how many.
+   */
+  async failStaleImports(beforeMs: number, nowMs: number): Promise<number> {
+    const r = await this.db().updateTable('campaigns').set({ state: 'failed', updated_at: nowMs })
+      .where('state', '=', 'importing').where('updated_at', '<', beforeMs).executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   async get(id: string): Promise<CampaignsTable | undefined> {
@@ -144,7 +156,9 @@ export class CampaignStore {
     const seqs = db.selectFrom('campaign_contacts').select('seq')
       .where('campaign_id', '=', id).where('state', '=', 'pending').where('due_at', '<=', nowMs)
       .where('time_zone', zone === null ? 'is' : '=', zone).limit(ZONE_BATCH);
-    const r = await db.updateTable('campaign_contacts').set(set).where('campaign_id', '=', id).where('seq', 'in', seqs).executeTakeFirst();
+    // the outer conditions again: a row another transaction changed meanwhile is left alone
+    const r = await db.updateTable('campaign_contacts').set(set).where('campaign_id', '=', id).where('seq', 'in', seqs)
+      .where('state', '=', 'pending').where('due_at', '<=', nowMs).executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 
@@ -163,13 +177,16 @@ export class CampaignStore {
 
   /**
    * Stores an attempt before its INVITE, in one transaction with its contact's move to
-   * `dialling`: only a contact still pending with `attempt - 1` attempts moves, so the same
-   * attempt can be begun once. false: the contact changed meanwhile (nothing stored).
+   * `dialling`: only a contact still pending with `attempt - 1` attempts, of a campaign still
+   * running, moves, so the same attempt can be begun once. false: the contact or the campaign
+   * changed meanwhile (nothing stored).
    */
   async beginAttempt(a: CampaignAttemptsTable): Promise<boolean> {
     return this.db().transaction().execute(async (trx) => {
       const r = await trx.updateTable('campaign_contacts').set({ state: 'dialling', attempts: a.attempt, updated_at: a.started_at })
         .where('campaign_id', '=', a.campaign_id).where('seq', '=', a.seq).where('state', '=', 'pending').where('attempts', '=', a.attempt - 1)
+        // only while the campaign runs (paused or cancelled through any node: nothing begins)
+        .where((eb) => eb.exists(eb.selectFrom('campaigns').select('id').where('id', '=', a.campaign_id).where('state', '=', 'running')))
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
       await trx.insertInto('campaign_attempts').values(a).execute();
@@ -179,20 +196,46 @@ export class CampaignStore {
 
   /**
    * Completes an attempt and moves its contact on (pending again at `dueAt`, or a final state),
-   * in one transaction; a no-op when the attempt is already done.
+   * in one transaction; a no-op when the attempt is already done. Returns the contact's state
+   * (`cancelled` instead of `pending` when its campaign was cancelled).
    */
   async finishAttempt(
     callId: string, f: { outcome: string; sipStatus: number | null; endedAt: number },
     next: { state: ContactState; dueAt?: number },
-  ): Promise<void> {
-    await this.db().transaction().execute(async (trx) => {
+  ): Promise<ContactState> {
+    return this.db().transaction().execute(async (trx): Promise<ContactState> => {
       const a = await trx.selectFrom('campaign_attempts').select(['campaign_id', 'seq', 'attempt']).where('call_id', '=', callId).where('state', '=', 'dialling').executeTakeFirst();
-      if (!a) return;
+      if (!a) return next.state;
       await trx.updateTable('campaign_attempts').set({ state: 'done', outcome: f.outcome, sip_status: f.sipStatus, ended_at: f.endedAt })
         .where('call_id', '=', callId).execute();
+      // a campaign cancelled meanwhile (through any node) retries nothing
+      let state = next.state;
+      if (state === 'pending') {
+        const c = await trx.selectFrom('campaigns').select('state').where('id', '=', a.campaign_id).executeTakeFirst();
+        if (c?.state === 'cancelled') state = 'cancelled';
+      }
       await trx.updateTable('campaign_contacts')
-        .set({ state: next.state, outcome: f.outcome, updated_at: f.endedAt, ...(next.dueAt !== undefined ? { due_at: next.dueAt } : {}) })
+        .set({ state, outcome: f.outcome, updated_at: f.endedAt, ...(state === 'pending' && next.dueAt !== undefined ? { due_at: next.dueAt } : {}) })
         .where('campaign_id', '=', a.campaign_id).where('seq', '=', a.seq).where('state', '=', 'dialling').execute();
+      return state;
+    });
+  }
+
+  /**
+   * An attempt stored but never placed (fsbridge refused the call: full, draining): the attempt
+   * is kept as `not-placed` and its contact is pending again with the attempts it had, due at
+   * `dueAt`, so no try is lost. Returns the contact's state.
+   */
+  async undoAttempt(callId: string, nowMs: number, dueAt: number): Promise<ContactState> {
+    return this.db().transaction().execute(async (trx) => {
+      const a = await trx.selectFrom('campaign_attempts').select(['campaign_id', 'seq', 'attempt']).where('call_id', '=', callId).where('state', '=', 'dialling').executeTakeFirst();
+      if (!a) return 'pending';
+      await trx.updateTable('campaign_attempts').set({ state: 'done', outcome: 'not-placed', ended_at: nowMs }).where('call_id', '=', callId).execute();
+      const c = await trx.selectFrom('campaigns').select('state').where('id', '=', a.campaign_id).executeTakeFirst();
+      const state: ContactState = c?.state === 'cancelled' ? 'cancelled' : 'pending';
+      await trx.updateTable('campaign_contacts').set({ state, attempts: a.attempt - 1, due_at: dueAt, updated_at: nowMs })
+        .where('campaign_id', '=', a.campaign_id).where('seq', '=', a.seq).where('state', '=', 'dialling').execute();
+      return state;
     });
   }
 

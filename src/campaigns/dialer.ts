@@ -22,6 +22,13 @@ const MAX_STARTS_PER_TICK = 200;
  * and the next tick goes on. SQLite's queries run in this thread.
  */
 const EXAMINE_PER_TICK = 200;
+/**
+ * How often the campaigns' rows are read again: states changed through another node, campaigns
+ * created elsewhere, imports that stopped half-way (failed once untouched this long).
+ */
+const SWEEP_MS = 60_000;
+/** When a contact whose call fsbridge refused to place (full, draining) is tried again. */
+const NOT_PLACED_RETRY_MS = 5000;
 /** A call is not started when its window closes sooner than this (its INVITE must leave inside it). */
 const WINDOW_MARGIN_MS = 2000;
 
@@ -121,6 +128,8 @@ export class CampaignDialer {
   private rotation = 0;
   /** Contacts looked at by the tick running now. */
   private examined = 0;
+  /** When the campaigns' rows were last read again (monotonic). */
+  private lastSweepMs = 0;
   /** Calls placed whose outcome is not stored yet. */
   private readonly inFlight = new Set<Promise<void>>();
   /** Outcomes being stored. */
@@ -134,14 +143,29 @@ export class CampaignDialer {
     const open = await this.o.store.openAttempts(this.o.nodeId);
     for (const a of open) await this.resolveOpen(a, now);
     if (open.length > 0) this.o.logger.warn({ attempts: open.length, code: 'CAMPAIGN_ATTEMPT_RECOVERED' }, 'campaign attempts left open by an earlier run resolved from their call records');
-    for (const row of await this.o.store.inStates(['importing'])) {
-      // an import cut short by a crash: its contacts are partial
-      await this.o.store.setState(row.id, ['importing'], 'failed', now);
-    }
-    for (const row of await this.o.store.inStates(['running', 'paused'])) await this.load(row);
+    await this.sweep();
+    this.lastSweepMs = this.o.clock.nowMs();
     this.o.metrics.addCollector(() => this.collect());
     this.schedule(0);
     return { resolved: open.length };
+  }
+
+  /**
+   * Reads the campaigns' rows again (at start, then every SWEEP_MS): follows the running and
+   * paused ones, takes the state of those it follows that another node paused, resumed or
+   * cancelled, and fails imports that stopped (their contacts are partial).
+   */
+  private async sweep(): Promise<void> {
+    const now = this.o.clock.wallMs();
+    await this.o.store.failStaleImports(now - SWEEP_MS, now);
+    const rows = await this.o.store.inStates(['running', 'paused']);
+    const seen = new Set(rows.map((r) => r.id));
+    for (const row of rows) await this.load(row);
+    for (const id of [...this.runtimes.keys()]) {
+      if (seen.has(id)) continue;
+      const row = await this.o.store.get(id);
+      if (row) await this.load(row);
+    }
   }
 
   /** Stops dialling; resolves when the outcomes of calls in flight are stored (or given up). */
@@ -166,12 +190,14 @@ export class CampaignDialer {
       rt = this.runtimes.get(row.id) ?? fresh;
       this.runtimes.set(row.id, rt);
     }
-    rt.state = row.state;
-    if (rt.state === 'cancelled' || rt.state === 'completed') {
+    if (rt.state !== row.state) {
+      rt.state = row.state;
+      // a cancel ended the pending contacts in the store: the gauges follow it
+      const counts = await this.o.store.counts(row.id);
+      rt.counts = new Map([...[...rt.counts.keys()].map((k): [string, number] => [k, 0]), ...Object.entries(counts)]);
+    }
+    if (rt.state === 'cancelled' || rt.state === 'completed' || rt.state === 'failed') {
       rt.hopper = [];
-      // a cancel ended every pending contact in the store
-      if (rt.state === 'cancelled') rt.counts.set('cancelled', (rt.counts.get('cancelled') ?? 0) + (rt.counts.get('pending') ?? 0));
-      rt.counts.set('pending', 0);
       if (rt.inflight === 0) this.forget(rt);
     }
     if (rt.state === 'paused') rt.hopper = [];
@@ -187,7 +213,11 @@ export class CampaignDialer {
   }
 
   /** Runs a tick soon (something changed: a call ended, a campaign was added). */
-  wake(): void { if (!this.closed) this.schedule(0); }
+  wake(): void {
+    if (this.closed) return;
+    // during a tick: the next one follows it at once (a timer set now would be replaced)
+    if (this.running) this.again = true; else this.schedule(0);
+  }
 
   private schedule(delayMs: number): void {
     this.cancelTimer?.();
@@ -220,6 +250,10 @@ export class CampaignDialer {
     this.examined = 0;
     try {
       await this.flushFinishes();
+      if (this.o.clock.nowMs() - this.lastSweepMs >= SWEEP_MS) {
+        this.lastSweepMs = this.o.clock.nowMs();
+        await this.sweep();
+      }
       const list = [...this.runtimes.values()].filter((r) => r.state === 'running');
       if (list.length > 0) this.rotation = (this.rotation + 1) % list.length;
       const order = [...list.slice(this.rotation), ...list.slice(0, this.rotation)];
@@ -362,22 +396,43 @@ export class CampaignDialer {
   }
 
   private async finished(rt: Runtime, k: DueContact, callId: string, attempt: number, facts: OutcomeFacts): Promise<void> {
-    const outcome = outcomeOf(facts);
     const now = this.o.clock.wallMs();
+    if (facts.notPlaced) return this.notPlaced(rt, callId, now, facts.errorCode ?? null);
+    const outcome = outcomeOf(facts);
     const step = nextStep(outcome, attempt, rt.spec.retry);
     // a cancelled campaign retries nothing: a contact that would be retried ends cancelled
     const next: { state: ContactState; dueAt?: number } = step.final ? { state: step.state }
       : rt.state === 'cancelled' ? { state: 'cancelled' } : { state: 'pending', dueAt: now + step.delayMs };
     rt.inflight--;
-    rt.move('dialling', next.state);
     this.o.metrics.counter('fsbridge_campaign_attempts_total', 'Campaign attempts ended, by campaign, tenant and outcome').inc({ campaign: rt.id, tenant: rt.spec.tenant, outcome });
     const f = { outcome, sipStatus: facts.sipStatus ?? null, endedAt: now };
+    let state = next.state;
     try {
-      await this.o.store.finishAttempt(callId, f, next);
+      state = await this.o.store.finishAttempt(callId, f, next);
     } catch {
       this.pendingFinishes.push({ callId, f, next });
     }
-    if (next.state !== 'pending') this.emit(rt, 'contact.finished', { seq: k.seq, number: k.number, state: next.state, outcome, attempts: attempt });
+    rt.move('dialling', state);
+    if (state !== 'pending') this.emit(rt, 'contact.finished', { seq: k.seq, number: k.number, state, outcome, attempts: attempt });
+    if (rt.inflight === 0 && (rt.state === 'cancelled' || rt.state === 'completed')) this.forget(rt);
+    this.wake();
+  }
+
+  /**
+   * fsbridge refused to place the call it had stored the attempt of (the node, tenant or trunk
+   * filled up after the check, or it is draining): no INVITE was sent, so the attempt is undone.
+   */
+  private async notPlaced(rt: Runtime, callId: string, now: number, code: string | null): Promise<void> {
+    rt.inflight--;
+    rt.dayCount--;
+    this.o.logger.info({ callId, campaignId: rt.id, code }, 'campaign call not placed: the contact is tried again');
+    try {
+      rt.move('dialling', await this.o.store.undoAttempt(callId, now, now + NOT_PLACED_RETRY_MS));
+    } catch (err) {
+      // still `dialling` in the store: the next start resolves it (failed, retried per the rules)
+      this.o.metrics.error('CAMPAIGN_STORE_FAILED');
+      this.o.logger.error({ err, callId, code: 'CAMPAIGN_STORE_FAILED' }, 'an attempt not placed could not be undone');
+    }
     if (rt.inflight === 0 && (rt.state === 'cancelled' || rt.state === 'completed')) this.forget(rt);
     this.wake();
   }

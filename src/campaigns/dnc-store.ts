@@ -20,6 +20,7 @@ export class DncStore {
       const values = unique.slice(i, i + 500).map((number) => ({ tenant, number, source, added_at: nowMs }));
       const r = await this.db().insertInto('dnc').values(values).onConflict((oc) => oc.columns(['tenant', 'number']).doNothing()).executeTakeFirst();
       added += Number(r.numInsertedOrUpdatedRows ?? 0);
+      await new Promise<void>((r) => setImmediate(r));
     }
     return added;
   }

@@ -28,6 +28,8 @@ export interface OutcomeFacts {
   connectedAt: string | number | null;
   cause?: string | null;
   errorCode?: string | null;
+  /** fsbridge refused to place the call (full, draining): no INVITE was sent. */
+  notPlaced?: boolean;
 }
 
 /** SIP statuses that say the number does not exist (or is not a number). */

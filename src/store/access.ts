@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from './store.js';
-import type { ApiKeysTable, AuditLogTable, TenantsTable } from './tables.js';
+import type { Transaction } from 'kysely';
+import type { ApiKeysTable, AuditLogTable, StoreTables, TenantsTable } from './tables.js';
 
 /**
  * Tenants created through the API, API keys and the audit log in the store. Reads are direct
@@ -79,9 +80,13 @@ export function numberForms(n: string): string[] | null {
 /**
  * Deletes every call of `tenant` (null: every tenant) from or to one of `forms`, with its callbacks.
  * Its recordings made on `nodeId` lose their rows and their files are returned (the caller removes
- * them); those on other nodes are marked `erased` for their node's purge. Returns the call ids.
+ * them); those on other nodes are marked `erased` for their node's purge. The person's campaign
+ * contacts lose their number and variables (a contact not yet final ends `cancelled`, outcome
+ * `erased`), their attempts their number, and the `contact.finished` callbacks that named them
+ * are deleted; a do-not-call entry stays (it is what keeps them from being called). Returns the
+ * call ids and how many campaign contacts were erased.
  */
-export async function eraseSubject(s: Store, forms: string[], tenant: string | null, nodeId: string): Promise<{ callIds: string[]; recordingPaths: string[]; recordingsElsewhere: number }> {
+export async function eraseSubject(s: Store, forms: string[], tenant: string | null, nodeId: string): Promise<{ callIds: string[]; recordingPaths: string[]; recordingsElsewhere: number; campaignContacts: number }> {
   return s.db.transaction().execute(async (trx) => {
     let q = trx.selectFrom('calls').select('call_id')
       .where((eb) => eb.or([eb('from_number', 'in', forms), eb('to_number', 'in', forms)]));
@@ -102,6 +107,28 @@ export async function eraseSubject(s: Store, forms: string[], tenant: string | n
       await trx.deleteFrom('recordings').where('call_id', 'in', some).where('node_id', '=', nodeId).execute();
       await trx.updateTable('recordings').set({ state: 'erased' }).where('call_id', 'in', some).where('node_id', '!=', nodeId).execute();
     }
-    return { callIds, recordingPaths, recordingsElsewhere };
+    const campaignContacts = await eraseCampaignContacts(trx, forms, tenant);
+    return { callIds, recordingPaths, recordingsElsewhere, campaignContacts };
   });
+}
+
+/** The campaign side of an erasure (see eraseSubject); returns how many contacts were erased. */
+async function eraseCampaignContacts(trx: Transaction<StoreTables>, forms: string[], tenant: string | null): Promise<number> {
+  const ofTenant = trx.selectFrom('campaigns').select('id').where('tenant', '=', tenant ?? '');
+  let open = trx.updateTable('campaign_contacts').set({ state: 'cancelled', outcome: 'erased' })
+    .where('number', 'in', forms).where('state', 'in', ['pending', 'dialling']);
+  if (tenant !== null) open = open.where('campaign_id', 'in', ofTenant);
+  await open.execute();
+  let contacts = trx.updateTable('campaign_contacts').set({ number: '', vars: null }).where('number', 'in', forms);
+  if (tenant !== null) contacts = contacts.where('campaign_id', 'in', ofTenant);
+  const r = await contacts.executeTakeFirst();
+  let attempts = trx.updateTable('campaign_attempts').set({ number: '' }).where('number', 'in', forms);
+  if (tenant !== null) attempts = attempts.where('tenant', '=', tenant);
+  await attempts.execute();
+  // the contact.finished callbacks name the number in their body (forms are digits and '+')
+  let hooks = trx.deleteFrom('webhook_outbox').where('event', '=', 'contact.finished')
+    .where((eb) => eb.or(forms.map((f) => eb('body', 'like', `%"number":"${f}"%`))));
+  if (tenant !== null) hooks = hooks.where('tenant', '=', tenant);
+  await hooks.execute();
+  return Number(r.numUpdatedRows);
 }

@@ -4,6 +4,9 @@
 // trunk is a sipp UAS; drachtio and FreeSWITCH are the twins (the same flow runs against the real
 // programs in test/real/issue-11-campaign-crash.real.test.ts).
 import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { wavHeader } from '../../src/media/wav-header.js';
 import { runSipp, freeUdpPort, sippSkipReason, waitUdpBound } from './sipp-runner.js';
 import type { Call } from '../../src/calls/call.js';
 import type { CallRecord } from '../../src/calls/call-record.js';
@@ -14,12 +17,17 @@ const skip = sippSkipReason();
 
 t.test('the bot is unreachable: the callee hears the campaign\'s offline prompt, the attempt is bot-unreachable', { skip }, async (t) => {
   const trunkPort = await freeUdpPort();
-  const { daemon, fs, ports } = await startTwinDaemon(t, `
+  const { daemon, fs, ports, dir } = await startTwinDaemon(t, `
 trunks:
   - { name: operator, registrar: "sip:127.0.0.1:${trunkPort}", register: false, outbound: { from: "4930999000" } }
 bots:
   gone: { url: "ws://127.0.0.1:1/", protocol: twilio, connectTimeoutMs: 1000 }
 `);
+  // the campaign's prompt: a second of 440 Hz (a file: nothing but a file path is accepted)
+  const prompt = join(dir, 'network-interruption.wav');
+  const tone = Buffer.alloc(16000);
+  for (let i = 0; i < 8000; i++) tone.writeInt16LE(Math.round(9000 * Math.sin((2 * Math.PI * 440 * i) / 8000)), i * 2);
+  writeFileSync(prompt, Buffer.concat([wavHeader(tone.length, 8000, 1), tone]));
   const uas = runSipp('uas-trunk-campaign.xml', { port: trunkPort, mediaPort: await freeUdpPort(), calls: 1, timeoutSec: 30, extra: ['-d', '8000'] });
   t.teardown(() => { if (uas.child.exitCode === null) uas.child.kill(); });
   t.ok(await waitUdpBound(trunkPort), 'the sipp trunk listens');
@@ -30,7 +38,7 @@ bots:
   const r = await fetch(`http://127.0.0.1:${ports.api}/v1/campaigns`, {
     method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
     body: JSON.stringify({
-      name: 'offline', bot: 'gone', trunk: 'operator', offlinePrompt: 'tone_stream://%(300,0,440)',
+      name: 'offline', bot: 'gone', trunk: 'operator', offlinePrompt: prompt,
       retry: { 'bot-unreachable': { delaySec: 600, maxAttempts: 1 } }, contacts: ['+4915112345678'],
     }),
   });

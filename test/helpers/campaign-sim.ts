@@ -40,6 +40,8 @@ export interface SimOptions {
   nodeId?: string;
   /** The tenant's per-number daily cap (its configuration's callsPerNumberPerDay). */
   numberCap?: number;
+  /** Calls the daemon refuses to place after their attempt was stored (full, draining). */
+  refuse?: (d: CampaignDial) => boolean;
 }
 
 export class CampaignSim {
@@ -91,8 +93,15 @@ export class CampaignSim {
     return this;
   }
 
+  /** Calls refused by `refuse` (never placed). */
+  readonly refused: CampaignDial[] = [];
+
   private dial(d: CampaignDial): Promise<OutcomeFacts> {
     const now = this.clock.wallMs();
+    if (this.o.refuse?.(d)) {
+      this.refused.push(d);
+      return Promise.resolve({ notPlaced: true, answeredAt: null, connectedAt: null, errorCode: 'CALL_OVER_CAPACITY' });
+    }
     const day = Math.floor(now / 86_400_000);
     this.perDay.set(day, (this.perDay.get(day) ?? 0) + 1);
     this.live++;

@@ -99,6 +99,12 @@ t.test('campaigns: roles, tenants, validation, upload, control, contacts, export
   t.same(page2.body.contacts.map((c: { seq: number }) => c.seq), [3, 4]);
   t.equal((await api(viewer, 'GET', `/v1/campaigns/${id}/contacts?limit=0`)).status, 400);
 
+  // an erasure request reaches the person's campaign contact (their number and variables)
+  const erased = await api(operator, 'DELETE', `/v1/subjects/${encodeURIComponent('+12125550001')}`);
+  t.match(erased.body, { erased: { campaignContacts: 1 } }, 'the contact is erased with the person');
+  const gone = (await api(viewer, 'GET', `/v1/campaigns/${id}/contacts?after=0&limit=1`)).body.contacts[0];
+  t.match(gone, { seq: 1, number: '', vars: {}, state: 'cancelled', outcome: 'erased' }, 'no number, no variables, never called');
+
   t.equal((await api(viewer, 'POST', `/v1/campaigns/${id}/resume`)).status, 403, 'a viewer cannot control it');
   t.equal((await api(operator, 'POST', `/v1/campaigns/${id}/pause`)).status, 409, 'pausing a paused campaign is a conflict');
   const cancelled = await api(operator, 'POST', `/v1/campaigns/${id}/cancel`);
@@ -118,6 +124,7 @@ t.test('campaigns: roles, tenants, validation, upload, control, contacts, export
   t.match(metrics, new RegExp(`^fsbridge_campaign_contacts\\{campaign="${id}",state="cancelled",tenant="acme"\\} \\d+$`, 'm'), 'contacts per state are a gauge per campaign');
   const audit = await api('tok', 'GET', '/v1/audit?limit=50');
   t.ok(audit.body.entries.some((e: { action: string }) => e.action === 'POST /v1/campaigns/{id}/cancel'), 'control requests are audited without ids');
+  t.ok(audit.body.entries.some((e: { action: string; target: string }) => e.action === 'GET /v1/campaigns/{id}/export' && e.target === id), 'reading the export is audited');
 });
 
 t.test('DNC lists: E.164, tenants and the global list, CSV, a live call\'s far end by its CallSid', async (t) => {

@@ -271,3 +271,37 @@ t.test('5,000 contacts whose window is closed are held back zone by zone, not on
   await sim.runUntil('2026-06-07T14:05:00Z');
   t.ok(sim.placed.length > 0 && sim.placed.every((p) => p.d.to.startsWith('+1212')), 'on Sunday New York is called first');
 });
+
+t.test('a call the daemon refuses to place after its attempt was stored is undone: no try is lost', async (t) => {
+  let refusals = 3;
+  const sim = await new CampaignSim({
+    url: `sqlite:${t.testdir()}/f.db`, startIso: '2026-06-01T12:00:00Z', trunkSlots: 10,
+    refuse: () => refusals-- > 0, farEnd: () => ({ kind: 'busy', seconds: 1 }),
+  }).open();
+  t.teardown(() => sim.close());
+  const r = await sim.service.create({ name: 'r', bot: 'bot', trunk: 'trunk', pacing: { maxConcurrent: 1, callsPerSecond: 1 }, retry: { busy: { delaySec: 60, maxAttempts: 2 } }, contacts: ['+4930901820'] }, null);
+  await sim.runUntil('2026-06-01T12:10:00Z');
+  t.equal(sim.refused.length, 3, 'refused three times');
+  t.same(sim.placed.map((p) => p.d.params.campaignAttempt), ['1', '2'], 'then placed as attempts 1 and 2, as if the refusals never were');
+  const [c] = await sim.campaigns.contactsPage(r.body.id as string, { afterSeq: -1, limit: 1 });
+  t.match(c.contact, { state: 'exhausted', attempts: 2 });
+  t.same(c.attempts.map((a) => a.outcome), ['not-placed', 'not-placed', 'not-placed', 'busy', 'busy'], 'the refusals are kept as not-placed attempts');
+});
+
+t.test('a campaign paused through another node starts no new attempt here, and the sweep follows it', async (t) => {
+  const sim = await new CampaignSim({ url: `sqlite:${t.testdir()}/f.db`, startIso: '2026-06-01T12:00:00Z', trunkSlots: 10, farEnd: () => ({ kind: 'answer', seconds: 5 }) }).open();
+  t.teardown(() => sim.close());
+  const r = await sim.service.create({ name: 'x', bot: 'bot', trunk: 'trunk', pacing: { maxConcurrent: 2, callsPerSecond: 1 }, contacts: Array.from({ length: 100 }, (_, i) => `+4930901${1000 + i}`) }, null);
+  const id = r.body.id as string;
+  await sim.runUntil('2026-06-01T12:00:20Z');
+  const before = sim.placed.length;
+  t.ok(before > 0);
+  // another node pauses it: this dialer is not told
+  await sim.campaigns.setState(id, ['running'], 'paused', sim.clock.wallMs());
+  await sim.runUntil('2026-06-01T12:00:50Z');
+  t.equal(sim.placed.length, before, 'no attempt begins once the campaign is paused in the store');
+  t.equal(sim.dialer.counts(id)?.pending, 100 - before, 'the contacts stay pending');
+  await sim.campaigns.setState(id, ['paused'], 'running', sim.clock.wallMs());
+  await sim.runUntil('2026-06-01T12:03:00Z');
+  t.ok(sim.placed.length > before, 'running again in the store: calls go on');
+});

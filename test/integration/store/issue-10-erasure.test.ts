@@ -46,7 +46,7 @@ t.test('erasing a phone number', (t) => eachBackend(t, async (t, b) => {
   t.equal((await api(operator, 'DELETE', '/v1/subjects/hello')).status, 400, 'not a number');
   const erased = await api(operator, 'DELETE', `/v1/subjects/${encodeURIComponent(SUBJECT)}`);
   t.equal(erased.status, 200);
-  t.same(erased.body, { erased: { calls: 2, recordings: 0, recordFileLines: 2 } }, 'the tenant\'s two calls, in the store and in the file');
+  t.same(erased.body, { erased: { calls: 2, recordings: 0, recordFileLines: 2, campaignContacts: 0 } }, 'the tenant\'s two calls, in the store and in the file');
 
   const ids = async (q: string) => ((await api('test-token', 'GET', `/v1/calls?limit=1000${q}`)).body.calls as { callId: string }[]).map((c) => c.callId).sort();
   t.same(await ids(''), [a3.callId, g1.callId].sort(), 'what is left: the other number\'s call and the other tenant\'s');

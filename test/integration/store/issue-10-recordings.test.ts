@@ -126,10 +126,10 @@ t.test('recording a call, reading it back, erasing it', (t) => eachBackend(t, as
 
   // erasure takes the recording with the record
   const erased = await api(globexOperator, 'DELETE', `/v1/subjects/${encodeURIComponent(CALLER)}`);
-  t.same(await erased.json(), { erased: { calls: 1, recordings: 0, recordFileLines: 1 } }, 'the other tenant erases only its own call');
+  t.same(await erased.json(), { erased: { calls: 1, recordings: 0, recordFileLines: 1, campaignContacts: 0 } }, 'the other tenant erases only its own call');
   t.equal(filesUnder(dir).length, 1);
   const acmeErased = await api('test-token', 'DELETE', `/v1/subjects/${encodeURIComponent(CALLER)}?tenant=acme`);
-  t.same(await acmeErased.json(), { erased: { calls: 1, recordings: 1, recordFileLines: 1 } });
+  t.same(await acmeErased.json(), { erased: { calls: 1, recordings: 1, recordFileLines: 1, campaignContacts: 0 } });
   t.same(filesUnder(dir), [], 'the file is gone');
   t.equal((await api('test-token', 'GET', `/v1/calls/${rec.callId}/recording`)).status, 404, 'and the recording with its call');
   t.equal(h.daemon.metrics.errorCount('RECORDING_WRITE_FAILED'), 0);
