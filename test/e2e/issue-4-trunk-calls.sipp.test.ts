@@ -92,7 +92,8 @@ if (sippSkip) {
     let rec = await api(`/v1/calls/${callId}/recording`);
     for (let i = 0; i < 50 && rec.status === 409; i++) { await new Promise((r) => setTimeout(r, 100)); rec = await api(`/v1/calls/${callId}/recording`); }
     t.equal(rec.status, 200, 'the bot does not record, its route does');
-    t.ok((await rec.arrayBuffer()).byteLength > 44 + 8000 * 4, 'more than a second of stereo audio');
+    // sipp hangs up 1 s after its audio starts: the recording holds most of that second
+    t.ok((await rec.arrayBuffer()).byteLength > 44 + 8000 * 2, 'more than half a second of stereo audio');
 
     const created = await fetch(`http://127.0.0.1:${h.ports.api}/v1/keys`, {
       method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'default', role: 'viewer' }),

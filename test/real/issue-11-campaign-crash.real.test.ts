@@ -2,9 +2,11 @@
 // real drachtio-server and FreeSWITCH; `fsbridge run` is killed with SIGKILL in the middle and
 // started again. Every contact ends in exactly one final state, no number reaches the trunk more
 // often than its stored attempts allow, and the attempts left open by the killed run are resolved
-// from their calls' records.
+// from their calls' records. Before it, a campaign whose bot is unreachable plays its offline
+// prompt through the real FreeSWITCH (which reports the prompt played to its end).
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { wavHeader } from '../../src/media/wav-header.js';
 import { join } from 'node:path';
 import { realSkipReason } from '../helpers/real/realfs.js';
 import { RealFreeswitch } from '../helpers/real/freeswitch.js';
@@ -42,6 +44,7 @@ trunks:
     outbound: { from: "4930999000", maxConcurrent: 30, callsPerSecond: 50 }
 bots:
   echo: { url: "${echo.url}twilio", protocol: twilio }
+  gone: { url: "ws://127.0.0.1:1/", protocol: twilio, connectTimeoutMs: 1000 }
 `,
   });
   // the trunk: answers every INVITE, hangs up 1.5 s later, logs each INVITE's request URI
@@ -52,6 +55,23 @@ bots:
   });
   t.teardown(() => { if (uas.child.exitCode === null) uas.child.kill(); });
   t.ok(await waitUdpBound(trunkPort), 'the sipp trunk listens');
+
+  // the offline prompt: 0.3 s of 440 Hz, played by the real FreeSWITCH when the bot cannot be reached
+  const OFFLINE = '+4915119990000';
+  const prompt = join(daemon.dir, 'network-interruption.wav');
+  const tone = Buffer.alloc(4800);
+  for (let i = 0; i < 2400; i++) tone.writeInt16LE(Math.round(9000 * Math.sin((2 * Math.PI * 440 * i) / 8000)), i * 2);
+  writeFileSync(prompt, Buffer.concat([wavHeader(tone.length, 8000, 1), tone]));
+  const offline = await daemon.request('POST', '/v1/campaigns', {
+    name: 'offline', bot: 'gone', trunk: 'operator', offlinePrompt: prompt, retry: { 'bot-unreachable': { delaySec: 60, maxAttempts: 1 } }, contacts: [OFFLINE],
+  });
+  t.equal(offline.status, 201, JSON.stringify(offline.body));
+  await poll(async () => (await daemon.request('GET', `/v1/campaigns/${offline.body.id}`)).body.state === 'completed', 30_000, 'the offline campaign');
+  const rec = daemon.records().find((r) => r.to === OFFLINE);
+  t.match(rec, { direction: 'outbound', endedBy: 'fsbridge', errorCode: 'BOT_FALLBACK_PLAYED' }, 'FreeSWITCH played the prompt to its end (its PLAYBACK_STOP ended the call)');
+  t.ok(rec && rec.answeredAt !== null && rec.billableMs >= 300, `answered, and long enough for the prompt (${rec?.billableMs} ms)`);
+  const oc = (await daemon.request('GET', `/v1/campaigns/${offline.body.id}/contacts`)).body.contacts[0];
+  t.match(oc, { state: 'exhausted', outcome: 'bot-unreachable' }, 'the attempt is bot-unreachable');
 
   const numbers = Array.from({ length: CONTACTS }, (_, i) => `+4915112${String(340000 + i)}`);
   const created = await daemon.request('POST', '/v1/campaigns', {
@@ -93,11 +113,12 @@ bots:
   await until(() => existsSync(log), 5000, 'the trunk log');
   const invites = new Map<string, number>();
   for (const m of readFileSync(log, 'utf8').matchAll(/^INVITE (\+?\d+)$/gm)) invites.set(m[1], (invites.get(m[1]) ?? 0) + 1);
+  invites.delete(OFFLINE);
   const total = [...invites.values()].reduce((a, b) => a + b, 0);
   t.ok(total >= CONTACTS, `the trunk got ${total} INVITEs for ${invites.size} numbers`);
   const over = [...invites].filter(([n, c]) => c > (attempts.get(n) ?? 0));
   t.same(over, [], 'no number was dialled more often than its stored attempts');
-  t.same([...invites.keys()].filter((n) => !attempts.has(n)), [], 'the trunk saw only the campaign\'s numbers');
+  t.same([...invites.keys()].filter((n) => !attempts.has(n)), [], 'besides the offline call, the trunk saw only the campaign\'s numbers');
   const twice = [...invites.values()].filter((c) => c > 1).length;
   t.comment(`numbers dialled more than once (retried per the rules after the kill): ${twice}`);
 

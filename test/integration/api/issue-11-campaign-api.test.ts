@@ -1,6 +1,6 @@
 // The campaign and DNC API through the real daemon (FreeSWITCH and drachtio twins, SQLite): roles
 // and tenants (another tenant's campaign is 404, a viewer cannot write), validation answers,
-// a CSV upload of 20,000 contacts over the 64 KiB limit of other routes, pause/resume/cancel
+// a CSV upload of 5,000 contacts (over twice the 64 KiB limit of other routes), pause/resume/cancel
 // conflicts, contacts pages, the results export, DNC lists (E.164, the global list, CSV) and
 // putting a live call's far end on the list by its Twilio CallSid.
 import t, { type Test } from 'tap';
@@ -74,18 +74,18 @@ t.test('campaigns: roles, tenants, validation, upload, control, contacts, export
 
   // a CSV upload far over the 64 KiB of other routes
   const rows = ['number,timeZone,name,plan'];
-  for (let i = 0; i < 20_000; i++) rows.push(`+1212555${String(i).padStart(4, '0')},${i % 10 === 0 ? 'America/Chicago' : ''},"Name, ${i}",gold`);
+  for (let i = 0; i < 5000; i++) rows.push(`+1212555${String(i).padStart(4, '0')},${i % 10 === 0 ? 'America/Chicago' : ''},"Name, ${i}",gold`);
   const csv = rows.join('\n');
-  t.ok(csv.length > 64 * 1024 * 5);
+  t.ok(csv.length > 64 * 1024 * 2, `${csv.length} bytes: over the 64 KiB of other routes`);
   const created = await api(operator, 'POST', '/v1/campaigns', spec({ contactsCsv: csv }));
   t.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300));
-  t.match(created.body, { state: 'paused', contacts: 20_000, duplicates: 0 });
+  t.match(created.body, { state: 'paused', contacts: 5000, duplicates: 0 });
   const id = created.body.id as string;
 
   const got = await api(viewer, 'GET', `/v1/campaigns/${id}`);
   t.equal(got.status, 200, 'a viewer of the tenant reads it');
-  t.match(got.body, { id, tenant: 'acme', state: 'paused', contacts: 20_000 });
-  t.equal((got.body.counts.pending ?? 0) + (got.body.counts.invalid ?? 0), 20_000, JSON.stringify(got.body.counts));
+  t.match(got.body, { id, tenant: 'acme', state: 'paused', contacts: 5000 });
+  t.equal((got.body.counts.pending ?? 0) + (got.body.counts.invalid ?? 0), 5000, JSON.stringify(got.body.counts));
   t.equal((await api(other, 'GET', `/v1/campaigns/${id}`)).status, 404, 'another tenant\'s key does not see it');
   t.same((await api(other, 'GET', '/v1/campaigns')).body.campaigns, [], 'nor lists it');
   t.equal((await api(other, 'POST', `/v1/campaigns/${id}/cancel`)).status, 404, 'nor controls it');
@@ -109,14 +109,14 @@ t.test('campaigns: roles, tenants, validation, upload, control, contacts, export
   t.equal((await api(operator, 'POST', `/v1/campaigns/${id}/pause`)).status, 409, 'pausing a paused campaign is a conflict');
   const cancelled = await api(operator, 'POST', `/v1/campaigns/${id}/cancel`);
   t.equal(cancelled.status, 200);
-  t.match(cancelled.body, { state: 'cancelled', counts: { cancelled: 20_000 - (cancelled.body.counts.invalid ?? 0) } });
+  t.match(cancelled.body, { state: 'cancelled', counts: { cancelled: 5000 - (cancelled.body.counts.invalid ?? 0) } });
   t.equal((await api(operator, 'POST', `/v1/campaigns/${id}/resume`)).status, 409, 'a cancelled campaign cannot be resumed');
 
   const exported = await api(viewer, 'GET', `/v1/campaigns/${id}/export`);
   t.equal(exported.status, 200);
   const lines = String(exported.body).trim().split('\r\n');
   t.equal(lines[0], 'contact,number,contactState,contactOutcome,attempt,callId,outcome,startedAt,endedAt,sipStatus,callCause,callEndedBy,callDurationMs');
-  t.equal(lines.length, 20_001, 'one row per contact never dialled');
+  t.equal(lines.length, 5001, 'one row per contact never dialled');
   t.match(lines[1], /^0,\+12125550000,cancelled,cancelled,/);
   await until(() => hooks.some((h) => h.event === 'campaign.cancelled'), 15_000, 'the campaign.cancelled callback');
   t.match(hooks.find((h) => h.event === 'campaign.cancelled'), { campaignId: id, tenant: 'acme' }, 'campaign events reach the tenant\'s statusCallback');

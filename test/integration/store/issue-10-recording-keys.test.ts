@@ -154,7 +154,7 @@ t.test('a recording outlives the loss of its key\'s row; erasure across nodes', 
   const call = (id: string, node: string) => ({ kind: 'call-offered' as const, row: offeredRow({ callId: id, fsUuid: '', direction: 'inbound', bot: 'b', from: '+15550003', to: '100', tenant: 'acme', offeredAt: new Date(clock.wallMs()).toISOString() }, node) });
   await store.apply([call('c1', 'n1'), call('c2', 'n2')]);
   const erased = await eraseSubject(store, ['+15550003'], 'acme', 'n1');
-  t.same({ ...erased, callIds: erased.callIds.sort() }, { callIds: ['c1', 'c2'], recordingPaths: [c1.path], recordingsElsewhere: 1 }, 'n1 removes its own file; n2\'s is marked');
+  t.same({ ...erased, callIds: erased.callIds.sort() }, { callIds: ['c1', 'c2'], recordingPaths: [c1.path], recordingsElsewhere: 1, campaignContacts: 0 }, 'n1 removes its own file; n2\'s is marked');
   t.equal(await findRecording(store, 'c1'), undefined);
   t.equal((await findRecording(store, 'c2'))?.state, 'erased');
   t.equal((await n1.read('c2')).ok, false, 'an erased recording is not served meanwhile');
