@@ -108,8 +108,8 @@ class Accumulator {
       if (r.timeZone !== undefined && (typeof r.timeZone !== 'string' || !isTimeZone(r.timeZone))) { problems.push(`${r.where}.timeZone: expected an IANA time zone`); continue; }
       const vars = checkVars(r.vars, r.where, problems);
       if (vars === false) continue;
-      // trimmed: toE164 rejects a space before the '+' (' +1 212…', as in a CSV cell after ', ')
-      const e164 = toE164(r.number.trim(), this.defaultCountry);
+      const e164 = toE164(r.number, this.defaultCountry);
+      // an invalid number is kept as given, less the spaces around it (a CSV cell after ', ')
       const number = e164 ?? r.number.trim();
       if (this.seen.has(number)) { this.duplicates++; continue; }
       this.seen.add(number);

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { parseCsv } from './csv-reader.js';
-import { GLOBAL_DNC, type DncStore } from './dnc-store.js';
+import type { DncStore } from './dnc-store.js';
 import { toE164 } from './number-timezone.js';
 import type { Reply } from './campaign-service.js';
 
@@ -95,4 +95,3 @@ export class DncService {
   }
 }
 
-export { GLOBAL_DNC };
