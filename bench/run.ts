@@ -6,6 +6,7 @@
  * Options are passed through to the media loop: `--quick`, `--calls 50,100`, `--modes relay,twilio`,
  * `--no-pin`, `--no-nice`, `--retries n`; `--out <file>` writes elsewhere; `--no-codec` skips the codec benchmark, `--no-sip` the SIP benchmark (bench/sip.ts), `--no-store` the store benchmark (bench/store.ts), `--no-recording` the recording benchmark (bench/recording.ts),
  * `--no-real-fs` the real-FreeSWITCH benchmark (bench/real-fs.ts; also skipped, with its reason, when ../shared/realfs is not installed),
+ * `--no-analysis` the call-analysis benchmark (bench/analysis.ts: VAD, tones, AMD on the labelled corpus; skipped, with its reason, without espeak-ng and sox),
  * `--no-campaigns` the campaigns benchmark (bench/campaigns.ts: contact import and store, the dialer's cost per call, a live campaign at 50 calls/s).
  */
 import { writeFileSync } from 'node:fs';
@@ -75,6 +76,14 @@ const recordingSection = await section('Recordings: cost per frame', 'recording'
   const text = rec.formatRecordingBench(await rec.runRecordingBench(quick ? { rounds: 3, roundMs: 100, seconds: 60 } : {}));
   return `## Recordings: cost per frame\n\n\`\`\`\n${text}\n\`\`\``;
 });
+
+// The per-call audio analysis (bench/analysis.ts): cost per frame, and AMD / beep / VAD figures on the
+// labelled corpus (skipped, with its reason, when espeak-ng or sox is missing).
+const analysisSection = await section('Call analysis: VAD, tones, AMD', 'analysis', async () => {
+  const analysis = await import('./analysis.js');
+  console.log('call analysis benchmark…');
+  return `## Call analysis: VAD, tones, AMD\n\n${analysis.formatAnalysisBench(await analysis.runAnalysisBench(quick ? { rounds: 3, roundMs: 100 } : {}))}`;
+}, (m) => m);
 
 // Outbound campaigns (bench/campaigns.ts): 100,000 contacts imported and stored, the dialer's cost
 // per call, a campaign at 50 calls/s through drachtio-server to a sipp trunk.
@@ -219,6 +228,8 @@ ${sipSection}
 ${storeSection}
 
 ${recordingSection}
+
+${analysisSection}
 
 ${campaignsSection}
 `;

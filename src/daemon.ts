@@ -40,6 +40,8 @@ import type { DialRequest, DialResult, FreeswitchLegRequest } from './sip/outbou
 import { Campaigns } from './campaigns/campaigns.js';
 import type { CampaignDial } from './campaigns/dialer.js';
 import type { OutcomeFacts } from './campaigns/outcome.js';
+import { parseAmdRequest } from './analysis/amd-request.js';
+import { promptProblem } from './calls/prompt-audio.js';
 
 export interface DaemonOptions {
   config: DeepReadonly<Config>;
@@ -470,8 +472,9 @@ export class Daemon {
       killChannel: (fsUuid, cause) => { void this.control.uuidKill(fsUuid, cause); },
       socketWaitMs: this.config.freeswitch.outboundSocket.handshakeTimeoutMs,
       botRequest: (call, r) => {
+        if (r.kind === 'amd') { call.annotate({ answeredBy: r.answeredBy }); return; }
         // once per call: a bot repeating it does not reach the store again
-        if (r.kind !== 'dnc' || this.dncAsked.has(call)) return;
+        if (this.dncAsked.has(call)) return;
         this.dncAsked.add(call);
         void this.campaigns.botDnc(call.callId, call.init.tenant, call.init.direction === 'outbound' ? call.init.to : call.init.from);
       },
@@ -599,10 +602,16 @@ export class Daemon {
     if (b.record !== undefined && typeof b.record !== 'boolean') problems.push('record: expected true or false');
     if (b.record === true && !this.recordings.enabled) problems.push('record: recordings.masterKey is not configured, so fsbridge cannot record');
     if (!this.sip) problems.push('drachtio: not configured, so fsbridge cannot place SIP calls');
+    const amd = parseAmdRequest(b.amd);
+    if (!amd.ok) problems.push(...amd.problems);
+    const message = amd.ok && amd.amd?.message && await promptProblem(amd.amd.message, 'amd.message');
+    if (message) problems.push(message);
     if (problems.length) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems } } };
     const callId = randomUUID();
     const from = str('from');
-    const adm = this.admit({ callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params, ...(typeof b.record === 'boolean' ? { record: b.record } : {}) });
+    const adm = this.admit({ callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params,
+      ...(typeof b.record === 'boolean' ? { record: b.record } : {}), ...(amd.ok && amd.amd ? { amd: amd.amd } : {}),
+    });
     if (!adm.ok) return { status: adm.code.startsWith('TENANT_') ? 429 : 503, body: { error: { code: adm.code } } };
     const r = await this.dialAdmitted(adm.supervisor, { callId, to: to!, from, trunk: trunk!, timeoutSec });
     const out: Record<string, unknown> = { callId, result: r.result };
@@ -642,13 +651,16 @@ export class Daemon {
   private async placeCampaignCall(d: CampaignDial): Promise<OutcomeFacts> {
     const adm = this.admit({
       callId: d.callId, fsUuid: '', direction: 'outbound', bot: d.bot, from: d.from ?? '', to: d.to, params: d.params, tenant: d.tenant,
-      ...(d.offlinePrompt ? { offlinePrompt: d.offlinePrompt } : {}),
+      ...(d.offlinePrompt ? { offlinePrompt: d.offlinePrompt } : {}), ...(d.amd ? { amd: d.amd } : {}),
     });
     if (!adm.ok) return { notPlaced: true, answeredAt: null, connectedAt: null, errorCode: adm.code };
     const ended = new Promise<CallRecord>((r) => adm.supervisor.call.once('ended', r));
     await this.dialAdmitted(adm.supervisor, { callId: d.callId, to: d.to, from: d.from, trunk: d.trunk, timeoutSec: d.timeoutSec });
     const rec = await ended;
-    return { result: rec.result ?? null, sipStatus: rec.sipStatus ?? null, answeredAt: rec.answeredAt, connectedAt: rec.connectedAt, cause: rec.cause, errorCode: rec.errorCode ?? null };
+    return {
+      result: rec.result ?? null, sipStatus: rec.sipStatus ?? null, answeredAt: rec.answeredAt, connectedAt: rec.connectedAt, cause: rec.cause,
+      errorCode: rec.errorCode ?? null, answeredBy: rec.answeredBy ?? null,
+    };
   }
 
   /** A campaign's event targets: its tenant's and its bot's statusCallbacks that list `campaign`. */
@@ -703,7 +715,7 @@ export class Daemon {
       fsSampleRateHz: cfg.freeswitch.sampleRate, playback: cfg.freeswitch.playback,
       segmentMs: cfg.media.segmentMs, playoutBufferMs: cfg.media.playoutBufferMs,
       pipeDir: cfg.media.pipeDir, pipeLeadMs: cfg.media.pipeLeadMs,
-      ...(recording ? { recording } : {}),
+      ...(recording ? { recording } : {}), ...(call.init.amd ? { amd: call.init.amd } : {}),
     };
     const leg = this.workers
       ? this.workers.createLeg(spec, call.logger.bindings())

@@ -42,6 +42,15 @@ export type BotCommand =
   /** A malformed message, dropped; `code` is a BOT_* code, `detail` names the field. */
   | { kind: 'error'; code: string; detail?: string };
 
+/**
+ * What fsbridge's analysis of the caller's audio tells a bot (times in ms of caller audio since the
+ * stream started): speech started / stopped, a local barge-in cleared its playback, and who
+ * answered an outbound call (answering-machine detection, with the decision's time after answer).
+ */
+export type BotEvent =
+  | { kind: 'speech_started' | 'speech_stopped' | 'barge_in'; atMs: number }
+  | { kind: 'amd'; answeredBy: string; decisionMs: number };
+
 /** The name of a bot protocol (config key `bots.<name>.protocol`). */
 export type BotProtocol = 'twilio' | 'exotel' | 'native';
 
@@ -63,6 +72,11 @@ export interface BotAdapter {
   audio(pcm: Int16Array): string | Buffer | null;
   /** A DTMF digit the caller pressed; `durationMs` when FreeSWITCH reported it. */
   dtmf(digit: string, durationMs?: number): string | Buffer | null;
+  /**
+   * An analysis event, as this protocol carries it, or null when it carries none (twilio and
+   * exotel have no such messages: fsbridge sends them speech events only when the bot opts in).
+   */
+  event(e: BotEvent): string | Buffer | null;
   /** Echo a mark whose audio has played or was cleared. */
   markPlayed(name: string): string | Buffer | null;
   /** The stream ends: the caller hung up ('callended') or fsbridge stopped it ('stopped'). */

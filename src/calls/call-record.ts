@@ -37,6 +37,8 @@ export interface CallRecord extends CallIdentity {
   /** Where the bot transferred the call (result `transferred`). */
   transferTarget?: string;
   errorCode?: string;
+  /** Outbound with answering-machine detection: who answered (human, machine_start, machine_end_beep, …). */
+  answeredBy?: string;
 }
 
 /** A call as it is when offered (admitted): what a crash must not lose. */

@@ -4,6 +4,7 @@ import { TypedEmitter } from '../typed-emitter.js';
 import { canTransition, isLive, type CallState } from './call-state.js';
 import { causeFromName, type HangupCause } from './hangup-causes.js';
 import type { CallIdentity, CallRecord, EndedBy } from './call-record.js';
+import type { AmdRequest } from '../analysis/amd-request.js';
 
 export interface CallInit extends CallIdentity {
   /** Parameters for the bot (`fsbridge_param_*`, or given by the API). */
@@ -14,6 +15,8 @@ export interface CallInit extends CallIdentity {
   route?: number;
   /** A campaign call: played to the callee, then the call ends, when the bot cannot be reached. */
   offlinePrompt?: string;
+  /** Answering-machine detection once answered (an outbound call asked for it). */
+  amd?: AmdRequest;
 }
 
 /** What admits a call: its tenant is filled in from its bot when not given. */
@@ -26,7 +29,7 @@ export interface CallView {
 }
 
 /** What the call record says beyond state and cause. */
-export interface CallAnnotation { sipStatus?: number; result?: string; transferTarget?: string }
+export interface CallAnnotation { sipStatus?: number; result?: string; transferTarget?: string; answeredBy?: string }
 
 type CallEvents = {
   state: [CallState, CallState];

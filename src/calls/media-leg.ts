@@ -26,6 +26,11 @@ import { transferAllowed } from './transfer-policy.js';
 import { PipeOutput, type PipeFile } from './pipe-output.js';
 import { RecordingWriter, type RecordingTarget } from '../recordings/recording-writer.js';
 import { StereoTap } from '../recordings/stereo-tap.js';
+import { CallAnalysis, type AnalysisEvent } from '../analysis/call-analysis.js';
+import { ComfortNoise } from '../analysis/comfort-noise.js';
+import { AmdGate, type AmdAction } from './amd-gate.js';
+import type { AmdRequest } from '../analysis/amd-request.js';
+import { loadPrompt } from './prompt-audio.js';
 
 /** The ESL commands the media leg uses (a subset of EslControl, so tests can fake it). */
 export type StreamControl = Pick<EslControl, 'audioStreamStart' | 'audioStreamStop' | 'uuidBroadcast' | 'uuidBreak' | 'uuidSendDtmf' | 'uuidGetvar' | 'bgapi'>;
@@ -46,6 +51,8 @@ export interface MediaLegSpec {
   pipeLeadMs: number;
   /** Where the call is recorded (both directions, encrypted); absent: not recorded. */
   recording?: RecordingTarget;
+  /** Answering-machine detection: the bot is connected once it decided (outbound calls that ask). */
+  amd?: AmdRequest;
 }
 
 export interface MediaLegOptions extends MediaLegSpec {
@@ -84,6 +91,12 @@ const PIPE_RETRY_MS = 500;
 const PIPE_RETRIES = 10;
 /** One reconnect must open within this (design: within 2 s). */
 const RECONNECT_WINDOW_MS = 2000;
+/** How often the line is checked for audio that stopped arriving (dead line). */
+const DEAD_LINE_CHECK_MS = 1000;
+/** AMD's message: the call ends at the latest this long after the message's own length. */
+const MESSAGE_GRACE_MS = 5000;
+/** Buckets of the per-call speech ratio. */
+const RATIO_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 
 /**
  * The bot side of one call: the mod_audio_stream websocket (caller audio in, playback out), the
@@ -133,6 +146,25 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
   /** The call's recording: both directions on the caller's clock, written encrypted. */
   private readonly recorder: RecordingWriter | null = null;
   private readonly tap: StereoTap | null = null;
+  /** What the bot is told about the call (AMD adds AnsweredBy to its parameters). */
+  private readonly info: CallInfo;
+  /** The analysis of the caller's audio: speech, tones, AMD, silence timeout, flat line. */
+  private readonly analysis: CallAnalysis;
+  /** Speech events go to this bot (native always; others when they opted in). */
+  private readonly speechEvents: boolean;
+  /** Answering-machine detection: the bot waits for its decision (outbound calls that asked). */
+  private readonly amd: AmdGate | null = null;
+  /** AMD's message: the call ends this long after it started playing, whatever the playback says. */
+  private cancelMessageGuard: (() => void) | null = null;
+  private silencePrompts = 0;
+  /** Caller audio time (ms) when the bot's `start` was sent: its events count from there. */
+  private botOriginMs = 0;
+  /** When caller audio last arrived (clock ms); dead-line check. */
+  private lastAudioAtMs = 0;
+  private cancelDeadCheck: (() => void) | null = null;
+  /** Marks fsbridge placed after its own prompts: run when the prompt has played (or was cleared). */
+  private readonly localMarks = new Map<string, () => void>();
+  private localMarkSeq = 0;
 
   constructor(private readonly o: MediaLegOptions) {
     this.fsUuid = o.info.fsUuid;
@@ -140,7 +172,26 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     this.adapter = this.makeAdapter(0);
     this.badInput = new BotInputReporter(o.logger, o.metrics, o.clock);
     this.logs = new LogLimiter({ clock: o.clock });
-    this.reframer = new Reframer(o.fsSampleRateHz / 50, (frame) => this.frameToBot(frame));
+    this.reframer = new Reframer(o.fsSampleRateHz / 50, (frame) => this.onFrame(frame));
+    this.info = { ...o.info, params: { ...o.info.params } };
+    if (o.amd) {
+      this.amd = new AmdGate({
+        amd: o.amd, clock: o.clock, logger: o.logger, metrics: o.metrics,
+        report: (answeredBy, decisionMs) => {
+          this.info.params.AnsweredBy = answeredBy;
+          this.requestCb?.({ kind: 'amd', answeredBy, decisionMs });
+        },
+        act: (action) => this.amdAct(action),
+      });
+    }
+    const b = o.bot;
+    this.speechEvents = b.protocol === 'native' || b.speechEvents === true || o.info.params.fsbridgeSpeechEvents === 'true';
+    this.analysis = new CallAnalysis({
+      sampleRateHz: o.fsSampleRateHz,
+      ...(o.amd ? { amd: { params: o.amd.params, waitForEnd: o.amd.onMachine !== 'hangup' } } : {}),
+      ...(b.silenceTimeout ? { silenceTimeoutMs: b.silenceTimeout.afterSec * 1000 } : {}),
+      ...(b.deadLineSec > 0 ? { deadLineMs: b.deadLineSec * 1000 } : {}),
+    });
     if (o.recording) {
       const recorder = new RecordingWriter({ target: o.recording, logger: o.logger, metrics: o.metrics });
       this.recorder = recorder;
@@ -154,7 +205,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
       broadcast: (file) => this.broadcast(file),
       breakAll: () => this.breakAll(),
       breakCurrent: () => { void this.o.control.uuidBreak(this.fsUuid, undefined); },
-      markPlayed: (name) => this.sendToBot(this.adapter.markPlayed(name)),
+      markPlayed: (name) => this.markPlayed(name),
     };
     const common = { clock: o.clock, logger: o.logger, metrics: o.metrics, actions, sampleRateHz: o.fsSampleRateHz, sharedLogs: o.sharedLogs };
     if (o.playback === 'pipe') {
@@ -166,6 +217,7 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
       this.playback = this.pipePlayback = new PipePlayback({
         clock: o.clock, logger: o.logger, metrics: o.metrics, sampleRateHz: o.fsSampleRateHz, sharedLogs: o.sharedLogs,
         maxBufferMs: o.playoutBufferMs, leadFrames: o.pipeLeadMs / 20,
+        ...(b.comfortNoise ? { noise: new ComfortNoise({ levelDbfs: b.comfortNoise.levelDbfs, ambienceDbfs: b.comfortNoise.ambienceDbfs }) } : {}),
         // what goes into the pipe is what the caller hears: that is what is recorded
         actions: { writeFrame: (pcm) => { this.tap?.bot(pcm); return pipe.writeFrame(pcm); }, dropWritten: () => pipe.dropWritten(), markPlayed: actions.markPlayed },
       });
@@ -204,6 +256,10 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     // set-up time (~140 ms of an echo, measured on the real FreeSWITCH) queued in fsbridge, and
     // a real-time bot stayed that much behind for the whole call.
     this.openPipe();
+    this.watchDeadLine();
+    if (this.amd && !(await this.amd.wait())) return;
+    // ended meanwhile (a dead line, a hang-up still on its way to stop()): no bot
+    if (this.stopped || this.endedFired) return;
     await this.connectBot();
   }
 
@@ -226,6 +282,12 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     this.cancelFallback?.();
     this.cancelStreamCheck?.();
     this.cancelPipeRetry?.();
+    this.cancelDeadCheck?.();
+    this.cancelMessageGuard?.();
+    this.amd?.close();
+    if (this.analysis.vad.frames >= 50) {
+      this.o.metrics.histogram('fsbridge_call_speech_ratio', 'Share of each call\'s caller audio that was speech (calls of 1 s or more)', RATIO_BUCKETS).observe(this.analysis.speechRatio);
+    }
     this.playback.close();
     this.pipe?.close();
     this.badInput.close();
@@ -292,16 +354,27 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
 
   onOpen(conn: MediaConnection): void {
     this.conn = conn;
+    this.lastAudioAtMs = this.o.clock.nowMs();
     const pending = this.pendingText;
     this.pendingText = [];
     for (const t of pending) conn.sendText(t);
   }
 
   onAudio(pcm: Int16Array, _sampleRateHz: number): void {
+    this.lastAudioAtMs = this.o.clock.nowMs();
     // recorded from the first frame, bot connected or not
     this.tap?.caller(pcm);
-    if (!this.bot || this.bot.state !== 'open') return;
+    if (this.stopped) return;
     this.reframer.push(pcm);
+  }
+
+  /** One 20 ms frame of caller audio (at fsSampleRateHz): analysed, then to the bot once it is connected. */
+  private onFrame(frame: Int16Array): void {
+    // the silence timeout (and the flat-line count) waits while the bot plays, or is not there yet
+    const events = this.analysis.push(frame, this.playback.busy || this.bot?.state !== 'open');
+    for (let i = 0; i < events.length; i++) this.onAnalysis(events[i]);
+    if (this.stopped || this.endedFired || !this.bot || this.bot.state !== 'open') return;
+    this.frameToBot(frame);
   }
 
   /** One 20 ms frame of caller audio (at fsSampleRateHz) to the bot, in its rate and format. */
@@ -351,6 +424,143 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     })().catch(() => {});
   }
 
+  // --- the analysis of the caller's audio ---
+
+  private onAnalysis(e: AnalysisEvent): void {
+    if (this.stopped || this.endedFired) return;
+    const botOpen = this.bot?.state === 'open';
+    switch (e.kind) {
+      case 'speech_started':
+        this.silencePrompts = 0;
+        if (botOpen && this.o.bot.bargeIn && this.playback.busy) this.bargeIn(this.botMs(e.atMs));
+        if (botOpen && this.speechEvents) this.sendToBot(this.adapter.event({ kind: 'speech_started', atMs: this.botMs(e.atMs) }));
+        return;
+      case 'speech_stopped':
+        if (botOpen && this.speechEvents) this.sendToBot(this.adapter.event({ kind: 'speech_stopped', atMs: this.botMs(e.atMs) }));
+        return;
+      case 'beep':
+        this.log.info({ beepAtMs: e.atMs, hz: e.hz }, 'answering machine beep heard');
+        return;
+      case 'amd':
+        this.amd?.onDecision(e.decision);
+        return;
+      case 'silence_timeout':
+        if (botOpen) this.silenceTimedOut();
+        return;
+      case 'dead_line':
+        this.deadLine('flat');
+        return;
+    }
+  }
+
+  /** Local barge-in: the caller spoke over the bot, whose audio is dropped at once (as after `clear`). */
+  private bargeIn(atMs: number): void {
+    this.o.metrics.counter('fsbridge_barge_ins_total', 'Bot playback cleared by fsbridge because the caller started speaking (bargeIn)').inc();
+    // told first: the marks that clear() answers then read as cut off, not as played
+    this.sendToBot(this.adapter.event({ kind: 'barge_in', atMs }));
+    if (!this.pipe) this.tap?.clearBot();
+    this.playback.clear();
+  }
+
+  /**
+   * A time of the caller's audio (ms since the stream started) as the bot counts it: since its
+   * `start` (as Twilio's media timestamps do), 0 for what came before it.
+   */
+  private botMs(atMs: number): number {
+    return Math.max(0, atMs - this.botOriginMs);
+  }
+
+  private silenceTimedOut(): void {
+    const st = this.o.bot.silenceTimeout!;
+    const prompt = st.action === 'prompt' && st.prompt !== undefined && this.silencePrompts < st.prompts ? st.prompt : null;
+    this.o.metrics.counter('fsbridge_silence_timeouts_total', 'Caller silences that reached bots.<name>.silenceTimeout, by what followed').inc({ action: prompt ? 'prompt' : 'hangup' });
+    if (prompt) {
+      this.silencePrompts++;
+      this.log.info({ prompt: this.silencePrompts }, 'caller silent: playing the silence prompt');
+      void this.playPrompt(prompt).then((ms) => {
+        if (ms === null) this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'fsbridge', errorCode: 'CALL_SILENCE_TIMEOUT' });
+      });
+      return;
+    }
+    this.log.info({ code: 'CALL_SILENCE_TIMEOUT' }, 'caller silent: ending the call');
+    this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'fsbridge', errorCode: 'CALL_SILENCE_TIMEOUT' });
+  }
+
+  /** A line carrying no audio: none arrives (`silent`), or its samples never move (`flat`). */
+  private deadLine(how: 'silent' | 'flat'): void {
+    this.o.metrics.error('CALL_DEAD_LINE');
+    this.log.warn({ code: 'CALL_DEAD_LINE', how, deadLineSec: this.o.bot.deadLineSec }, 'the line carries no audio: ending the call');
+    this.fireEnded({ cause: 'MEDIA_TIMEOUT', endedBy: 'fsbridge', errorCode: 'CALL_DEAD_LINE' });
+  }
+
+  /** Checks every second that caller audio still arrives while the stream is open (bots.<name>.deadLineSec). */
+  private watchDeadLine(): void {
+    const limitMs = this.o.bot.deadLineSec * 1000;
+    if (limitMs <= 0 || this.stopped) return;
+    this.cancelDeadCheck = this.o.clock.setTimeout(() => {
+      this.cancelDeadCheck = null;
+      if (this.stopped || this.endedFired) return;
+      if (this.conn && this.o.clock.nowMs() - this.lastAudioAtMs >= limitMs) { this.deadLine('silent'); return; }
+      this.watchDeadLine();
+    }, DEAD_LINE_CHECK_MS);
+  }
+
+  /** AMD settled (AmdGate): hang up, or leave the message and hang up once it played; `connect` needs nothing here. */
+  private amdAct(action: AmdAction): void {
+    if (action === 'hangup') {
+      this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'fsbridge', errorCode: 'CALL_AMD_HANGUP' });
+      return;
+    }
+    if (action !== 'message') return;
+    const ended = (): void => this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'fsbridge', errorCode: 'CALL_AMD_MESSAGE_PLAYED' });
+    void this.playPrompt(this.o.amd!.message!, ended).then((ms) => {
+      if (ms === null) { this.fireEnded({ cause: 'NORMAL_CLEARING', endedBy: 'fsbridge', errorCode: 'CALL_AMD_HANGUP' }); return; }
+      if (this.stopped || this.endedFired) return;
+      // the playback answers the message's mark once it played; if it never does (the pipe gave
+      // up), the call still ends
+      this.cancelMessageGuard = this.o.clock.setTimeout(() => { this.cancelMessageGuard = null; ended(); }, ms + MESSAGE_GRACE_MS);
+    });
+  }
+
+  /** Native bots are told who answered (the others read AnsweredBy from their start parameters). */
+  private sendAmdEvent(): void {
+    const answeredBy = this.amd?.answeredBy;
+    if (answeredBy) this.sendToBot(this.adapter.event({ kind: 'amd', answeredBy, decisionMs: this.amd!.decisionMs }));
+  }
+
+  /**
+   * Plays a WAV prompt through the call's own playback (so it is recorded, and the silence timeout
+   * waits while it plays); `then` runs once it has played. Resolves with its length (ms), or null
+   * when it could not be read.
+   */
+  private async playPrompt(path: string, then?: () => void): Promise<number | null> {
+    const pcm = await loadPrompt(path, this.o.fsSampleRateHz);
+    if (!pcm) {
+      this.o.metrics.error('CALL_PROMPT_UNREADABLE');
+      this.log.warn({ code: 'CALL_PROMPT_UNREADABLE', path }, 'prompt is not a readable 16-bit PCM WAV at 8 or 16 kHz');
+      return null;
+    }
+    const ms = (pcm.length * 1000) / this.o.fsSampleRateHz;
+    if (this.stopped || this.endedFired) return ms;
+    if (!this.pipe) this.tap?.bot(pcm);
+    this.playback.pushAudio(pcm);
+    const name = `fsbridge-${this.token}-${++this.localMarkSeq}`;
+    this.localMarks.set(name, then ?? (() => {}));
+    this.playback.mark(name);
+    return ms;
+  }
+
+  /** A mark has played: fsbridge's own runs its callback; the bot's is answered. */
+  private markPlayed(name: string): void {
+    const own = this.localMarks.get(name);
+    if (own) {
+      this.localMarks.delete(name);
+      own();
+      return;
+    }
+    this.sendToBot(this.adapter.markPlayed(name));
+  }
+
   // --- bot side ---
 
   private makeAdapter(attempt: number): BotAdapter {
@@ -378,7 +588,11 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
         opened = true;
         // stopped while connecting: stop() already closed it; nothing is sent
         if (this.stopped || this.bot !== bot) { bot.close(1000); resolve(); return; }
-        for (const m of this.adapter.open(this.o.info)) this.sendToBot(m);
+        for (const m of this.adapter.open(this.info)) this.sendToBot(m);
+        this.sendAmdEvent();
+        this.botOriginMs = this.analysis.atMs;
+        // the caller is speaking as the bot arrives (after AMD, or a reconnect): it hears it started
+        if (this.speechEvents && this.analysis.vad.speaking) this.sendToBot(this.adapter.event({ kind: 'speech_started', atMs: 0 }));
         resolve();
       });
       bot.on('message', (data, isBinary) => this.onBotMessage(data, isBinary));
@@ -561,6 +775,8 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     this.cancelFallback?.();
     this.cancelStreamCheck?.();
     this.cancelPipeRetry?.();
+    this.cancelDeadCheck?.();
+    this.cancelMessageGuard?.();
     this.endedCb?.(why);
   }
 }

@@ -61,8 +61,11 @@ export interface BotLeg {
   onRequest?(cb: (r: BotRequest) => void): void;
 }
 
-/** A request of the bot about its call: `dnc` puts the far end's number on the do-not-call list. */
-export interface BotRequest { kind: 'dnc' }
+/**
+ * What the bot side asks of the call's owner beyond the media: `dnc` (the bot) puts the far end's
+ * number on the do-not-call list; `amd` (answering-machine detection) says who answered.
+ */
+export type BotRequest = { kind: 'dnc' } | { kind: 'amd'; answeredBy: string; decisionMs: number };
 
 /** Why the bot side ended the call; `transferTarget`: the bot asked to transfer the caller there. */
 export interface BotLegEnd { cause: string; endedBy: 'bot' | 'fsbridge'; errorCode?: string; transferTarget?: string }

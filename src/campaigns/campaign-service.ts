@@ -6,6 +6,7 @@ import { parseCampaignSpec, type CampaignSpec } from './campaign-spec.js';
 import { importContactsYielding } from './contact-import.js';
 import type { CampaignStore } from './campaign-store.js';
 import type { CampaignDialer, CampaignEvent } from './dialer.js';
+import { promptProblem } from '../calls/prompt-audio.js';
 
 /** An API answer. */
 export interface Reply { status: number; body: Record<string, unknown> }
@@ -56,6 +57,8 @@ export class CampaignService {
     const cannot = this.o.cannotDial();
     if (cannot) problems.push(cannot);
     if (b.start !== undefined && typeof b.start !== 'boolean') problems.push('start: expected true or false');
+    const message = spec.amd?.message && await promptProblem(spec.amd.message, 'amd.message');
+    if (message) problems.push(message);
     if (b.contacts !== undefined && b.contactsCsv !== undefined) problems.push('contacts: give contacts or contactsCsv, not both');
     if (b.contactsCsv !== undefined && typeof b.contactsCsv !== 'string') problems.push('contactsCsv: expected CSV text');
     if (problems.length) return bad(problems);

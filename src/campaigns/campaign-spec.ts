@@ -1,4 +1,6 @@
 import { parseWindows, isTimeZone, type CallingWindow } from './calling-window.js';
+import { SOUND_FILE_EXPECTED, SOUND_FILE_PATH } from '../calls/sound-file.js';
+import { parseAmdRequest, type AmdRequest } from '../analysis/amd-request.js';
 import { parseRetryRules, type RetryRules } from './retry-rules.js';
 
 /** How fast a campaign dials. */
@@ -42,6 +44,8 @@ export interface CampaignSpec {
   ringTimeoutSec: number;
   /** Played to an answered callee when the bot cannot be reached, then the call ends: an absolute file path (nothing else reaches uuid_broadcast). */
   offlinePrompt?: string;
+  /** Answering-machine detection on every answered call of the campaign (src/analysis/amd-request.ts). */
+  amd?: AmdRequest;
 }
 
 const intIn = (v: unknown, lo: number, hi: number) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
@@ -66,8 +70,7 @@ export function parseCampaignSpec(b: Record<string, unknown>, tenant: string): {
   const defaultCountry = str('defaultCountry', /^[A-Z]{2}$/, 'a country code such as US', false);
   // a file path only: uuid_broadcast would also run `app::args` (a dialplan application), and the
   // spec comes from tenants' keys
-  const offlinePrompt = str('offlinePrompt', /^\/(?!.*\.\.)[A-Za-z0-9_./-]{1,990}\.(wav|mp3|ulaw|alaw|gsm|r8|r16|sln)$/i,
-    'the absolute path of a sound file on the FreeSWITCH host (letters, digits, _ . / -; .wav, .mp3, .ulaw, .alaw, .gsm, .r8, .r16 or .sln)', false);
+  const offlinePrompt = str('offlinePrompt', SOUND_FILE_PATH, SOUND_FILE_EXPECTED, false);
   const timeZone = b.timeZone === undefined ? 'UTC' : b.timeZone;
   if (typeof timeZone !== 'string' || !isTimeZone(timeZone)) problems.push('timeZone: expected an IANA time zone such as Europe/Berlin');
   const w = parseWindows(b.windows ?? [], 'windows');
@@ -87,6 +90,8 @@ export function parseCampaignSpec(b: Record<string, unknown>, tenant: string): {
   if (caps.perNumberPerDay !== null && !intIn(caps.perNumberPerDay, 1, 100)) problems.push('caps.perNumberPerDay: expected an integer from 1 to 100');
   const ringTimeoutSec = b.ringTimeoutSec ?? 30;
   if (!intIn(ringTimeoutSec, 1, 300)) problems.push('ringTimeoutSec: expected an integer from 1 to 300');
+  const amd = parseAmdRequest(b.amd);
+  if (!amd.ok) problems.push(...amd.problems);
   if (problems.length) return { ok: false, problems };
   return {
     ok: true,
@@ -94,6 +99,7 @@ export function parseCampaignSpec(b: Record<string, unknown>, tenant: string): {
       name: name!, tenant, bot: bot!, trunk: trunk!, timeZone: timeZone as string, windows: (w as { windows: CallingWindow[] }).windows,
       pacing, retry: (r as { rules: RetryRules }).rules, caps, ringTimeoutSec: ringTimeoutSec as number,
       ...(callerId ? { callerId } : {}), ...(defaultCountry ? { defaultCountry } : {}), ...(offlinePrompt ? { offlinePrompt } : {}),
+      ...(amd.ok && amd.amd ? { amd: amd.amd } : {}),
     },
   };
 }

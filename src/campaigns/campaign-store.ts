@@ -30,6 +30,7 @@ export interface OpenAttempt extends CampaignAttemptsTable {
   connected_at: number | null;
   cause: string | null;
   error_code: string | null;
+  answered_by: string | null;
 }
 
 /**
@@ -243,7 +244,7 @@ export class CampaignStore {
   async openAttempts(nodeId: string): Promise<OpenAttempt[]> {
     return this.db().selectFrom('campaign_attempts').leftJoin('calls', 'calls.call_id', 'campaign_attempts.call_id')
       .selectAll('campaign_attempts')
-      .select(['calls.state as call_state', 'calls.result', 'calls.sip_status as call_sip_status', 'calls.answered_at', 'calls.connected_at', 'calls.cause', 'calls.error_code'])
+      .select(['calls.state as call_state', 'calls.result', 'calls.sip_status as call_sip_status', 'calls.answered_at', 'calls.connected_at', 'calls.cause', 'calls.error_code', 'calls.answered_by'])
       .where('campaign_attempts.state', '=', 'dialling').where('campaign_attempts.node_id', '=', nodeId).execute() as Promise<OpenAttempt[]>;
   }
 

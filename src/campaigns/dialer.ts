@@ -9,6 +9,7 @@ import type { CampaignStore, ContactState, DueContact, OpenAttempt } from './cam
 import type { DncStore } from './dnc-store.js';
 import { outcomeOf, type AttemptOutcome, type OutcomeFacts } from './outcome.js';
 import { nextStep } from './retry-rules.js';
+import type { AmdRequest } from '../analysis/amd-request.js';
 
 const DAY_MS = 86_400_000;
 /** Contacts read per hopper refill. */
@@ -45,6 +46,7 @@ export interface CampaignDial {
   /** The contact's variables and the campaign's ids: the bot's custom parameters. */
   params: Record<string, string>;
   offlinePrompt?: string;
+  amd?: AmdRequest;
 }
 
 /** What the dialer needs from the daemon. */
@@ -385,6 +387,7 @@ export class CampaignDialer {
     const done = this.o.port.dial({
       callId, campaignId: rt.id, tenant: s.tenant, bot: s.bot, trunk: s.trunk, to: k.number, timeoutSec: s.ringTimeoutSec, params,
       ...(s.callerId ? { from: s.callerId } : {}), ...(s.offlinePrompt ? { offlinePrompt: s.offlinePrompt } : {}),
+      ...(s.amd ? { amd: s.amd } : {}),
     }).then((facts) => {
       const f = this.finished(rt, k, callId, attempt, facts);
       this.finishing.add(f);
@@ -440,7 +443,7 @@ export class CampaignDialer {
   /** An attempt an earlier run left open: its outcome from its call's record (none: failed). */
   private async resolveOpen(a: OpenAttempt, now: number): Promise<void> {
     const outcome: AttemptOutcome = a.call_state === 'ended'
-      ? outcomeOf({ result: a.result, sipStatus: a.call_sip_status, answeredAt: a.answered_at, connectedAt: a.connected_at, cause: a.cause, errorCode: a.error_code })
+      ? outcomeOf({ result: a.result, sipStatus: a.call_sip_status, answeredAt: a.answered_at, connectedAt: a.connected_at, cause: a.cause, errorCode: a.error_code, answeredBy: a.answered_by })
       : 'failed';
     const row = await this.o.store.get(a.campaign_id);
     const spec = row ? JSON.parse(row.spec) as CampaignSpec : null;

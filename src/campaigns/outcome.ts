@@ -30,6 +30,8 @@ export interface OutcomeFacts {
   errorCode?: string | null;
   /** fsbridge refused to place the call (full, draining): no INVITE was sent. */
   notPlaced?: boolean;
+  /** Answering-machine detection's result (Twilio AnsweredBy values), when the campaign asked for it. */
+  answeredBy?: string | null;
 }
 
 /** SIP statuses that say the number does not exist (or is not a number). */
@@ -38,6 +40,8 @@ const INVALID_CAUSES = new Set(['UNALLOCATED_NUMBER', 'INVALID_NUMBER_FORMAT', '
 
 export function outcomeOf(f: OutcomeFacts): AttemptOutcome {
   if (f.answeredAt !== null || f.result === 'answered') {
+    // a machine (or fax) answered: whether it was hung up on, left a message or given to the bot
+    if (f.answeredBy && (f.answeredBy.startsWith('machine') || f.answeredBy === 'fax')) return 'machine';
     // the bot could not be reached, or its connection failed: the call ended on the offline
     // prompt (BOT_FALLBACK_PLAYED) or was hung up (BOT_CONNECT_FAILED, BOT_CLOSED_ABNORMALLY)
     if (f.errorCode?.startsWith('BOT_')) return 'bot-unreachable';

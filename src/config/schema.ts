@@ -97,6 +97,16 @@ export interface BotConfig {
   statusCallback?: StatusCallbackConfig;
   /** Record this bot's calls (encrypted; see recordings). */
   record: boolean;
+  /** Send speech_started / speech_stopped to twilio and exotel bots too (native bots always get them). */
+  speechEvents: boolean;
+  /** Local barge-in: caller speech clears the bot's playback at once. */
+  bargeIn: boolean;
+  /** After this much caller silence (no speech while the bot is not playing): a prompt, or the end of the call. */
+  silenceTimeout?: { afterSec: number; action: 'hangup' | 'prompt'; prompt?: string; prompts: number };
+  /** A line that carries no audio (no RTP, or samples that never move) this long ends the call; 0: never. */
+  deadLineSec: number;
+  /** Comfort noise to the caller while the bot is silent ('pipe' playback), and optional ambience under its speech. */
+  comfortNoise?: { levelDbfs: number; ambienceDbfs?: number };
 }
 
 /** Status callbacks (Twilio's call progress events). */
@@ -400,6 +410,25 @@ export const CONFIG_SCHEMA: ObjectNode = {
           tenant: { kind: 'string', format: 'name', default: 'default', doc: 'The tenant the bot belongs to: its calls, and the routes to it, are that tenant\'s (API keys of another tenant cannot see them).' },
           statusCallback: statusCallback('the bot\'s'),
           record: { kind: 'boolean', default: false, doc: 'Record this bot\'s calls: stereo (caller left, bot right), encrypted at rest (see recordings); a route\'s `record`, a dialplan\'s `fsbridge_record` or the `record` of POST /v1/calls overrides it per call.' },
+          speechEvents: { kind: 'boolean', default: false, doc: 'Send `speech_started` / `speech_stopped` to twilio and exotel bots too (their protocols have no such message); native bots always get them. A call\'s custom parameter `fsbridgeSpeechEvents=true` turns them on for that call.' },
+          bargeIn: { kind: 'boolean', default: false, doc: 'Local barge-in: when the caller starts speaking while the bot\'s audio plays, fsbridge clears the playback at once (marks come back as after `clear`) and tells a native bot (`barge_in`).' },
+          silenceTimeout: {
+            kind: 'object', optional: true, doc: 'What happens after a stretch of caller silence (no speech while the bot is not playing); omit for nothing.',
+            fields: {
+              afterSec: { kind: 'integer', min: 1, max: 3600, required: true, unit: 's', doc: 'Seconds of caller silence that fire the timeout.' },
+              action: { kind: 'enum', values: ['hangup', 'prompt'], default: 'hangup', doc: 'hangup: end the call (CALL_SILENCE_TIMEOUT); prompt: play `prompt`, and end the call at the timeout after the last prompt.' },
+              prompt: { kind: 'string', format: 'path', doc: '16-bit PCM WAV (8 or 16 kHz) that fsbridge plays on a timeout through the call\'s playback; required when action is prompt.' },
+              prompts: { kind: 'integer', min: 1, max: 10, default: 1, unit: 'prompts', doc: 'Prompts played (one per timeout) before a timeout ends the call.' },
+            },
+          },
+          deadLineSec: { kind: 'integer', min: 0, max: 3600, default: 20, unit: 's', doc: 'A line that carries no audio this long ends the call (CALL_DEAD_LINE): mod_audio_stream delivers no caller audio at all, or samples that never move; 0: never.' },
+          comfortNoise: {
+            kind: 'object', optional: true, doc: 'Low-level noise to the caller instead of digital silence while the bot is silent (\'pipe\' playback only); omit for silence.',
+            fields: {
+              levelDbfs: { kind: 'number', min: -90, max: -30, default: -65, unit: 'dBFS', doc: 'Level (RMS) of the noise in the bot\'s silences.' },
+              ambienceDbfs: { kind: 'number', min: -90, max: -20, unit: 'dBFS', doc: 'Level (RMS) of background ambience mixed under the bot\'s speech; absent: none.' },
+            },
+          },
         },
       },
     },

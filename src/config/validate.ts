@@ -288,6 +288,13 @@ function crossCheck(w: Walker, raw: unknown, out: Record<string, any>): void {
       if (bot.onDisconnect === 'fallback' && at(rawBots, name, 'fallbackAudio') == null) {
         w.fail(['bots', name, 'fallbackAudio'], 'an audio file path, because onDisconnect is fallback', 'nothing');
       }
+      if (bot.silenceTimeout?.action === 'prompt' && at(rawBots, name, 'silenceTimeout', 'prompt') == null) {
+        w.fail(['bots', name, 'silenceTimeout', 'prompt'], 'a WAV file path, because silenceTimeout.action is prompt', 'nothing');
+      }
+      const playback = (out as { freeswitch?: { playback?: unknown } }).freeswitch?.playback;
+      if (bot.comfortNoise != null && playback !== undefined && playback !== 'pipe') {
+        w.fail(['bots', name, 'comfortNoise'], 'nothing, because comfort noise needs freeswitch.playback pipe (fsbridge writes every frame only there)', `a section with freeswitch.playback ${String(playback)}`);
+      }
       if (bot.protocol === 'twilio' && typeof bot.sampleRate === 'number' && bot.sampleRate !== 8000) {
         w.fail(['bots', name, 'sampleRate'], '8000, the only rate of the twilio protocol (μ-law 8 kHz)', `the number ${bot.sampleRate}`);
       }

@@ -133,6 +133,10 @@ export class FilePlayback implements PlaybackController {
     return this.buffer.bufferedMs;
   }
 
+  get busy(): boolean {
+    return this.buffer.bufferedSamples > 0 || this.inFlight.length > 0;
+  }
+
   /** Segments sent and not yet played. */
   get inFlightSegments(): number {
     return this.inFlight.length;

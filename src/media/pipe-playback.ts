@@ -66,6 +66,11 @@ export interface PipePlaybackOptions {
   logIntervalMs?: number;
   /** The daemon's limiter shared by every call (see FilePlayback). Not flushed on close. */
   sharedLogs?: LogLimiter;
+  /**
+   * Comfort noise: `fill` writes what is played instead of digital silence while the bot is
+   * silent, `under` adds ambience to the bot's audio. Absent: silence, and the bot's audio as sent.
+   */
+  noise?: { fill(frame: Int16Array): void; under(frame: Int16Array): void };
 }
 
 const FRAME_MS = 20;
@@ -81,6 +86,7 @@ export class PipePlayback implements PlaybackController {
   private readonly buffer: PlayoutBuffer;
   private readonly frame: Int16Array;
   private readonly silence: Int16Array;
+  private readonly noise: PipePlaybackOptions['noise'];
   private readonly pacer: Pacer;
   private readonly backlog: StandingBacklog;
   private readonly sampleRateHz: number;
@@ -111,6 +117,7 @@ export class PipePlayback implements PlaybackController {
     this.frameSamples = (opts.sampleRateHz * FRAME_MS) / 1000;
     this.frame = new Int16Array(this.frameSamples);
     this.silence = new Int16Array(this.frameSamples);
+    this.noise = opts.noise;
     this.buffer = new PlayoutBuffer({ sampleRateHz: opts.sampleRateHz, maxBufferMs: opts.maxBufferMs });
     this.pacer = new Pacer({ clock: opts.clock, frameMs: FRAME_MS, onTick: () => this.tick() });
     this.backlog = new StandingBacklog(opts.maxLagMs ?? 40);
@@ -124,6 +131,10 @@ export class PipePlayback implements PlaybackController {
     return this.buffer.bufferedMs;
   }
 
+  get busy(): boolean {
+    return this.buffer.bufferedSamples > 0 || this.audioEndsAtMs > this.clock.nowMs();
+  }
+
   /** True between start() and close() / stop(). */
   get running(): boolean {
     return this.pacer.isRunning;
@@ -135,7 +146,7 @@ export class PipePlayback implements PlaybackController {
    */
   start(): void {
     if (this.closed || this.pacer.isRunning) return;
-    for (let i = 0; i < this.leadFrames; i++) this.write(this.silence);
+    for (let i = 0; i < this.leadFrames; i++) this.writeIdle();
     this.backlog.reset();
     this.pacer.start();
   }
@@ -177,7 +188,7 @@ export class PipePlayback implements PlaybackController {
     if (this.closed) return;
     if (this.pacer.isRunning && this.actions.dropWritten) {
       const n = Math.min(this.actions.dropWritten(), 2 * this.leadFrames + 2);
-      for (let i = 0; i < n; i++) this.write(this.silence);
+      for (let i = 0; i < n; i++) this.writeIdle();
     }
     const names = this.dueNames.splice(0);
     this.dueAtMs.length = 0;
@@ -210,6 +221,12 @@ export class PipePlayback implements PlaybackController {
   }
 
 
+  /** A frame of silence, or of comfort noise when configured. */
+  private writeIdle(): void {
+    if (this.noise) this.noise.fill(this.silence);
+    this.write(this.silence);
+  }
+
   private write(pcm: Int16Array): void {
     this.framesWritten++;
     if (this.actions.writeFrame(pcm)) return;
@@ -238,9 +255,10 @@ export class PipePlayback implements PlaybackController {
       this.audioFrames++;
       this.audioEndsAtMs = playedAt;
       this.due(r.marks, playedAt);
+      this.noise?.under(this.frame);
       this.write(this.frame);
     } else {
-      this.write(this.silence);
+      this.writeIdle();
     }
     this.answerDue(now);
   }

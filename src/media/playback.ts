@@ -25,6 +25,8 @@ export interface PlaybackActions {
  * actions; audio pushed must be at the controller's sampleRateHz.
  */
 export interface PlaybackController {
+  /** True while bot audio is queued or playing to the caller (barge-in and the silence timeout ask). */
+  readonly busy: boolean;
   /** Bot audio (copied; the caller may reuse `pcm`). */
   pushAudio(pcm: Int16Array): void;
   /** A bot mark placed after all audio pushed so far. */

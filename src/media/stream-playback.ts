@@ -99,6 +99,10 @@ export class StreamPlayback implements PlaybackController {
     return this.buffer.bufferedMs;
   }
 
+  get busy(): boolean {
+    return this.buffer.bufferedSamples > 0 || this.sentUntilMs > this.clock.nowMs();
+  }
+
   /** Audio dropped because playback had fallen more than maxLagMs behind (ms). */
   get droppedLagMs(): number { return this.lag.droppedMs; }
 

@@ -23,7 +23,7 @@ export function offeredRow(c: CallIdentity & { offeredAt: string }, nodeId: stri
     call_id: c.callId, node_id: nodeId, direction: c.direction, bot: c.bot, from_number: c.from, to_number: c.to,
     fs_uuid: c.fsUuid, state: 'live', offered_at: Date.parse(c.offeredAt), answered_at: null, connected_at: null,
     ended_at: null, duration_ms: null, billable_ms: null, cause: null, cause_code: null, ended_by: null,
-    sip_status: null, result: null, transfer_target: null, error_code: null, tenant: c.tenant,
+    sip_status: null, result: null, transfer_target: null, error_code: null, answered_by: null, tenant: c.tenant,
   };
 }
 
@@ -34,7 +34,7 @@ export function endedRow(r: CallRecord, nodeId: string): CallsTable {
     fs_uuid: r.fsUuid, state: 'ended', offered_at: Date.parse(r.offeredAt), answered_at: ms(r.answeredAt),
     connected_at: ms(r.connectedAt), ended_at: Date.parse(r.endedAt), duration_ms: r.durationMs, billable_ms: r.billableMs,
     cause: r.cause, cause_code: r.causeCode, ended_by: r.endedBy, sip_status: r.sipStatus ?? null, result: r.result ?? null,
-    transfer_target: r.transferTarget ?? null, error_code: r.errorCode ?? null, tenant: r.tenant,
+    transfer_target: r.transferTarget ?? null, error_code: r.errorCode ?? null, answered_by: r.answeredBy ?? null, tenant: r.tenant,
   };
 }
 
@@ -51,6 +51,7 @@ export function rowToCall(row: CallsTable): StoredCall {
   if (row.result !== null) out.result = row.result;
   if (row.transfer_target !== null) out.transferTarget = row.transfer_target;
   if (row.error_code !== null) out.errorCode = row.error_code;
+  if (row.answered_by != null) out.answeredBy = row.answered_by;
   return out;
 }
 

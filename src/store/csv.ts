@@ -3,7 +3,7 @@ import type { StoredCall } from './call-rows.js';
 /** The columns of the call history CSV export, in order. */
 export const CALL_CSV_COLUMNS = [
   'callId', 'state', 'direction', 'bot', 'from', 'to', 'offeredAt', 'answeredAt', 'connectedAt', 'endedAt',
-  'durationMs', 'billableMs', 'cause', 'causeCode', 'endedBy', 'sipStatus', 'result', 'transferTarget', 'errorCode', 'fsUuid', 'nodeId',
+  'durationMs', 'billableMs', 'cause', 'causeCode', 'endedBy', 'sipStatus', 'result', 'transferTarget', 'errorCode', 'answeredBy', 'fsUuid', 'nodeId',
 ] as const;
 
 /**

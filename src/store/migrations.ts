@@ -187,4 +187,10 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.createIndex('dnc_number').on('dnc').column('number').execute();
     },
   },
+  '0006-answered-by': {
+    async up(db: AnyDb) {
+      // who answered an outbound call, by answering-machine detection (Twilio's AnsweredBy values)
+      await db.schema.alterTable('calls').addColumn('answered_by', 'text').execute();
+    },
+  },
 };

@@ -27,6 +27,8 @@ export interface CallsTable {
   result: string | null;
   transfer_target: string | null;
   error_code: string | null;
+  /** Answering-machine detection's result (Twilio's AnsweredBy values); null: not detected. */
+  answered_by?: string | null;
   /** The tenant of the call's bot (or trunk); `default` before tenants existed. */
   tenant: string;
 }

@@ -1,5 +1,5 @@
 // Runs sipp as a child process for e2e tests (loopback only).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -22,6 +22,16 @@ export function sippSkipReason(pcap?: string): string | false {
     : pcap !== undefined && !existsSync(pcap) ? `no ${pcap}: apt-get install sip-tester` : false;
   if (why && process.env.CI === 'true') throw new Error(`${why}; CI must not skip the sipp tests`);
   return why;
+}
+
+/**
+ * A copy of uas-trunk-answer-pcap.xml (a callee that answers with PCMU and plays a pcap) in `dir`
+ * that plays `pcap`: sipp takes the path when it loads the scenario, not from `-key`.
+ */
+export function pcapScenario(dir: string, pcap: string): string {
+  const file = join(dir, `uas-trunk-answer-pcap-${Date.now()}.xml`);
+  writeFileSync(file, readFileSync(join(SIPP_DIR, 'uas-trunk-answer-pcap.xml'), 'utf8').replaceAll('PCAP_PATH', pcap));
+  return file;
 }
 
 export interface SippRun { child: ChildProcess; done: Promise<{ code: number | null; output: string }> }

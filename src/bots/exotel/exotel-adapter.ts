@@ -1,4 +1,4 @@
-import type { BotAdapter, BotCommand, CallInfo } from '../adapter.js';
+import type { BotAdapter, BotCommand, BotEvent, CallInfo } from '../adapter.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES, ScratchBuffer, botError, botIgnored, decodeBase64Into, isCommand,
   parseJsonMessage, requireString, carrierControl,
@@ -140,6 +140,15 @@ export class ExotelAdapter implements BotAdapter {
     return JSON.stringify({
       event: 'dtmf', sequence_number: this.nextSeq(), stream_sid: this.streamSid, dtmf: { digit, duration },
     });
+  }
+
+  /**
+   * Speech events, for a bot that opted in (fsbridge's own, shaped like this protocol's messages:
+   * `{"event":"speech_started","sequence_number":…,"stream_sid":…,"speech":{"timestamp":"…"}}`); nothing else.
+   */
+  event(e: BotEvent): string | null {
+    if (this.state !== 'open' || (e.kind !== 'speech_started' && e.kind !== 'speech_stopped')) return null;
+    return JSON.stringify({ event: e.kind, sequence_number: this.nextSeq(), stream_sid: this.streamSid, speech: { timestamp: String(e.atMs) } });
   }
 
   markPlayed(name: string): string | null {

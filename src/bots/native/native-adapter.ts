@@ -1,5 +1,5 @@
 import { ulawDecode, ulawEncode } from '../../media/g711.js';
-import type { BotAdapter, BotCommand, CallInfo } from '../adapter.js';
+import type { BotAdapter, BotCommand, BotEvent, CallInfo } from '../adapter.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES, MAX_MARK_NAME_CHARS, botError, botIgnored, parseJsonMessage, type JsonObject,
 } from '../json-input.js';
@@ -114,6 +114,13 @@ export class NativeAdapter implements BotAdapter {
   dtmf(digit: string, durationMs?: number): string | null {
     if (this.state !== 'open') return null;
     return JSON.stringify(durationMs === undefined ? { event: 'dtmf', digit } : { event: 'dtmf', digit, durationMs });
+  }
+
+  /** `speech_started` / `speech_stopped` / `barge_in` {timestamp}, `amd` {answeredBy, decisionMs}. */
+  event(e: BotEvent): string | null {
+    if (this.state !== 'open') return null;
+    if (e.kind === 'amd') return JSON.stringify({ event: 'amd', answeredBy: e.answeredBy, decisionMs: e.decisionMs });
+    return JSON.stringify({ event: e.kind, timestamp: e.atMs });
   }
 
   markPlayed(name: string): string | null {

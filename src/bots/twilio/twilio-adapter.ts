@@ -1,5 +1,5 @@
 import { ulawDecode, ulawEncode } from '../../media/g711.js';
-import type { BotAdapter, BotCommand, CallInfo } from '../adapter.js';
+import type { BotAdapter, BotCommand, BotEvent, CallInfo } from '../adapter.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES, ScratchBuffer, botIgnored, decodeBase64Into, isCommand, parseJsonMessage,
   requireString, carrierControl,
@@ -93,6 +93,15 @@ export class TwilioAdapter implements BotAdapter {
       event: 'dtmf', streamSid: this.streamSid, sequenceNumber: this.nextSeq(),
       dtmf: { track: 'inbound_track', digit },
     });
+  }
+
+  /**
+   * Speech events, for a bot that opted in (fsbridge's own, shaped like this protocol's messages:
+   * `{"event":"speech_started","sequenceNumber":…,"streamSid":…,"speech":{"timestamp":"…"}}`); nothing else.
+   */
+  event(e: BotEvent): string | null {
+    if (this.state !== 'open' || (e.kind !== 'speech_started' && e.kind !== 'speech_stopped')) return null;
+    return JSON.stringify({ event: e.kind, sequenceNumber: this.nextSeq(), streamSid: this.streamSid, speech: { timestamp: String(e.atMs) } });
   }
 
   markPlayed(name: string): string | null {

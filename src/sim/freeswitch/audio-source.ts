@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { wavHeader } from '../../media/wav-header.js';
+import { monoOf, readWav } from '../../media/wav-file.js';
 import { NativeFileSource, nativeCodec } from './native-file-source.js';
 
 /** A pull source of 8 kHz mono 16-bit samples for playback or caller audio. */
@@ -39,55 +40,12 @@ export function to8k(pcm: Int16Array, rateHz: number): Int16Array {
   return out;
 }
 
-/** The channels of a PCM16 RIFF/WAVE file (de-interleaved) and its rate; undefined if unreadable. */
-export function readWav(path: string): { channels: Int16Array[]; rateHz: number } | undefined {
-  let buf: Buffer;
-  try { buf = readFileSync(path); } catch { return undefined; }
-  return parseWav(buf);
-}
-
-/** {@link readWav} of bytes already read (e.g. a WAV an HTTP answer carried). */
-export function parseWav(buf: Buffer): { channels: Int16Array[]; rateHz: number } | undefined {
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') return undefined;
-  let pos = 12;
-  let count = 1;
-  let rateHz = 8000;
-  let bits = 16;
-  while (pos + 8 <= buf.length) {
-    const id = buf.toString('ascii', pos, pos + 4);
-    const size = buf.readUInt32LE(pos + 4);
-    const start = pos + 8;
-    if (id === 'fmt ') {
-      count = buf.readUInt16LE(start + 2);
-      rateHz = buf.readUInt32LE(start + 4);
-      bits = buf.readUInt16LE(start + 14);
-    } else if (id === 'data') {
-      if (bits !== 16 || count < 1) return undefined;
-      const end = Math.min(buf.length, start + size);
-      const frames = Math.floor((end - start) / (2 * count));
-      const channels = Array.from({ length: count }, () => new Int16Array(frames));
-      for (let i = 0; i < frames; i++) {
-        for (let c = 0; c < count; c++) channels[c][i] = buf.readInt16LE(start + 2 * (i * count + c));
-      }
-      return { channels, rateHz };
-    }
-    pos = start + size + (size & 1);
-  }
-  return undefined;
-}
+export { parseWav, readWav } from '../../media/wav-file.js';
 
 /** Reads a PCM16 RIFF/WAVE file (any rate, channels mixed down) as 8 kHz mono; undefined if unreadable. */
 export function readWav8k(path: string): Int16Array | undefined {
   const wav = readWav(path);
-  if (!wav) return undefined;
-  const { channels } = wav;
-  const mono = new Int16Array(channels[0].length);
-  for (let i = 0; i < mono.length; i++) {
-    let s = 0;
-    for (const ch of channels) s += ch[i];
-    mono[i] = Math.round(s / channels.length);
-  }
-  return to8k(mono, wav.rateHz);
+  return wav && to8k(monoOf(wav.channels), wav.rateHz);
 }
 
 /** Encodes 8 kHz mono PCM as a WAV file. */

@@ -196,6 +196,8 @@ t.test('cross-field rules', (t) => {
       [['CONFIG_INVALID', 'routes[0].bot'], ['CONFIG_INVALID', 'routes[0].trunk']]],
     // fallback without audio
     ['bots: { a: { url: "ws://h/", protocol: native, onDisconnect: fallback } }', [['CONFIG_INVALID', 'bots.a.fallbackAudio']]],
+    // issue 12: a prompt for the silence timeout
+    ['bots: { a: { url: "ws://h/", protocol: native, silenceTimeout: { afterSec: 5, action: prompt } } }', [['CONFIG_INVALID', 'bots.a.silenceTimeout.prompt']]],
     // duplicate trunk names
     ['trunks: [ { name: t, registrar: "sip:a.example" }, { name: t, registrar: "sip:b.example" } ]', [['CONFIG_INVALID', 'trunks[1].name']]],
     // password without username; digest without password
@@ -208,6 +210,10 @@ t.test('cross-field rules', (t) => {
   for (const [extra, expected] of cases) {
     t.same(pairs(errorsOf(`${base}${extra}\n`)), expected, extra.slice(0, 60));
   }
+  // comfort noise needs pipe playback (the default)
+  const noise = 'bots: { a: { url: "ws://h/", protocol: native, comfortNoise: { levelDbfs: -60 } } }\n';
+  t.same(pairs(errorsOf(`freeswitch: { esl: { password: eslpw }, playback: file }\napi: { token: apitok }\n${noise}`)), [['CONFIG_INVALID', 'bots.a.comfortNoise']], 'comfort noise with file playback');
+  t.equal(loadConfig({ text: `${MINIMAL}${noise}`, env: {} }).ok, true, 'comfort noise with the default (pipe) playback');
   t.end();
 });
 

@@ -95,6 +95,7 @@ media: { listen: "0.0.0.0:8090", advertise: "192.0.2.10:8090" }
   t.same(r.config.bots.b1, {
     url: 'wss://[::1]:9443/x', protocol: 'native', headers: {}, connectTimeoutMs: 3000, onDisconnect: 'hangup',
     sampleRate: 8000, encoding: 'mulaw', tls: { rejectUnauthorized: true }, transfer: { allow: [] }, tenant: 'default', record: false,
+      speechEvents: false, bargeIn: false, deadLineSec: 20,
   });
   t.equal(r.config.media.advertise, '192.0.2.10:8090');
   t.end();
