@@ -9,12 +9,14 @@ export class BotConn {
   /** Every text message received, parsed (JSON) or raw. */
   readonly messages: Array<Record<string, any>> = [];
   binaryFrames = 0;
+  /** Every binary message received (a native bot's caller audio), in order. */
+  readonly binary: Buffer[] = [];
   closedWith: number | null = null;
   private waiters: Array<() => void> = [];
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
-      if (isBinary) this.binaryFrames++;
+      if (isBinary) { this.binaryFrames++; this.binary.push(Buffer.from(data as Buffer)); }
       else {
         let m: Record<string, any>;
         try { m = JSON.parse(data.toString()) as Record<string, any>; } catch { m = { raw: data.toString() }; }
