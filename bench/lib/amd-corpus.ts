@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { alawDecode, alawEncode, ulawDecode, ulawEncode } from '../../src/media/g711.js';
+import { parseWav } from '../../src/media/wav-file.js';
 
 export type CorpusClass = 'human' | 'machine' | 'silence' | 'noise' | 'tone' | 'fax';
 export type AnsweredByTruth = 'human' | 'machine' | 'unknown' | 'fax';
@@ -621,28 +622,11 @@ function render(p: Plan, utts: ReadonlyMap<string, Trimmed>, tools: string): Ren
 // ---------------------------------------------------------------------------------------------
 // WAV parsing, synthesis and the cache (I/O)
 
-/** The samples of a 16-bit PCM mono WAV at `rateHz`; walks the chunks to find `data` (header size varies). */
-function parseWav(buf: Buffer, rateHz: number, what: string): Int16Array {
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${what}: not a WAV file`);
-  let fmtOk = false;
-  for (let o = 12; o + 8 <= buf.length;) {
-    const id = buf.toString('ascii', o, o + 4);
-    const size = buf.readUInt32LE(o + 4);
-    if (id === 'fmt ') {
-      const format = buf.readUInt16LE(o + 8), channels = buf.readUInt16LE(o + 10), rate = buf.readUInt32LE(o + 12), bits = buf.readUInt16LE(o + 22);
-      if (format !== 1 || channels !== 1 || rate !== rateHz || bits !== 16) throw new Error(`${what}: want PCM mono ${rateHz} Hz 16-bit, got format ${format}, ${channels} ch, ${rate} Hz, ${bits} bit`);
-      fmtOk = true;
-    } else if (id === 'data') {
-      if (!fmtOk) throw new Error(`${what}: data chunk before fmt chunk`);
-      // streaming writers leave the size at 0 or 0xffffffff: take what is there
-      const bytes = Math.min(size === 0 ? Infinity : size, buf.length - o - 8) & ~1;
-      const out = new Int16Array(bytes / 2);
-      for (let i = 0; i < out.length; i++) out[i] = buf.readInt16LE(o + 8 + 2 * i);
-      return out;
-    }
-    o += 8 + size + (size & 1);
-  }
-  throw new Error(`${what}: no data chunk`);
+/** The samples of a 16-bit PCM mono WAV at `rateHz` (src/media/wav-file.ts walks its chunks). */
+function wavSamples(buf: Buffer, rateHz: number, what: string): Int16Array {
+  const wav = parseWav(buf);
+  if (!wav || wav.rateHz !== rateHz || wav.channels.length !== 1) throw new Error(`${what}: want a 16-bit PCM mono WAV at ${rateHz} Hz`);
+  return wav.channels[0];
 }
 
 function writeAtomic(file: string, data: Uint8Array | string): void {
@@ -672,15 +656,23 @@ async function mapLimit<T, R>(xs: readonly T[], limit: number, fn: (x: T) => Pro
   return out;
 }
 
-/** espeak-ng at 22050 Hz → sox to 8 kHz 16-bit mono (no dither, repeatable) → samples; cached per utterance. */
+/**
+ * `text` spoken by espeak-ng at 22050 Hz, then sox to 8 kHz 16-bit mono (no dither, repeatable):
+ * the samples, uncut. Its files go in `scratch` (keep the path short: espeak-ng cuts long ones).
+ */
+export async function espeakPcm(text: string, v: { voice: string; speedWpm: number; pitch: number }, scratch: string, key = 'speech'): Promise<Int16Array> {
+  const wide = join(scratch, `${key}.22k.wav`);
+  const narrow = join(scratch, `${key}.8k.wav`);
+  await run('espeak-ng', ['-a', String(ESPEAK_AMPLITUDE), '-v', v.voice, '-s', String(v.speedWpm), '-p', String(v.pitch), '-w', wide, text], { timeout: SYNTH_TIMEOUT_MS });
+  await run('sox', ['-R', '-D', wide, '-r', String(RATE_HZ), '-c', '1', '-b', '16', narrow], { timeout: SYNTH_TIMEOUT_MS });
+  return wavSamples(readFileSync(narrow), RATE_HZ, `${v.voice} "${text}"`);
+}
+
+/** One utterance of the corpus: espeakPcm, cached per utterance. */
 async function synthesize(u: Utterance, key: string, uttDir: string, scratch: string): Promise<Int16Array> {
   const cached = join(uttDir, `${key}.s16`);
   if (existsSync(cached)) return readS16(cached);
-  const wide = join(scratch, `${key}.22k.wav`);
-  const narrow = join(scratch, `${key}.8k.wav`);
-  await run('espeak-ng', ['-a', String(ESPEAK_AMPLITUDE), '-v', u.voice, '-s', String(u.speedWpm), '-p', String(u.pitch), '-w', wide, u.text], { timeout: SYNTH_TIMEOUT_MS });
-  await run('sox', ['-R', '-D', wide, '-r', String(RATE_HZ), '-c', '1', '-b', '16', narrow], { timeout: SYNTH_TIMEOUT_MS });
-  const pcm = parseWav(readFileSync(narrow), RATE_HZ, `${u.voice} "${u.text}"`);
+  const pcm = await espeakPcm(u.text, u, scratch, key);
   writeAtomic(cached, s16Bytes(pcm));
   return pcm;
 }

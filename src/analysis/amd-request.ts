@@ -4,6 +4,7 @@
  * parameters a request may change. Validation collects every problem, like the other requests.
  */
 import { AMD_DEFAULTS, type AmdParams } from './amd.js';
+import { WAV_FILE_EXPECTED, WAV_FILE_PATH } from '../calls/sound-file.js';
 
 /**
  * What happens when a machine answers: `connect` the bot once the greeting ended (it is told
@@ -18,9 +19,6 @@ export interface AmdRequest {
   message?: string;
   params: AmdParams;
 }
-
-/** `message`: fsbridge plays it itself, so a WAV it reads (absolute; no `..`). */
-const WAV_PATH = /^\/(?!.*\.\.)[A-Za-z0-9_./-]{1,990}\.wav$/i;
 
 /** The parameters a request may set, with their bounds (ms, or words). */
 const TUNABLE: Record<string, [number, number]> = {
@@ -46,7 +44,7 @@ export function parseAmdRequest(v: unknown, field = 'amd'): { ok: true; amd?: Am
   const onMachine = o.onMachine ?? 'connect';
   if (onMachine !== 'connect' && onMachine !== 'hangup' && onMachine !== 'message') problems.push(`${field}.onMachine: expected connect, hangup or message`);
   const message = o.message;
-  if (message !== undefined && (typeof message !== 'string' || !WAV_PATH.test(message))) problems.push(`${field}.message: expected the absolute path of a 16-bit PCM WAV file on the fsbridge host (letters, digits, _ . / -; .wav)`);
+  if (message !== undefined && (typeof message !== 'string' || !WAV_FILE_PATH.test(message))) problems.push(`${field}.message: expected ${WAV_FILE_EXPECTED}`);
   if (onMachine === 'message' && message === undefined) problems.push(`${field}.message: expected a sound file, because onMachine is message`);
   const params: AmdParams = { ...AMD_DEFAULTS };
   for (const k of Object.keys(o)) {

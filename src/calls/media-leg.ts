@@ -769,8 +769,9 @@ export class MediaLeg implements SupervisedLeg, MediaSink {
     return pcm;
   }
 
+  /** The bot side ends the call, once; not after stop() (the call is already ending: what resolves late, such as a prompt's read, says nothing). */
   private fireEnded(why: Parameters<EndedCb>[0]): void {
-    if (this.endedFired) return;
+    if (this.endedFired || this.stopped) return;
     this.endedFired = true;
     this.cancelFallback?.();
     this.cancelStreamCheck?.();

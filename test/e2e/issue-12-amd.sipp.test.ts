@@ -71,7 +71,7 @@ async function metric(h: TwinDaemon, series: string): Promise<number | undefined
 }
 
 t.test('a person answers "Hello?": human, the bot connects with AnsweredBy=human', { skip }, async (t) => {
-  const hello = speak('Hello?');
+  const hello = await speak('Hello?');
   const leadMs = 400;
   const s = await setup(t, concat([silence(leadMs), hello, silence(8000)]));
   const { h, bot } = s;
@@ -97,7 +97,7 @@ t.test('a person answers "Hello?": human, the bot connects with AnsweredBy=human
 });
 
 t.test('a voicemail greeting and a beep, onMachine message: machine_end_beep, the message after the beep, the bot never connected', { skip }, async (t) => {
-  const greeting = speak('Hi, you have reached the voicemail of John Smith. I cannot take your call right now. Please leave a message after the tone.');
+  const greeting = await speak('Hi, you have reached the voicemail of John Smith. I cannot take your call right now. Please leave a message after the tone.');
   const leadMs = 400;
   const beepAtMs = leadMs + greeting.length / 8 + 500;
   const BEEP_HZ = 1000;

@@ -22,7 +22,7 @@ export function testSignalTones(seconds = 2): number[] {
 }
 
 /** Goertzel power of `freqHz` in `x` (8 kHz). */
-function tonePower(x: Int16Array, freqHz: number): number {
+export function tonePower(x: Int16Array, freqHz: number): number {
   const c = 2 * Math.cos((2 * Math.PI * freqHz) / 8000);
   let s1 = 0;
   let s2 = 0;

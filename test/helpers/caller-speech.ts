@@ -2,44 +2,29 @@
 // by sox, as bench/lib/amd-corpus.ts makes its corpus), tones and silence made here, and where the
 // speech in a signal is (the corpus's ground truth: 5 ms windows above -51 dBFS, joined across
 // pauses shorter than 300 ms).
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWav, monoOf } from '../../src/media/wav-file.js';
-import { wavHeader } from '../../src/media/wav-header.js';
+import { wavBytes } from '../../src/sim/freeswitch/audio-source.js';
+import { tonePower } from './audio.js';
 
 export { corpusSkipReason as speechSkipReason, speechSegments } from '../../bench/lib/amd-corpus.js';
-import { speechSegments } from '../../bench/lib/amd-corpus.js';
+import { espeakPcm, speechSegments } from '../../bench/lib/amd-corpus.js';
 
 const RATE_HZ = 8000;
-/** espeak-ng's amplitude: 50 never clips (see bench/lib/amd-corpus.ts). */
-const ESPEAK_AMPLITUDE = 50;
 
 /** `text` spoken by espeak-ng (voice en-us unless given) at 8 kHz, cut to its speech (first to last window above -51 dBFS). */
-export function speak(text: string, o: { voice?: string; wpm?: number } = {}): Int16Array {
+export async function speak(text: string, o: { voice?: string; wpm?: number } = {}): Promise<Int16Array> {
   // espeak-ng cuts long output paths: the files are made in a short temporary directory
   const tmp = mkdtempSync(join(tmpdir(), 'fsb-speak-'));
   try {
-    return speakIn(tmp, text, o);
+    const pcm = await espeakPcm(text, { voice: o.voice ?? 'en-us', speedWpm: o.wpm ?? 160, pitch: 50 }, tmp);
+    const segs = speechSegments(pcm);
+    if (segs.length === 0) throw new Error(`espeak-ng said nothing for "${text}"`);
+    return pcm.slice(segs[0][0] * 8, segs[segs.length - 1][1] * 8);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-}
-
-function speakIn(dir: string, text: string, o: { voice?: string; wpm?: number }): Int16Array {
-  const wide = join(dir, 'speech-22k.wav');
-  const narrow = join(dir, 'speech-8k.wav');
-  const e = spawnSync('espeak-ng', ['-a', String(ESPEAK_AMPLITUDE), '-v', o.voice ?? 'en-us', '-s', String(o.wpm ?? 160), '-w', wide, text], { timeout: 30_000 });
-  if (e.status !== 0) throw new Error(`espeak-ng failed: ${e.stderr}`);
-  const s = spawnSync('sox', ['-R', '-D', wide, '-r', String(RATE_HZ), '-c', '1', '-b', '16', narrow], { timeout: 30_000 });
-  if (s.status !== 0) throw new Error(`sox failed: ${s.stderr}`);
-  const wav = parseWav(readFileSync(narrow));
-  if (!wav || wav.rateHz !== RATE_HZ) throw new Error('sox gave no 8 kHz WAV');
-  const pcm = monoOf(wav.channels);
-  const segs = speechSegments(pcm);
-  if (segs.length === 0) throw new Error(`espeak-ng said nothing for "${text}"`);
-  return pcm.slice(segs[0][0] * 8, segs[segs.length - 1][1] * 8);
 }
 
 /** `ms` of digital silence at 8 kHz. */
@@ -63,25 +48,15 @@ export function concat(parts: readonly Int16Array[]): Int16Array {
 
 /** Writes 8 kHz mono 16-bit PCM as a WAV file; returns the path. */
 export function writeWav8k(path: string, pcm: Int16Array): string {
-  const data = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-  writeFileSync(path, Buffer.concat([wavHeader(data.length, RATE_HZ, 1), data]));
+  writeFileSync(path, wavBytes(pcm));
   return path;
 }
 
 /** Goertzel power share of `hz` in `x` (8 kHz): near 1 for a pure tone at hz, near 0 for anything else. */
 export function toneShare(x: Int16Array, hz: number): number {
-  const c = 2 * Math.cos((2 * Math.PI * hz) / RATE_HZ);
-  let s1 = 0;
-  let s2 = 0;
   let e = 0;
-  for (let i = 0; i < x.length; i++) {
-    const s0 = x[i] + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    e += x[i] * x[i];
-  }
-  if (e === 0) return 0;
-  return (2 * (s1 * s1 + s2 * s2 - c * s1 * s2)) / (x.length * e);
+  for (let i = 0; i < x.length; i++) e += x[i] * x[i];
+  return e === 0 ? 0 : (2 * tonePower(x, hz)) / (x.length * e);
 }
 
 /**

@@ -62,7 +62,7 @@ t.test('a machine greeting with a beep: machine_end_beep, and the message lands 
   const { trunkPort, fs, daemon } = await startNode(t, `echo: { url: "${echo.url}twilio", protocol: twilio, deadLineSec: 3 }`);
 
   // the callee: 0.4 s of silence, a voicemail greeting, 0.5 s, a 1 kHz beep of 0.5 s, then 6 s of silence
-  const greeting = speak('Hi, you have reached the voicemail of John Smith. I cannot take your call right now. Please leave a message after the tone.');
+  const greeting = await speak('Hi, you have reached the voicemail of John Smith. I cannot take your call right now. Please leave a message after the tone.');
   const leadMs = 400;
   const beepAtMs = leadMs + (greeting.length / 8) + 500;
   const callee = concat([new Int16Array(8 * leadMs), greeting, new Int16Array(8 * 500), tone(500, 1000, 9000), new Int16Array(8 * 6000)]);

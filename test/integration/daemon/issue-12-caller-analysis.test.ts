@@ -136,7 +136,7 @@ bots:
   tw: { url: "${bot.url}", protocol: twilio }
   tw-speech: { url: "${bot.url}", protocol: twilio, speechEvents: true }
 `);
-  const phrase = speak(PHRASE);
+  const phrase = await speak(PHRASE);
   t.equal(speechSegments(phrase).length, 1, `the phrase is one stretch of speech (${phrase.length / 8} ms)`);
   // the speech starts mid-frame (1510 ms): the VAD's 20 ms frames cannot hit it exactly
   const wav = callerWav(h.dir, phrase, 1510, 2500, 'caller');
@@ -218,7 +218,7 @@ bots:
   nobarge: { url: "${bot.url}", protocol: native }
   tw-barge: { url: "${bot.url}", protocol: twilio, bargeIn: true }
 `);
-  const phrase = speak(PHRASE);
+  const phrase = await speak(PHRASE);
   const wav = callerWav(h.dir, phrase, 2010, 6000, 'caller');
   const BOT_HZ = 300;
   const botAudio = Buffer.from(tone(5000, BOT_HZ, 8000).buffer);

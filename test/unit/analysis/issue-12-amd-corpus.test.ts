@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCorpus, corpusSkipReason, type CorpusClass, type CorpusItem } from '../../../bench/lib/amd-corpus.js';
+import { toneShare } from '../../helpers/caller-speech.js';
 
 const skip = corpusSkipReason();
 
@@ -32,19 +33,6 @@ function dbfs(pcm: Int16Array, ranges: readonly (readonly [number, number])[]): 
   let n = 0;
   for (const [a, b] of ranges) for (let i = a * 8; i < Math.min(pcm.length, b * 8); i++) { s += pcm[i] * pcm[i]; n++; }
   return n === 0 || s === 0 ? -Infinity : 10 * Math.log10(s / n) - 20 * Math.log10(32768);
-}
-
-/** Share of the energy of pcm[from, from+n) that lies at `hz` (Goertzel; 1 for a pure tone). */
-function toneShare(pcm: Int16Array, from: number, n: number, hz: number): number {
-  const c = 2 * Math.cos((2 * Math.PI * hz) / 8000);
-  let s1 = 0, s2 = 0, energy = 0;
-  for (let i = from; i < from + n; i++) {
-    const s0 = pcm[i] + c * s1 - s2;
-    s2 = s1; s1 = s0;
-    energy += pcm[i] * pcm[i];
-  }
-  const power = s1 * s1 + s2 * s2 - c * s1 * s2;
-  return (2 * power) / (n * energy);
 }
 
 t.test('the AMD corpus: classes, splits, ground truth, levels, and a cached second build', { skip }, async (t) => {
@@ -100,7 +88,7 @@ t.test('the AMD corpus: classes, splits, ground truth, levels, and a cached seco
       const tail = dbfs(it.pcm, [[dur - 2000, dur]]);
       t.ok(tail < beep - 6, `${it.id}: the last 2 s (${tail.toFixed(1)} dBFS) are quieter than the beep (${beep.toFixed(1)} dBFS)`);
       t.ok(BEEP_HZ.includes(it.beepHz!), `${it.id}: beep at ${it.beepHz} Hz`);
-      const share = toneShare(it.pcm, start * 8, 200 * 8, it.beepHz!);
+      const share = toneShare(it.pcm.subarray(start * 8, start * 8 + 200 * 8), it.beepHz!);
       t.ok(share > 0.3, `${it.id}: the first 200 ms after beepStartMs are mostly ${it.beepHz} Hz (share ${share.toFixed(2)})`);
     }
   });
