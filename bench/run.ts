@@ -93,6 +93,12 @@ const campaignsSection = await section('Campaigns', 'campaigns', async () => {
   return `## Campaigns\n\n${campaigns.formatCampaignBench(await campaigns.runCampaignBench({ quick }))}`;
 });
 
+const clusterSection = await section('Scale-out: three nodes behind Kamailio', 'cluster', async () => {
+  const cluster = await import('./cluster.js');
+  console.log('scale-out benchmark (three real nodes, a few minutes)…');
+  return `## Scale-out: three nodes behind Kamailio\n\n${cluster.formatClusterBench(await cluster.runClusterBench())}`;
+});
+
 // What the caller hears on the real FreeSWITCH (bench/real-fs.ts), when ../shared/realfs is installed.
 const realFsSection = await section('Real FreeSWITCH: what the caller hears', 'real-fs', async () => {
   const realFs = await import('./real-fs.js');
@@ -232,5 +238,7 @@ ${recordingSection}
 ${analysisSection}
 
 ${campaignsSection}
+
+${clusterSection}
 `;
 }

@@ -13,7 +13,7 @@ import { MediaServer } from './media/server.js';
 import { ApiServer } from './api/server.js';
 import { CallManager } from './calls/call-manager.js';
 import { JsonlRecordFile, fanOut, type CallRecord } from './calls/call-record.js';
-import { Store } from './store/store.js';
+import { Store, withPassword } from './store/store.js';
 import { StoreWriter, batchMaxFor } from './store/writer.js';
 import { StoreCallSink } from './store/call-sink.js';
 import { parseStoreUrl } from './config/store-url.js';
@@ -42,6 +42,9 @@ import type { CampaignDial } from './campaigns/dialer.js';
 import type { OutcomeFacts } from './campaigns/outcome.js';
 import { parseAmdRequest } from './analysis/amd-request.js';
 import { promptProblem } from './calls/prompt-audio.js';
+import { ClusterNode, HEARTBEAT_MS, registrarApplicationName } from './cluster/cluster-node.js';
+import { RegistrarLease } from './cluster/registrar-lease.js';
+import type { CallOffer } from './calls/call.js';
 
 export interface DaemonOptions {
   config: DeepReadonly<Config>;
@@ -59,9 +62,6 @@ export interface DaemonPorts {
   /** With media workers: each worker's media port. */
   mediaWorkers?: number[];
 }
-
-/** How often a node marks itself alive in the store (the end given to calls it leaves open in a crash). */
-const STORE_HEARTBEAT_MS = 10_000;
 
 /** A validated `host:port` (port 0 allowed) from the configuration. */
 function hostPort(s: string): { host: string; port: number } {
@@ -118,6 +118,10 @@ export class Daemon {
   /** Recordings whose rows are being completed (awaited before the store closes). */
   private readonly finishing = new Set<Promise<void>>();
   private stopHeartbeat: (() => void) | null = null;
+  /** This node's part in a cluster (config `cluster`); null for a lone node. */
+  private readonly cluster: ClusterNode | null;
+  /** Which node of a cluster registers the trunks (null: a lone node, which registers them itself). */
+  private readonly registrarLease: RegistrarLease | null;
   private readonly control: EslControl;
   private readonly outbound: OutboundSocketServer;
   /** The media loop: in this thread (media.workers 0) or in worker threads. */
@@ -190,8 +194,25 @@ export class Daemon {
       config: () => this.config, store: () => this.openStore(), writer: this.storeWriter, nodeId: this.nodeId,
       clock: this.clock, logger: this.log.child({ component: 'recordings' }), metrics: this.metrics,
     });
+    this.cluster = cfg.cluster
+      ? new ClusterNode({
+        nodeId: this.nodeId, leaseMs: cfg.cluster.leaseSec * 1000, store: () => this.openStore(), writer: this.storeWriter,
+        clock: this.clock, logger: this.log.child({ component: 'cluster' }), metrics: this.metrics,
+        adoptAttempts: (node) => this.campaigns.dialer.adopt(node),
+      })
+      : null;
+    this.registrarLease = cfg.cluster && cfg.drachtio
+      ? new RegistrarLease({
+        connectionString: withPassword(cfg.store.url, cfg.store.password), retryMs: Math.min(2000, this.cluster!.heartbeatMs),
+        applicationName: registrarApplicationName(this.nodeId),
+        // a node whose drachtio-server is away could not register: it leaves the lease to another
+        eligible: () => this.sip?.connected ?? false,
+        clock: this.clock, logger: this.log.child({ component: 'cluster' }), metrics: this.metrics,
+      })
+      : null;
     this.campaigns = new Campaigns({
       db: () => this.openStore().db, writer: this.storeWriter, nodeId: this.nodeId, clock: this.clock,
+      ...(cfg.cluster ? { lease: { ms: cfg.cluster.leaseSec * 1000, skipLocked: true } } : {}),
       logger: this.log.child({ component: 'campaigns' }), metrics: this.metrics,
       port: {
         blocked: (c) => this.campaignBlocked(c),
@@ -237,17 +258,20 @@ export class Daemon {
       ? new SipSignalling({
         drachtio: cfg.drachtio, trunks: cfg.trunks, routes: cfg.routes, answerTimeoutMs: cfg.calls.answerTimeoutMs,
         logger: this.log, metrics: this.metrics, clock: this.clock,
-        admit: (req) => {
-          const adm = this.admit({ callId: req.callId, fsUuid: '', direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk }, record: req.record, route: req.route });
+        admit: async (req) => {
+          const adm = await this.admitCall({ callId: req.callId, fsUuid: '', direction: 'inbound', bot: req.bot, from: req.from, to: req.to, params: { trunk: req.trunk }, record: req.record, route: req.route });
           if (adm.ok) return { ok: true };
-          return { ok: false, reason: adm.code === 'CALL_DRAINING' ? 'draining' : adm.code === 'CALL_OVER_CAPACITY' ? 'capacity' : 'tenant-limit' };
+          return { ok: false, reason: adm.code === 'CALL_DRAINING' ? 'draining' : adm.code === 'CALL_OVER_CAPACITY' || adm.code === 'CLUSTER_LIMITS_UNAVAILABLE' ? 'capacity' : 'tenant-limit' };
         },
+        // a node of a cluster that cannot reach the store refuses every call: it says so to the load balancer
+        accepting: () => this.control.connected && !this.calls.isDraining && this.calls.size < this.config.calls.maxConcurrent && (this.cluster?.healthy ?? true),
         freeswitch: {
           originate: (r) => this.originateFreeswitchLeg(r),
           kill: (fsUuid, cause) => { void this.control.uuidKill(fsUuid, cause); },
         },
         onCallEnded: (e) => this.supervisors.get(e.callId)?.sipEnded(e),
         onRinging: (callId) => this.callbacks.ringing(callId),
+        ...(this.registrarLease ? { registrar: { lease: this.registrarLease, ...(cfg.cluster?.sipAddress ? { contactHost: cfg.cluster.sipAddress } : {}) } } : {}),
         onFatal: (code) => {
           const err = new FsbridgeError(code, 'drachtio-server refused the secret (drachtio.secret)');
           this.log.fatal({ code }, err.message);
@@ -330,13 +354,15 @@ export class Daemon {
     await this.recordings.start();
     await this.campaigns.start();
     this.deliverer.start();
+    const beatMs = this.cluster?.heartbeatMs ?? HEARTBEAT_MS;
     const beat = () => {
-      this.storeWriter.push({ kind: 'node-seen', nodeId: this.nodeId, atMs: this.clock.wallMs() });
+      if (this.cluster) void this.cluster.beat();
+      else this.storeWriter.push({ kind: 'node-seen', nodeId: this.nodeId, atMs: this.clock.wallMs() });
       // tenants another node created through the API (their limits apply here from now on)
       void this.access.load().catch(() => {});
-      this.stopHeartbeat = this.clock.setTimeout(beat, STORE_HEARTBEAT_MS);
+      this.stopHeartbeat = this.clock.setTimeout(beat, beatMs);
     };
-    this.stopHeartbeat = this.clock.setTimeout(beat, STORE_HEARTBEAT_MS);
+    this.stopHeartbeat = this.clock.setTimeout(beat, beatMs);
   }
 
   /** Opens the store, binds the listeners, then starts the ESL control connection. */
@@ -386,6 +412,7 @@ export class Daemon {
     this.ports.api = this.api.port;
     this.control.start();
     this.sip?.start();
+    this.registrarLease?.start();
     this.log.info({ ports: this.ports }, 'listeners bound');
     return this.ports;
   }
@@ -412,7 +439,7 @@ export class Daemon {
       applied.push('log.level');
     }
     if (JSON.stringify(next.bots) !== JSON.stringify(prev.bots)) applied.push('bots');
-    const needsRestart: string[] = (['freeswitch', 'media', 'drachtio', 'trunks', 'routes', 'api', 'calls', 'store', 'recordings'] as const)
+    const needsRestart: string[] = (['freeswitch', 'media', 'drachtio', 'trunks', 'routes', 'api', 'calls', 'store', 'cluster', 'recordings'] as const)
       .filter((k) => JSON.stringify(next[k]) !== JSON.stringify(prev[k]));
     if (JSON.stringify({ ...next.log, level: '' }) !== JSON.stringify({ ...prev.log, level: '' })) needsRestart.push('log');
     this.config = { ...prev, log: { ...prev.log, level: next.log.level }, bots: next.bots };
@@ -438,6 +465,7 @@ export class Daemon {
       for (const c of this.calls.list()) c.finish(causeFromName('SYSTEM_SHUTDOWN'));
     }
     await this.sip?.close();
+    await this.registrarLease?.close();
     await this.api.close();
     await this.outbound.close();
     await this.media?.close();
@@ -449,6 +477,8 @@ export class Daemon {
     await Promise.all(this.finishing);
     await this.recordings.close();
     if (this.store) {
+      // a clean stop: nothing for another node of a cluster to take over (its calls ended, its attempts are stored)
+      this.storeWriter.push({ kind: 'node-stopped', nodeId: this.nodeId, atMs: this.clock.wallMs() });
       const left = await this.storeWriter.flush();
       // callbacks not sent yet stay in the outbox: the next start sends them
       await this.deliverer.close();
@@ -479,6 +509,35 @@ export class Daemon {
         void this.campaigns.botDnc(call.callId, call.init.tenant, call.init.direction === 'outbound' ? call.init.to : call.init.from);
       },
     };
+  }
+
+  /**
+   * Admits a call through `admit()`; on a node of a cluster, the call's slots of the limits the
+   * nodes share (its tenant's; an outbound call's trunk; a campaign call's campaign) are claimed
+   * in the store first. The await is a point where this node may have filled up or begun to
+   * drain: admit() checks again after it. A call refused here gives its slots back; an admitted
+   * one gives them back when it ends.
+   */
+  private async admitCall(
+    init: CallOffer, slot: { trunk?: string; campaign?: { id: string; maxConcurrent: number }; reserve?: number } = {},
+  ): Promise<ReturnType<typeof CallSupervisor.admit>> {
+    const cluster = this.cluster;
+    // refusals this node makes alone need no round trip
+    if (!cluster || this.calls.isDraining || this.calls.size >= this.config.calls.maxConcurrent) return this.admit(init);
+    const callId = init.callId ?? randomUUID();
+    const tenant = init.tenant ?? (init.bot === null ? 'default' : this.botTenant(init.bot) ?? 'default');
+    const limits = this.access.tenant(tenant);
+    const trunk = slot.trunk === undefined ? undefined : this.config.trunks.find((t) => t.name === slot.trunk);
+    const refused = await cluster.claim({
+      callId, tenant, trunk: slot.trunk ?? null, campaignId: slot.campaign?.id ?? null,
+      tenantMax: limits?.maxConcurrentCalls ?? null, tenantPerDay: limits?.callsPerDay ?? null,
+      trunkMax: trunk?.outbound.maxConcurrent ?? null, campaignMax: slot.campaign?.maxConcurrent ?? null, reserve: slot.reserve ?? 0,
+    });
+    if (refused) return { ok: false, code: refused };
+    const adm = this.admit({ ...init, callId });
+    if (!adm.ok) cluster.refund(callId);
+    else adm.supervisor.call.once('ended', () => cluster.release(callId));
+    return adm;
   }
 
   /** Admits a SIP call when it is offered; its supervisor waits for FreeSWITCH's channel. */
@@ -609,10 +668,10 @@ export class Daemon {
     if (problems.length) return { status: 400, body: { error: { code: 'API_BAD_REQUEST', problems } } };
     const callId = randomUUID();
     const from = str('from');
-    const adm = this.admit({ callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params,
+    const adm = await this.admitCall({ callId, fsUuid: '', direction: 'outbound', bot: bot!, from: from ?? '', to: to!, params,
       ...(typeof b.record === 'boolean' ? { record: b.record } : {}), ...(amd.ok && amd.amd ? { amd: amd.amd } : {}),
-    });
-    if (!adm.ok) return { status: adm.code.startsWith('TENANT_') ? 429 : 503, body: { error: { code: adm.code } } };
+    }, { trunk: trunk! });
+    if (!adm.ok) return { status: adm.code.endsWith('_LIMIT') ? 429 : 503, body: { error: { code: adm.code } } };
     const r = await this.dialAdmitted(adm.supervisor, { callId, to: to!, from, trunk: trunk!, timeoutSec });
     const out: Record<string, unknown> = { callId, result: r.result };
     if (r.result !== 'answered') Object.assign(out, { sipStatus: r.sipStatus, cause: r.cause, ...(r.code ? { code: r.code } : {}) });
@@ -649,10 +708,10 @@ export class Daemon {
 
   /** Places one campaign call and resolves with its record's facts once it ended. Never rejects. */
   private async placeCampaignCall(d: CampaignDial): Promise<OutcomeFacts> {
-    const adm = this.admit({
+    const adm = await this.admitCall({
       callId: d.callId, fsUuid: '', direction: 'outbound', bot: d.bot, from: d.from ?? '', to: d.to, params: d.params, tenant: d.tenant,
       ...(d.offlinePrompt ? { offlinePrompt: d.offlinePrompt } : {}), ...(d.amd ? { amd: d.amd } : {}),
-    });
+    }, { trunk: d.trunk, campaign: { id: d.campaignId, maxConcurrent: d.maxConcurrent }, reserve: d.reserveSlots });
     if (!adm.ok) return { notPlaced: true, answeredAt: null, connectedAt: null, errorCode: adm.code };
     const ended = new Promise<CallRecord>((r) => adm.supervisor.call.once('ended', r));
     await this.dialAdmitted(adm.supervisor, { callId: d.callId, to: d.to, from: d.from, trunk: d.trunk, timeoutSec: d.timeoutSec });

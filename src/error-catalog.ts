@@ -8,6 +8,7 @@ import { ESL_ERRORS } from './esl/error-codes.js';
 import { MEDIA_ERRORS } from './media/error-codes.js';
 import { SIP_ERRORS } from './sip/error-codes.js';
 import { STORE_ERRORS } from './store/error-codes.js';
+import { CLUSTER_ERRORS } from './cluster/error-codes.js';
 import { RECORDING_ERRORS } from './recordings/error-codes.js';
 import { WEBHOOK_ERRORS } from './webhooks/error-codes.js';
 import { CAMPAIGN_ERRORS } from './campaigns/error-codes.js';
@@ -24,6 +25,7 @@ export const ERROR_CATALOG: { area: string; table: ErrorTable }[] = [
   { area: 'Bots', table: BOT_ERRORS },
   { area: 'SIP (drachtio, trunks)', table: SIP_ERRORS },
   { area: 'Store (call records database)', table: STORE_ERRORS },
+  { area: 'Cluster (several nodes sharing PostgreSQL)', table: CLUSTER_ERRORS },
   { area: 'Status callbacks (webhooks)', table: WEBHOOK_ERRORS },
   { area: 'Recordings', table: RECORDING_ERRORS },
   { area: 'Campaigns', table: CAMPAIGN_ERRORS },

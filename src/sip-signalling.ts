@@ -42,14 +42,32 @@ export interface SipSignallingOptions {
   logger: Logger;
   metrics: MetricsRegistry;
   clock: Clock;
-  /** Admission of an inbound trunk call (capacity, draining). */
-  admit: (req: AdmitRequest) => AdmitResult;
+  /** Admission of an inbound trunk call (capacity, draining; a cluster's shared limits). */
+  admit: (req: AdmitRequest) => AdmitResult | Promise<AdmitResult>;
+  /**
+   * Whether this node takes new calls now: OPTIONS (a load balancer's health probe, e.g.
+   * Kamailio's dispatcher) is answered 200 while it does, 503 while it is full, draining or
+   * without FreeSWITCH.
+   */
+  accepting: () => boolean;
   /** A SIP call ended on the SIP side: before FreeSWITCH took it, or after (BYE, drachtio lost). */
   onCallEnded: (e: SipCallEnded) => void;
   /** An outbound dial got a provisional answer (180/183); may come more than once. */
   onRinging?: (callId: string) => void;
   /** drachtio-server refused the secret. */
   onFatal: (code: string) => void;
+  /**
+   * On a node of a cluster: the trunks are registered only while this node holds the registrar
+   * lease, with `contactHost` (the load balancer) as the Contact, and are not unregistered when it
+   * stops (the next holder refreshes the same bindings).
+   */
+  registrar?: { lease: RegistrarGate; contactHost?: string };
+}
+
+/** Whether this node registers the cluster's trunks (cluster/registrar-lease.ts). */
+export interface RegistrarGate {
+  readonly held: boolean;
+  on(event: 'acquired' | 'lost', fn: () => void): unknown;
 }
 
 /** The host of a SIP URI (`sip:127.0.0.1:5080;transport=udp` → `127.0.0.1`). */
@@ -68,22 +86,36 @@ function uriHost(uri: string): string {
  */
 export class SipSignalling {
   private readonly link: DrachtioLink;
-  private readonly regs: LinkedRegistrations;
+  private regs: LinkedRegistrations;
   private inbound: InboundCalls | null = null;
   private dialer: OutboundDialer | null = null;
   private closed = false;
 
   constructor(private readonly o: SipSignallingOptions) {
     this.link = new DrachtioLink({ logger: o.logger.child({ component: 'drachtio' }), metrics: o.metrics });
-    this.regs = new LinkedRegistrations(this.link, registeringTrunks(o.trunks), {
+    this.regs = this.newRegistrations();
+  }
+
+  private newRegistrations(): LinkedRegistrations {
+    const o = this.o;
+    return new LinkedRegistrations(this.link, registeringTrunks(o.trunks), {
       logger: o.logger.child({ component: 'registration' }), metrics: o.metrics, clock: o.clock, staggerMs: 250,
+      ...(o.registrar?.contactHost ? { contactHost: o.registrar.contactHost } : {}),
     });
   }
 
   get connected(): boolean { return this.link.connected; }
 
   start(): void {
-    this.regs.start();
+    const lease = this.o.registrar?.lease;
+    if (!lease) this.regs.start();
+    else {
+      // one node of the cluster at a time: registered while it holds the lease, from scratch each time
+      const begin = () => { if (this.closed) return; void this.regs.abandon(); this.regs = this.newRegistrations(); this.regs.start(); };
+      lease.on('acquired', begin);
+      lease.on('lost', () => { void this.stepDown(); });
+      if (lease.held) begin();
+    }
     this.link.on('disconnected', () => {
       if (this.closed) {
         // close(): the drain is over; what is still being set up ends as a shutdown
@@ -123,9 +155,26 @@ export class SipSignalling {
         ...this.lostCode(e.by),
       }));
       this.inbound.start();
+      this.link.srf.options((_req, res) => {
+        const status = this.o.accepting() ? 200 : 503;
+        metrics.counter('fsbridge_sip_options_total', 'OPTIONS answered (a load balancer\'s health probe), by status').inc({ status: String(status) });
+        try { res.send(status); } catch { /* the link dropped */ }
+      });
     }, (err: { code?: string }) => {
       if (!this.closed) this.o.onFatal(err.code ?? 'SIP_DRACHTIO_AUTH_FAILED');
     });
+  }
+
+  /**
+   * A node of a cluster no longer registers the trunks (it lost the lease, or stops): its
+   * registrations are abandoned, not unregistered (the next holder refreshes the same bindings),
+   * and it no longer reports them registered.
+   */
+  private async stepDown(): Promise<void> {
+    await this.regs.abandon();
+    for (const t of registeringTrunks(this.o.trunks)) {
+      this.o.metrics.gauge('fsbridge_trunk_registered', 'Trunk registered (1) or not (0)').set(0, { trunk: t.name });
+    }
   }
 
   /** A call fsbridge ended because the link dropped (not because fsbridge is closing) says so. */
@@ -169,7 +218,7 @@ export class SipSignalling {
     this.closed = true;
     this.inbound?.close();
     this.dialer?.close();
-    await this.regs.stop();
+    if (this.o.registrar) await this.stepDown(); else await this.regs.stop();
     this.link.close();
   }
 }

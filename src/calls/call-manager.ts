@@ -19,7 +19,9 @@ export interface CallManagerOptions {
   limitsOf?: (tenant: string) => TenantLimits | undefined;
 }
 
-export type AdmissionRefusal = 'CALL_OVER_CAPACITY' | 'CALL_DRAINING' | 'TENANT_CONCURRENCY_LIMIT' | 'TENANT_DAILY_LIMIT';
+export type AdmissionRefusal = 'CALL_OVER_CAPACITY' | 'CALL_DRAINING' | 'TENANT_CONCURRENCY_LIMIT' | 'TENANT_DAILY_LIMIT'
+  // the limits shared by the nodes of a cluster (cluster/cluster-node.ts)
+  | 'TRUNK_CONCURRENCY_LIMIT' | 'CAMPAIGN_CONCURRENCY_LIMIT' | 'CLUSTER_LIMITS_UNAVAILABLE';
 export type Admission = { ok: true; call: Call } | { ok: false; code: AdmissionRefusal };
 
 /** A tenant's limits (null: none). */

@@ -12,6 +12,9 @@ const INSERTS_PER_TX = 1;
 /** Most contacts one statement defers or expires (about 20 ms of SQLite's time). */
 export const ZONE_BATCH = 2000;
 
+/** The outcome of an attempt stored but never placed (undoAttempt): it sent no INVITE, so no cap counts it. */
+const NOT_PLACED = 'not-placed';
+
 /** The contact states that are not final. */
 export const OPEN_STATES = ['pending', 'dialling'] as const;
 /** Every contact state, final ones after the open ones. */
@@ -131,6 +134,33 @@ export class CampaignStore {
       .orderBy('due_at').orderBy('seq').limit(limit).execute();
   }
 
+  /**
+   * The hopper's refill on a node of a cluster: as due(), but only contacts no other node holds,
+   * and they are leased to `nodeId` until `untilMs` in the same statement: while the lease runs no
+   * other node's refill takes them, and beginAttempt(…, leased) lets no other node dial them.
+   * PostgreSQL skips rows another node's refill has locked (`FOR UPDATE SKIP LOCKED`) rather than
+   * wait for them. A lease that ran out (its node died, or kept the contact in its hopper longer)
+   * is taken by the next refill of any node. Storing the attempt (beginAttempt) stays the guard
+   * that dials a contact once.
+   */
+  async dueLeased(id: string, nowMs: number, limit: number, lease: { nodeId: string; untilMs: number; skipLocked: boolean }): Promise<DueContact[]> {
+    // the pick is a CTE, run once: as an `IN (subquery)` PostgreSQL may run it again for rows
+    // another refill changed meanwhile, and lease more than `limit` (seen: 100 of 50)
+    const rows = await this.db()
+      .with('picked', (db) => {
+        const q = db.selectFrom('campaign_contacts').select('seq')
+          .where('campaign_id', '=', id).where('state', '=', 'pending').where('due_at', '<=', nowMs)
+          .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', nowMs), eb('lease_node', '=', lease.nodeId)]))
+          .orderBy('due_at').orderBy('seq').limit(limit);
+        return lease.skipLocked ? q.forUpdate().skipLocked() : q;
+      })
+      .updateTable('campaign_contacts').from('picked')
+      .set({ lease_node: lease.nodeId, lease_until: lease.untilMs })
+      .whereRef('campaign_contacts.seq', '=', 'picked.seq').where('campaign_contacts.campaign_id', '=', id)
+      .returning(['campaign_contacts.seq', 'number', 'time_zone', 'vars', 'attempts', 'due_at']).execute();
+    return rows.sort((a, b) => a.due_at - b.due_at || a.seq - b.seq).map(({ due_at: _d, ...k }) => k);
+  }
+
   /** A pending contact waits until `dueAt` (outside its window, or a cap reached). */
   async defer(id: string, seq: number, dueAt: number, nowMs: number): Promise<void> {
     await this.db().updateTable('campaign_contacts').set({ due_at: dueAt, updated_at: nowMs })
@@ -178,14 +208,19 @@ export class CampaignStore {
 
   /**
    * Stores an attempt before its INVITE, in one transaction with its contact's move to
-   * `dialling`: only a contact still pending with `attempt - 1` attempts, of a campaign still
-   * running, moves, so the same attempt can be begun once. false: the contact or the campaign
-   * changed meanwhile (nothing stored).
+   * `dialling`: only a contact still pending with `attempt - 1` attempts and due, of a campaign
+   * still running (and, `leased`, not leased to another node), moves, so the same attempt can be
+   * begun once. false: the contact or the campaign changed meanwhile (nothing stored).
    */
-  async beginAttempt(a: CampaignAttemptsTable): Promise<boolean> {
+  async beginAttempt(a: CampaignAttemptsTable, leased = false): Promise<boolean> {
     return this.db().transaction().execute(async (trx) => {
-      const r = await trx.updateTable('campaign_contacts').set({ state: 'dialling', attempts: a.attempt, updated_at: a.started_at })
+      let q = trx.updateTable('campaign_contacts').set({ state: 'dialling', attempts: a.attempt, updated_at: a.started_at })
         .where('campaign_id', '=', a.campaign_id).where('seq', '=', a.seq).where('state', '=', 'pending').where('attempts', '=', a.attempt - 1)
+        // a stale copy in a hopper (the contact was deferred meanwhile) waits for its time
+        .where('due_at', '<=', a.started_at);
+      // a node of a cluster dials only a contact leased to it, or no longer leased to another
+      if (leased) q = q.where((eb) => eb.or([eb('lease_node', 'is', null), eb('lease_node', '=', a.node_id), eb('lease_until', '<', a.started_at)]));
+      const r = await q
         // only while the campaign runs (paused or cancelled through any node: nothing begins)
         .where((eb) => eb.exists(eb.selectFrom('campaigns').select('id').where('id', '=', a.campaign_id).where('state', '=', 'running')))
         .executeTakeFirst();
@@ -207,8 +242,10 @@ export class CampaignStore {
     return this.db().transaction().execute(async (trx): Promise<ContactState> => {
       const a = await trx.selectFrom('campaign_attempts').select(['campaign_id', 'seq', 'attempt']).where('call_id', '=', callId).where('state', '=', 'dialling').executeTakeFirst();
       if (!a) return next.state;
-      await trx.updateTable('campaign_attempts').set({ state: 'done', outcome: f.outcome, sip_status: f.sipStatus, ended_at: f.endedAt })
-        .where('call_id', '=', callId).execute();
+      // only the first to complete it moves the contact on (two nodes may resolve one attempt at once)
+      const done = await trx.updateTable('campaign_attempts').set({ state: 'done', outcome: f.outcome, sip_status: f.sipStatus, ended_at: f.endedAt })
+        .where('call_id', '=', callId).where('state', '=', 'dialling').executeTakeFirst();
+      if (Number(done.numUpdatedRows) !== 1) return next.state;
       // a campaign cancelled meanwhile (through any node) retries nothing
       let state = next.state;
       if (state === 'pending') {
@@ -231,7 +268,7 @@ export class CampaignStore {
     return this.db().transaction().execute(async (trx) => {
       const a = await trx.selectFrom('campaign_attempts').select(['campaign_id', 'seq', 'attempt']).where('call_id', '=', callId).where('state', '=', 'dialling').executeTakeFirst();
       if (!a) return 'pending';
-      await trx.updateTable('campaign_attempts').set({ state: 'done', outcome: 'not-placed', ended_at: nowMs }).where('call_id', '=', callId).execute();
+      await trx.updateTable('campaign_attempts').set({ state: 'done', outcome: NOT_PLACED, ended_at: nowMs }).where('call_id', '=', callId).execute();
       const c = await trx.selectFrom('campaigns').select('state').where('id', '=', a.campaign_id).executeTakeFirst();
       const state: ContactState = c?.state === 'cancelled' ? 'cancelled' : 'pending';
       await trx.updateTable('campaign_contacts').set({ state, attempts: a.attempt - 1, due_at: dueAt, updated_at: nowMs })
@@ -251,14 +288,16 @@ export class CampaignStore {
   /** Attempts to `number` by any campaign of `tenant` since `sinceMs` (per-number daily cap). */
   async attemptsToNumber(tenant: string, number: string, sinceMs: number): Promise<number> {
     const r = await this.db().selectFrom('campaign_attempts').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant', '=', tenant).where('number', '=', number).where('started_at', '>=', sinceMs).executeTakeFirst();
+      .where('tenant', '=', tenant).where('number', '=', number).where('started_at', '>=', sinceMs)
+      .where((eb) => eb.or([eb('outcome', 'is', null), eb('outcome', '!=', NOT_PLACED)])).executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 
   /** Attempts of a campaign since `sinceMs` (its daily cap; its rate). */
   async attemptsSince(id: string, sinceMs: number): Promise<number> {
     const r = await this.db().selectFrom('campaign_attempts').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('campaign_id', '=', id).where('started_at', '>=', sinceMs).executeTakeFirst();
+      .where('campaign_id', '=', id).where('started_at', '>=', sinceMs)
+      .where((eb) => eb.or([eb('outcome', 'is', null), eb('outcome', '!=', NOT_PLACED)])).executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 

@@ -20,6 +20,8 @@ export interface CampaignsOptions {
   logger: Logger;
   metrics: MetricsRegistry;
   port: CampaignDialPort;
+  /** On a node of a cluster: how long the contacts in its hopper are leased to it. */
+  lease?: { ms: number; skipLocked: boolean };
   botTenant(name: string): string | undefined;
   trunkTenant(name: string): string | undefined;
   cannotDial(): string | null;
@@ -48,7 +50,7 @@ export class Campaigns {
     const emit = (e: CampaignEvent) => this.hook(e);
     this.dialer = new CampaignDialer({
       store: this.store, dnc: this.dncStore, port: o.port, nodeId: o.nodeId, clock: o.clock,
-      logger: o.logger, metrics: o.metrics, onEvent: emit,
+      logger: o.logger, metrics: o.metrics, onEvent: emit, ...(o.lease ? { lease: o.lease } : {}),
     });
     this.campaigns = new CampaignService({
       store: this.store, dialer: this.dialer, clock: o.clock, logger: o.logger,

@@ -30,6 +30,12 @@ const EXAMINE_PER_TICK = 200;
 const SWEEP_MS = 60_000;
 /** When a contact whose call fsbridge refused to place (full, draining) is tried again. */
 const NOT_PLACED_RETRY_MS = 5000;
+/**
+ * How long the campaign places no call on this node after one was refused: a limit shared by a
+ * cluster's nodes is full (this node's own view cannot see the others' calls), and trying the next
+ * contacts at once would only store and undo more attempts.
+ */
+const NOT_PLACED_PAUSE_MS = 500;
 /** A call is not started when its window closes sooner than this (its INVITE must leave inside it). */
 const WINDOW_MARGIN_MS = 2000;
 
@@ -47,6 +53,9 @@ export interface CampaignDial {
   params: Record<string, string>;
   offlinePrompt?: string;
   amd?: AmdRequest;
+  /** The campaign's pacing.maxConcurrent and reserveSlots (a cluster counts them across its nodes). */
+  maxConcurrent: number;
+  reserveSlots: number;
 }
 
 /** What the dialer needs from the daemon. */
@@ -80,6 +89,12 @@ export interface CampaignDialerOptions {
   metrics: MetricsRegistry;
   /** Longest wait between two ticks (ms). */
   tickMs?: number;
+  /**
+   * A node of a cluster: contacts taken into the hopper are leased to this node for `ms`
+   * (CampaignStore.dueLeased), `skipLocked` with PostgreSQL; and the campaigns' rows are read
+   * again as often (campaigns another node's API created start here within it).
+   */
+  lease?: { ms: number; skipLocked: boolean };
   onEvent?: (e: CampaignEvent) => void;
 }
 
@@ -252,7 +267,7 @@ export class CampaignDialer {
     this.examined = 0;
     try {
       await this.flushFinishes();
-      if (this.o.clock.nowMs() - this.lastSweepMs >= SWEEP_MS) {
+      if (this.o.clock.nowMs() - this.lastSweepMs >= Math.min(SWEEP_MS, this.o.lease?.ms ?? SWEEP_MS)) {
         this.lastSweepMs = this.o.clock.nowMs();
         await this.sweep();
       }
@@ -311,7 +326,10 @@ export class CampaignDialer {
       const now = this.o.clock.wallMs();
       if (rt.hopper.length === 0) {
         if (now < rt.refillAfterMs) return null;
-        rt.hopper = await this.o.store.due(rt.id, now, HOPPER_SIZE);
+        const lease = this.o.lease;
+        rt.hopper = lease
+          ? await this.o.store.dueLeased(rt.id, now, HOPPER_SIZE, { nodeId: this.o.nodeId, untilMs: now + lease.ms, skipLocked: lease.skipLocked })
+          : await this.o.store.due(rt.id, now, HOPPER_SIZE);
         if (rt.hopper.length === 0) {
           rt.refillAfterMs = now + EMPTY_REFILL_MS;
           await this.maybeComplete(rt);
@@ -376,7 +394,7 @@ export class CampaignDialer {
     const stored = await this.o.store.beginAttempt({
       call_id: callId, campaign_id: rt.id, seq: k.seq, attempt, tenant: s.tenant, number: k.number, node_id: this.o.nodeId,
       state: 'dialling', outcome: null, sip_status: null, started_at: now, ended_at: null,
-    });
+    }, this.o.lease !== undefined);
     if (!stored) return false;
     rt.move('pending', 'dialling');
     rt.inflight++;
@@ -386,6 +404,7 @@ export class CampaignDialer {
     const params: Record<string, string> = { ...(k.vars ? JSON.parse(k.vars) as Record<string, string> : {}), campaignId: rt.id, campaignContact: String(k.seq), campaignAttempt: String(attempt) };
     const done = this.o.port.dial({
       callId, campaignId: rt.id, tenant: s.tenant, bot: s.bot, trunk: s.trunk, to: k.number, timeoutSec: s.ringTimeoutSec, params,
+      maxConcurrent: s.pacing.maxConcurrent, reserveSlots: s.pacing.reserveSlots,
       ...(s.callerId ? { from: s.callerId } : {}), ...(s.offlinePrompt ? { offlinePrompt: s.offlinePrompt } : {}),
       ...(s.amd ? { amd: s.amd } : {}),
     }).then((facts) => {
@@ -428,6 +447,7 @@ export class CampaignDialer {
   private async notPlaced(rt: Runtime, callId: string, now: number, code: string | null): Promise<void> {
     rt.inflight--;
     rt.dayCount--;
+    rt.nextStartMs = Math.max(rt.nextStartMs, this.o.clock.nowMs() + NOT_PLACED_PAUSE_MS);
     this.o.logger.info({ callId, campaignId: rt.id, code }, 'campaign call not placed: the contact is tried again');
     try {
       rt.move('dialling', await this.o.store.undoAttempt(callId, now, now + NOT_PLACED_RETRY_MS));
@@ -438,6 +458,18 @@ export class CampaignDialer {
     }
     if (rt.inflight === 0 && (rt.state === 'cancelled' || rt.state === 'completed')) this.forget(rt);
     this.wake();
+  }
+
+  /**
+   * Resolves the attempts a dead node of the cluster left open, once its calls were closed
+   * (Store.takeOverNode): from their calls' records, retried per the rules by any node. Returns how many.
+   */
+  async adopt(deadNode: string): Promise<number> {
+    const now = this.o.clock.wallMs();
+    const open = await this.o.store.openAttempts(deadNode);
+    for (const a of open) await this.resolveOpen(a, now);
+    if (open.length > 0) this.wake();
+    return open.length;
   }
 
   /** An attempt an earlier run left open: its outcome from its call's record (none: failed). */

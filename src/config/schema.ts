@@ -164,6 +164,14 @@ export interface StoreConfig {
   queueMax: number;
 }
 
+/** This node is one of several sharing one PostgreSQL store behind a SIP load balancer. */
+export interface ClusterConfig {
+  /** A node whose heartbeat is older than this (s) is taken for dead; hopper leases last as long. */
+  leaseSec: number;
+  /** host:port of the load balancer: the Contact of the trunk REGISTERs. */
+  sipAddress?: string;
+}
+
 export interface RecordingsConfig {
   /** Where the encrypted recordings are written (`<dir>/<tenant>/<date>/<callId>.fsbrec`). */
   dir: string;
@@ -190,6 +198,7 @@ export interface Config {
   api: ApiConfig;
   calls: CallsConfig;
   store: StoreConfig;
+  cluster?: ClusterConfig;
   recordings: RecordingsConfig;
 }
 
@@ -475,6 +484,13 @@ export const CONFIG_SCHEMA: ObjectNode = {
         password: { kind: 'secret', doc: 'PostgreSQL password, usually env:NAME or cred:NAME; not used with SQLite.' },
         nodeId: { kind: 'string', format: 'name', defaultDoc: 'the host name', doc: 'This node\'s name in the store: the calls it left open after a crash are closed when a node of this name starts. Unique per daemon sharing one database.' },
         queueMax: { kind: 'integer', min: 1000, max: 10_000_000, default: 100_000, unit: 'writes', doc: 'Most record writes held in memory while the database is unreachable; beyond it the oldest are dropped (STORE_QUEUE_FULL).' },
+      },
+    },
+    cluster: {
+      kind: 'object', optional: true, doc: 'This node is one of several behind a SIP load balancer (Kamailio\'s dispatcher) sharing one PostgreSQL store (docs/scale-out.md): tenant, trunk and campaign limits hold across the nodes, campaign contacts are leased to one node at a time, and a dead node\'s calls and campaign attempts are taken over. Needs a PostgreSQL store.url; omit the section for a single node.',
+      fields: {
+        leaseSec: { kind: 'integer', min: 3, max: 3600, default: 30, unit: 's', doc: 'A node whose heartbeat (every leaseSec/3 s, at most 10 s) is older than this is taken for dead: another node closes its calls, frees its slots and resolves its campaign attempts. Campaign contacts in a node\'s hopper are leased to it for as long.' },
+        sipAddress: { kind: 'string', format: 'hostport', defaultDoc: 'the registering node\'s drachtio-server', doc: 'host:port of the load balancer (Kamailio): the Contact of the trunk REGISTERs, which one node at a time sends for the whole cluster, so that the operator sends calls to the load balancer.' },
       },
     },
     recordings: {

@@ -207,6 +207,9 @@ function at(root: unknown, ...segments: (string | number)[]): any {
  */
 function crossCheck(w: Walker, raw: unknown, out: Record<string, any>): void {
   checkRecordings(w, raw, out);
+  if (out.cluster && typeof out.store?.url === 'string' && !out.store.url.startsWith('postgres')) {
+    w.fail(['cluster'], 'nothing, or a PostgreSQL store.url (the nodes of a cluster share one PostgreSQL database)', `a section with store.url ${JSON.stringify(out.store.url)}`);
+  }
   const esl = out.freeswitch?.esl;
   if (typeof esl?.reconnect?.initialDelayMs === 'number' && typeof esl.reconnect.maxDelayMs === 'number'
     && esl.reconnect.maxDelayMs < esl.reconnect.initialDelayMs) {

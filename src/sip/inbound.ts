@@ -48,7 +48,7 @@ export interface InboundCallsOptions {
   routes: readonly RouteConfig[];
   /** FreeSWITCH's SIP profile, e.g. `sip:127.0.0.1:5080` (DrachtioConfig.sipProfileUri). */
   sipProfileUri: string;
-  admit: (req: AdmitRequest) => AdmitResult;
+  admit: (req: AdmitRequest) => AdmitResult | Promise<AdmitResult>;
   logger: Logger;
   metrics: MetricsRegistry;
   clock?: Clock;
@@ -286,8 +286,11 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     const callId = (this.o.newCallId ?? randomUUID)();
     const from = uriUser(req.get('From')) ?? '';
     const info: InboundCallInfo = { callId, trunk: trunk.name, bot: route.bot, from, to, sipCallId: String(req.get('Call-ID') ?? '') };
+    let cancelled = false;
+    req.on('cancel', () => { cancelled = true; });
     let verdict: AdmitResult;
-    try { verdict = this.o.admit({ callId, trunk: trunk.name, bot: route.bot, from, to, record: route.record, route: this.o.routes.indexOf(route) }); } catch { verdict = { ok: false, reason: 'capacity' }; }
+    // an await: a cluster's shared limits are asked in the store
+    try { verdict = await this.o.admit({ callId, trunk: trunk.name, bot: route.bot, from, to, record: route.record, route: this.o.routes.indexOf(route) }); } catch { verdict = { ok: false, reason: 'capacity' }; }
     if (!verdict.ok) {
       // a tenant at its limit is busy (486); fsbridge itself full or stopping is 503 with Retry-After
       if (verdict.reason === 'tenant-limit') this.reject(res, 486, 'SIP_INBOUND_TENANT_LIMIT', source, to);
@@ -299,10 +302,14 @@ export class InboundCalls extends TypedEmitter<InboundCallsEvents> {
     this.calls.set(callId, call);
     this.counter('admitted');
     this.safeEmit('admitted', info);
-    let cancelled = false;
+    if (cancelled) {
+      // the caller gave up while the call was being admitted (srf answered its CANCEL and the INVITE)
+      this.counter('cancelled');
+      this.finish(call, { callId, by: 'caller', sipStatus: 487, cause: 'ORIGINATOR_CANCEL' });
+      return;
+    }
     let timedOut = false;
     let uacReq: SipRequest | undefined;
-    req.on('cancel', () => { cancelled = true; });
     const cancelTimer = this.clock.setTimeout(() => {
       timedOut = true;
       try { uacReq?.cancel(); } catch { /* already final */ }

@@ -51,6 +51,21 @@ export class LinkedRegistrations {
     return this.chain;
   }
 
+  /**
+   * Stops following the link and abandons the registrations without unregistering: another node
+   * of a cluster now refreshes the same bindings. Idempotent.
+   */
+  abandon(): Promise<void> {
+    if (this.closed) return this.chain;
+    this.closed = true;
+    this.link.off('connected', this.onConnected);
+    this.chain = this.chain.then(() => {
+      this.current?.abandon();
+      this.current = undefined;
+    });
+    return this.chain;
+  }
+
   private async renew(): Promise<void> {
     if (this.closed) return;
     this.current?.abandon();

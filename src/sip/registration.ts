@@ -81,6 +81,8 @@ export interface RegistrationOptions {
   unregisterTimeoutMs?: number;
   policy?: Omit<Partial<RegistrationPolicy>, 'registrarCount' | 'expiresSec'>;
   userAgent?: string;
+  /** host:port for the Contact (a cluster's load balancer); default drachtio-server's own address. */
+  contactHost?: string;
 }
 
 /** Events of a trunk registration. */
@@ -244,7 +246,7 @@ export class TrunkRegistration extends TypedEmitter<TrunkRegistrationEvents> {
     const headers: Record<string, string> = {
       From: aor, To: aor,
       // drachtio-server replaces @localhost with its own SIP address (protocols.md §3.4).
-      Contact: `<sip:${this.trunk.username}@localhost>`,
+      Contact: `<sip:${this.trunk.username}@${this.o.contactHost ?? 'localhost'}>`,
       Expires: String(expiresSec),
       'Call-ID': this.callIds[idx],
       CSeq: `${cseq} REGISTER`,

@@ -77,6 +77,8 @@ export interface SrfApi extends SrfRequester {
   /** The connection to drachtio-server was lost; srf reconnects by itself. */
   on(event: 'close', fn: () => void): unknown;
   invite(handler: (req: SipRequest, res: SipResponse) => void): void;
+  /** Routes received OPTIONS to the handler (drachtio-server answers them itself otherwise). */
+  options(handler: (req: SipRequest, res: SipResponse) => void): void;
   createB2BUA(req: SipRequest, res: SipResponse, uri: string, opts: B2buaOptions, progress?: B2buaProgress): Promise<{ uas: SipDialog; uac: SipDialog }>;
 }
 

@@ -52,7 +52,7 @@ export async function listAudit(s: Store, tenant: string | null, limit: number):
 }
 
 /** Refused at admission: such calls do not count against a tenant's daily cap. */
-const REFUSED = ['CALL_OVER_CAPACITY', 'CALL_DRAINING', 'TENANT_CONCURRENCY_LIMIT', 'TENANT_DAILY_LIMIT'];
+const REFUSED = ['CALL_OVER_CAPACITY', 'CALL_DRAINING', 'TENANT_CONCURRENCY_LIMIT', 'TENANT_DAILY_LIMIT', 'TRUNK_CONCURRENCY_LIMIT', 'CAMPAIGN_CONCURRENCY_LIMIT', 'CLUSTER_LIMITS_UNAVAILABLE'];
 
 /**
  * Calls of each tenant admitted by node `nodeId` since `sinceMs` (its daily caps after a restart:

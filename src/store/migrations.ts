@@ -193,4 +193,36 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.alterTable('calls').addColumn('answered_by', 'text').execute();
     },
   },
+  '0007-cluster': {
+    async up(db: AnyDb) {
+      // one row per call holding a slot of its tenant (and trunk, campaign): the limits shared by
+      // the nodes of a cluster are counted here (store/shared-limits.ts)
+      await db.schema.createTable('call_slots')
+        .addColumn('call_id', 'text', (c) => c.primaryKey())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('tenant', 'text', (c) => c.notNull())
+        .addColumn('trunk', 'text')
+        .addColumn('campaign_id', 'text')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('call_slots_tenant').on('call_slots').column('tenant').execute();
+      await db.schema.createIndex('call_slots_trunk').on('call_slots').column('trunk').execute();
+      await db.schema.createIndex('call_slots_campaign').on('call_slots').column('campaign_id').execute();
+      await db.schema.createIndex('call_slots_node').on('call_slots').column('node_id').execute();
+      // calls started per scope (`tenant:<name>`) and UTC day: the daily caps shared by the nodes
+      await db.schema.createTable('daily_counts')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('day', 'integer', (c) => c.notNull())
+        .addColumn('n', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('daily_counts_pk', ['scope', 'day'])
+        .execute();
+      // a contact a node took into its hopper is leased to it until lease_until (ms)
+      await db.schema.alterTable('campaign_contacts').addColumn('lease_node', 'text').execute();
+      await db.schema.alterTable('campaign_contacts').addColumn('lease_until', 'bigint').execute();
+      await db.schema.createIndex('campaign_contacts_lease').on('campaign_contacts').column('lease_node').execute();
+      // a node taken for dead: when, and by which node (store.ts takeOverNode)
+      await db.schema.alterTable('nodes').addColumn('down_at', 'bigint').execute();
+      await db.schema.alterTable('nodes').addColumn('taken_by', 'text').execute();
+    },
+  },
 };

@@ -6,7 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction
 import { FsbridgeError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type { AuditLogTable, CallsTable, RecordingKeysTable, RecordingsTable, StoreTables, WebhookOutboxTable } from './tables.js';
-import { orphanEnd } from './call-rows.js';
+import { closeNodeWork } from './node-rows.js';
 import type { CallFilter } from './call-filter.js';
 import type { StoreLocation } from '../config/store-url.js';
 
@@ -16,6 +16,8 @@ export type StoreOp =
   | { kind: 'call-progress'; callId: string; fsUuid: string; answeredAt: number | null; connectedAt: number | null }
   | { kind: 'call-ended'; row: CallsTable }
   | { kind: 'node-seen'; nodeId: string; atMs: number }
+  | { kind: 'slot-released'; callId: string }
+  | { kind: 'node-stopped'; nodeId: string; atMs: number }
   | { kind: 'audit'; entry: AuditLogTable }
   | { kind: 'webhook'; row: WebhookOutboxTable }
   | { kind: 'recording-key'; row: RecordingKeysTable }
@@ -61,7 +63,7 @@ export class Store {
         db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database: file }) });
       } else {
         const pool = new pg.Pool({
-          connectionString: withPassword(loc.connectionString, o.password), max: 4, connectionTimeoutMillis: 5000,
+          connectionString: withPassword(loc.connectionString, o.password), max: 8, connectionTimeoutMillis: 5000,
           idleTimeoutMillis: 30_000, statement_timeout: 10_000, query_timeout: 15_000, types: pgTypes,
         });
         // An idle client's failure (the server restarted) is emitted on the pool: without a
@@ -122,17 +124,10 @@ export class Store {
   async recoverNode(nodeId: string, nowMs: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       const node = await trx.selectFrom('nodes').select('seen_at').where('node_id', '=', nodeId).executeTakeFirst();
-      const open = await trx.selectFrom('calls').select(['call_id', 'offered_at', 'answered_at', 'connected_at'])
-        .where('state', '=', 'live').where('node_id', '=', nodeId).execute();
-      for (const row of open) {
-        await trx.updateTable('calls').set(orphanEnd(row, node ? Number(node.seen_at) : null))
-          .where('call_id', '=', row.call_id).where('state', '=', 'live').execute();
-      }
-      // its recordings still being written end where the crash cut them
-      await trx.updateTable('recordings').set({ state: 'incomplete' }).where('node_id', '=', nodeId).where('state', '=', 'recording').execute();
-      await trx.insertInto('nodes').values({ node_id: nodeId, started_at: nowMs, seen_at: nowMs })
-        .onConflict((oc) => oc.column('node_id').doUpdateSet({ started_at: nowMs, seen_at: nowMs })).execute();
-      return open.length;
+      const closed = await closeNodeWork(trx, nodeId, node ? Number(node.seen_at) : null);
+      await trx.insertInto('nodes').values({ node_id: nodeId, started_at: nowMs, seen_at: nowMs, down_at: null, taken_by: null })
+        .onConflict((oc) => oc.column('node_id').doUpdateSet({ started_at: nowMs, seen_at: nowMs, down_at: null, taken_by: null })).execute();
+      return closed;
     });
   }
 
@@ -171,7 +166,7 @@ export class Store {
  * The URL with the password in it, for the driver only (pg lets the connection string's fields
  * override separate ones, a missing password included). Never logged.
  */
-function withPassword(url: string, password: string | undefined): string {
+export function withPassword(url: string, password: string | undefined): string {
   if (password === undefined) return url;
   const u = new URL(url);
   u.password = encodeURIComponent(password);
@@ -195,6 +190,14 @@ async function applyOp(trx: Transaction<StoreTables>, op: StoreOp): Promise<void
     }
     case 'node-seen':
       await trx.updateTable('nodes').set({ seen_at: op.atMs }).where('node_id', '=', op.nodeId).execute();
+      return;
+    case 'node-stopped':
+      // its calls ended: slots a release did not reach yet are freed too
+      await trx.updateTable('nodes').set({ seen_at: op.atMs, down_at: op.atMs, taken_by: op.nodeId }).where('node_id', '=', op.nodeId).execute();
+      await trx.deleteFrom('call_slots').where('node_id', '=', op.nodeId).execute();
+      return;
+    case 'slot-released':
+      await trx.deleteFrom('call_slots').where('call_id', '=', op.callId).execute();
       return;
     case 'audit':
       // a batch retried after a lost answer may hold it already

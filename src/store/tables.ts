@@ -38,6 +38,9 @@ export interface NodesTable {
   node_id: string;
   started_at: number;
   seen_at: number;
+  /** When another node took it for dead (cluster) and took its work over; null while it runs. */
+  down_at?: number | null;
+  taken_by?: string | null;
 }
 
 /** A tenant created through the API (tenants in the configuration are not stored). */
@@ -161,6 +164,9 @@ export interface CampaignContactsTable {
   /** When it may be dialled next (pending). */
   due_at: number;
   updated_at: number;
+  /** The node whose hopper holds it (cluster), until `lease_until` (ms); null: free. */
+  lease_node?: string | null;
+  lease_until?: number | null;
 }
 
 /**
@@ -193,6 +199,25 @@ export interface DncTable {
   added_at: number;
 }
 
+/** A live call holding a slot of the limits shared by a cluster's nodes (store/shared-limits.ts). */
+export interface CallSlotsTable {
+  call_id: string;
+  node_id: string;
+  tenant: string;
+  /** The trunk of an outbound call (its outbound.maxConcurrent); null otherwise. */
+  trunk: string | null;
+  /** The campaign of a campaign call (its pacing.maxConcurrent); null otherwise. */
+  campaign_id: string | null;
+  started_at: number;
+}
+
+/** Calls started per scope (`tenant:<name>`) and UTC day (days since the epoch). */
+export interface DailyCountsTable {
+  scope: string;
+  day: number;
+  n: number;
+}
+
 export interface StoreTables {
   calls: CallsTable;
   nodes: NodesTable;
@@ -206,4 +231,6 @@ export interface StoreTables {
   campaign_contacts: CampaignContactsTable;
   campaign_attempts: CampaignAttemptsTable;
   dnc: DncTable;
+  call_slots: CallSlotsTable;
+  daily_counts: DailyCountsTable;
 }

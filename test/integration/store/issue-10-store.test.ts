@@ -36,7 +36,7 @@ t.test('the store behaves the same on SQLite and PostgreSQL', (t) => eachBackend
   const db = await b.fresh(t);
   const store = await Store.open({ location: loc(db.url), password: db.password });
   t.teardown(() => store.close());
-  t.same(await store.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit', '0003-webhook-outbox', '0004-recordings', '0005-campaigns', '0006-answered-by'], 'the first open applied the migrations');
+  t.same(await store.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit', '0003-webhook-outbox', '0004-recordings', '0005-campaigns', '0006-answered-by', '0007-cluster'], 'the first open applied the migrations');
 
   // offered, then ended: one row, completed
   const r0 = record(0);
@@ -124,7 +124,7 @@ t.test('migrations: a second open applies nothing; a newer schema is refused', (
   await s1.apply([{ kind: 'call-ended', row: endedRow(record(5), 'n') }]);
   await s1.close();
   const s2 = await Store.open({ location: loc(db.url), password: db.password });
-  t.same(await s2.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit', '0003-webhook-outbox', '0004-recordings', '0005-campaigns', '0006-answered-by']);
+  t.same(await s2.migrations(), ['0001-calls-and-nodes', '0002-tenants-keys-audit', '0003-webhook-outbox', '0004-recordings', '0005-campaigns', '0006-answered-by', '0007-cluster']);
   t.equal((await s2.getCall('call-005'))?.state, 'ended', 'the data survived the reopen');
   await sql`insert into kysely_migration (name, timestamp) values ('0999-from-the-future', '2030-01-01T00:00:00.000Z')`.execute(s2.db);
   await s2.close();
