@@ -9,6 +9,9 @@
 //     kill still land (kamailio fails them over, then stops sending to the dead node).
 //  3. Throughout, one node at a time registers the trunk (Contact: kamailio's address); the node
 //     killed is that one, and a survivor registers it from then on.
+// It runs alone, after the rest of the suite (`npm test`: the tap config excludes it from the
+// parallel run): its three FreeSWITCH instances and their calls load both cores of a 2-core
+// machine, and the real-program test beside it then missed its own timings.
 import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
