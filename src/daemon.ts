@@ -473,6 +473,7 @@ export class Daemon {
     this.control.close();
     await this.recordFile?.flush();
     this.stopHeartbeat?.();
+    await this.cluster?.settled();
     await campaignsClosed;
     await Promise.all(this.finishing);
     await this.recordings.close();

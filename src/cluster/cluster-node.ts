@@ -38,8 +38,10 @@ export interface ClusterNodeOptions {
  * must not take the others for dead.
  */
 export class ClusterNode {
-  readonly limits: SharedLimits;
+  private readonly limits: SharedLimits;
   private takingOver = false;
+  /** The heartbeat in progress (the daemon waits for it before it closes the store). */
+  private beating: Promise<void> | null = null;
   /** Since when (monotonic ms) every heartbeat went through; null after a failed one. */
   private healthySinceMs: number | null = null;
   /** The claims of this node's live calls (claimed again if another node took it for dead). */
@@ -102,7 +104,17 @@ export class ClusterNode {
    * database stalled for longer than the lease) says so and claims its live calls' slots again;
    * their records were closed meanwhile and are completed again as the calls end.
    */
-  async beat(): Promise<void> {
+  beat(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => { this.beating = null; });
+    return this.beating;
+  }
+
+  /** Resolves when no heartbeat (nor the takeover it runs) is in progress. */
+  async settled(): Promise<void> {
+    await this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
     let was: Awaited<ReturnType<typeof beat>>;
     try {
       was = await beat(this.o.store().db, this.o.nodeId);

@@ -31,7 +31,7 @@ export interface SlotClaim {
  * under a transaction-scoped advisory lock per scope (taken in name order, so two claims never
  * wait on each other in a cycle), so that no two nodes can together pass a limit. The day's
  * count per tenant is a row of `daily_counts`. A node's rows are freed when its calls end, and
- * all at once when it restarts or is taken for dead (releaseNode).
+ * all at once when it restarts or is taken for dead (store/node-rows.ts closeNodeWork).
  */
 export class SharedLimits {
   constructor(private readonly db: () => Kysely<StoreTables>, private readonly kind: 'sqlite' | 'postgres') {}
@@ -84,12 +84,6 @@ export class SharedLimits {
     await this.db().insertInto('call_slots').values({
       call_id: c.callId, node_id: c.nodeId, tenant: c.tenant, trunk: c.trunk, campaign_id: c.campaignId, started_at: c.atMs,
     }).onConflict((oc) => oc.column('call_id').doNothing()).execute();
-  }
-
-  /** Frees every slot a node holds (it restarted, or is dead); returns how many. */
-  async releaseNode(nodeId: string): Promise<number> {
-    const r = await this.db().deleteFrom('call_slots').where('node_id', '=', nodeId).executeTakeFirst();
-    return Number(r.numDeletedRows);
   }
 
   /** Live calls per scope as the cluster counts them (status, tests). */
