@@ -108,7 +108,7 @@ export function formatClusterBench(r: ClusterBenchResult): string {
     out.push(`| INVITEs at the trunk / numbers | ${s.campaign.invites} / ${s.campaign.numbers}; numbers dialled twice: **${s.campaign.duplicates}** |`);
     out.push(`| the trunk's live calls, peak (limit ${s.trunkMax}, shared) | ${s.campaign.peakTrunk} (cap violations: **${s.campaign.peakTrunk > s.trunkMax ? s.campaign.peakTrunk - s.trunkMax : 0}**) |`);
     out.push(`| node killed (fsbridge, drachtio-server, FreeSWITCH: SIGKILL) | ${s.kill.node}, with ${s.kill.inFlight} campaign calls in flight and ${s.kill.leased} contacts leased |`);
-    out.push(`| inbound calls during the loss | ${s.kill.duringKill.calls}, sipp exit ${s.kill.duringKill.sippExit} (0: all answered) |`);
+    out.push(`| inbound calls during the loss | ${s.kill.duringKill.calls}: ${s.kill.duringKill.answered} answered by the survivors (sipp exit ${s.kill.duringKill.sippExit}) |`);
     out.push(`| Kamailio took the node out | ${s.kill.outOfRotationMs} ms after the kill |`);
     out.push(`| a survivor took its work over | ${s.kill.takeoverMs} ms after the kill: ${s.kill.closedCalls} calls closed, ${s.kill.resolvedAttempts} attempts resolved |`);
     out.push(`| a survivor registered the trunk | ${s.kill.reRegisteredMs} ms after the kill |`);

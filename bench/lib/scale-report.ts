@@ -11,7 +11,7 @@ export interface ScaleReport {
     peakTrunk: number; final: Record<string, number>; notPlaced: number;
   };
   kill: {
-    node: string; inFlight: number; leased: number; duringKill: { calls: number; sippExit: number | null };
+    node: string; inFlight: number; leased: number; duringKill: { calls: number; sippExit: number | null; answered: number };
     outOfRotationMs: number; takeoverMs: number; reRegisteredMs: number; closedCalls: number; resolvedAttempts: number;
   };
 }
